@@ -1,0 +1,91 @@
+/**
+ * One koa application per listener, reading top to bottom like Verdaccio's defineAPI: request id and access
+ * log, CORS, error rendering, the routes this listener's resources serve, then 405 and 404 catch-alls.
+ */
+import Koa, { type Next } from 'koa';
+import Router, { type RouterMiddleware } from '@koa/router';
+import cors from '@koa/cors';
+import { asValue } from 'awilix';
+import type { Logger } from 'pino';
+import { MatrixError } from '../errors.js';
+import type { AxonContainer } from '../container.js';
+import type { AxonContext, AxonState } from './context.js';
+import { renderErrors } from './render-error.js';
+import { authenticate } from './auth.js';
+import type { RouterRegistry } from './router-registry.js';
+
+export interface AppOptions {
+  readonly resources: ReadonlySet<string>;
+  readonly xForwarded: boolean;
+  readonly listenerName: string;
+}
+
+let requestCounter = 0;
+
+export function buildApp(
+  container: AxonContainer,
+  registry: RouterRegistry,
+  options: AppOptions,
+): Koa<AxonState> {
+  const app = new Koa<AxonState>();
+  app.proxy = options.xForwarded;
+  app.silent = true; // errors are rendered and logged by renderErrors, not by koa's default handler
+  const logger: Logger = container.cradle.logger.child({ listener: options.listenerName });
+
+  app.use(accessLog(container, logger));
+  app.use(
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['X-Requested-With', 'Content-Type', 'Authorization', 'Date'],
+    }),
+  );
+  app.use(renderErrors);
+  // Upstream of the router so that allowedMethods (405) decides first on the way back.
+  app.use(async (ctx: AxonContext, next: Next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    }
+  });
+
+  const router = new Router<AxonState>();
+  for (const route of registry.routesFor(options.resources)) {
+    const auth = authenticate(route, container.cradle);
+    router.register(route.path, [route.method], [auth, route.handler] as RouterMiddleware<AxonState>[]);
+  }
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed'),
+      notImplemented: () => new MatrixError(405, 'M_UNRECOGNIZED', 'Method not allowed'),
+    }),
+  );
+  return app;
+}
+
+function accessLog(container: AxonContainer, logger: Logger) {
+  return async (ctx: AxonContext, next: Next): Promise<void> => {
+    const started = process.hrtime.bigint();
+    ctx.state.requestId = `${(++requestCounter).toString(36)}`;
+    ctx.state.logger = logger.child({ requestId: ctx.state.requestId });
+    ctx.state.scope = container.createScope();
+    ctx.state.scope.register({ requestId: asValue(ctx.state.requestId) });
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      ctx.state.logger.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(ms * 100) / 100,
+          ip: ctx.ip,
+        },
+        'request',
+      );
+    }
+  };
+}

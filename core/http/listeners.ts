@@ -1,0 +1,70 @@
+/**
+ * Opens every configured listener on every bind address (HTTP, or HTTPS when `tls: true`), and closes them
+ * gracefully: stop accepting, let in-flight requests finish, then drop idle keep-alive connections.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+
+export interface OpenListener {
+  readonly server: Server;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ListenOptions {
+  readonly port: number;
+  readonly bindAddresses: readonly string[];
+  readonly tls?: { cert: Buffer; key: Buffer };
+}
+
+export async function listen(app: Koa, options: ListenOptions, logger: Logger): Promise<OpenListener[]> {
+  const open: OpenListener[] = [];
+  for (const address of options.bindAddresses) {
+    const callback = app.callback();
+    const server = options.tls
+      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, callback)
+      : createHttpServer(callback);
+    server.keepAliveTimeout = 65_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, address, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      // On a dual-stack host, '::' already accepts IPv4, so the usual ['::', '0.0.0.0'] pair collides.
+      if (
+        (err as NodeJS.ErrnoException).code === 'EADDRINUSE' &&
+        address === '0.0.0.0' &&
+        open.some((l) => l.address === '::')
+      ) {
+        logger.debug('0.0.0.0 already served through the dual-stack :: socket');
+        continue;
+      }
+      await Promise.all(open.map((l) => closeServer(l.server, 0)));
+      throw err;
+    }
+    const info = server.address() as AddressInfo;
+    open.push({ server, address, port: info.port });
+    logger.info(`listening on ${options.tls ? 'https' : 'http'}://${formatHost(address)}:${info.port}`);
+  }
+  return open;
+}
+
+export function formatHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/** Stops accepting; waits up to `graceMs` for in-flight requests, then closes whatever remains. */
+export async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}

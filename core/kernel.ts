@@ -1,0 +1,246 @@
+/**
+ * Boot: config -> container -> modules (register, migrate, start) -> listeners; and the graceful stop that
+ * mirrors it (listeners, modules in reverse, container, database).
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { asValue } from 'awilix';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { validateConfig, type ValidatedConfig } from './config/compose.js';
+import { inlineConfig, loadConfigFile, type LoadedConfig } from './config/load.js';
+import { createAxonContainer, type AxonContainer } from './container.js';
+import type { AnyModuleDefinition } from './define-module.js';
+import { BootError } from './errors.js';
+import { buildApp } from './http/app.js';
+import { setMaxJsonBodySize } from './http/body.js';
+import { closeServer, formatHost, listen, type OpenListener } from './http/listeners.js';
+import { RouterRegistry } from './http/router-registry.js';
+import { createLogger } from './logger.js';
+import { orderModules } from './modules.js';
+import { InProcessNotifier } from './notifier/in-process.js';
+import { loadOrCreateSigningKey } from './signing-key-file.js';
+import { openDatabase } from './storage/database.js';
+import { migrateToLatest } from './storage/migrate.js';
+import { builtinModules } from '../modules/index.js';
+
+export interface BootOptions {
+  /** Path of homeserver.yaml. */
+  readonly configPath?: string;
+  /** A config given as data (tests); relative paths resolve against `configDir`. */
+  readonly config?: Record<string, unknown>;
+  readonly configDir?: string;
+  /** Modules to choose from (default: the built-in ones). */
+  readonly modules?: readonly AnyModuleDefinition[];
+  readonly logger?: Logger;
+  /** false: boot everything but open no listener (CLI commands such as `migrate`). */
+  readonly listen?: boolean;
+}
+
+export class Kernel {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly container: AxonContainer,
+    readonly config: ValidatedConfig,
+    readonly modules: readonly AnyModuleDefinition[],
+    readonly listeners: readonly OpenListener[],
+    private readonly shutdown: AbortController,
+    private readonly pidFile: string | undefined,
+  ) {}
+
+  static async boot(options: BootOptions): Promise<Kernel> {
+    const loaded: LoadedConfig = options.configPath
+      ? await loadConfigFile(options.configPath)
+      : inlineConfig(options.config ?? {});
+    const configDir = options.configPath
+      ? dirname(resolve(options.configPath))
+      : resolve(options.configDir ?? '.');
+    const available = options.modules ?? builtinModules;
+    const config = validateConfig(loaded, available);
+    const logger = options.logger ?? createLogger(await logLevel(config, configDir));
+    for (const warning of config.warnings) logger.warn(warning);
+    const modules = orderModules(config.enabledModules, available);
+    setMaxJsonBodySize(config.kernel.max_request_body_size);
+
+    const signingKey = await loadOrCreateSigningKey(
+      resolvePath(configDir, config.kernel.signing_key_path ?? `${config.kernel.server_name}.signing.key`),
+      logger,
+    );
+    const db = await openDatabase(config.kernel.database, configDir);
+    const shutdown = new AbortController();
+    const container = createAxonContainer();
+    container.register({
+      config: asValue(config.kernel),
+      rawConfig: asValue(config.whole),
+      configDir: asValue(configDir),
+      serverName: asValue(config.kernel.server_name),
+      logger: asValue(logger),
+      db: asValue(db),
+      notifier: asValue(new InProcessNotifier()),
+      signingKey: asValue(signingKey),
+      shutdownSignal: asValue(shutdown.signal),
+      enabledModules: asValue(modules.map((m) => m.name)),
+    });
+
+    const registry = new RouterRegistry();
+    registry.add('kernel', 'GET', '/health', { resources: ['health'] }, async (ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = 'OK';
+    });
+    const started: AnyModuleDefinition[] = [];
+    const openListeners: OpenListener[] = [];
+    try {
+      for (const module of modules) {
+        const moduleConfig = config.moduleConfigs.get(module.name) ?? {};
+        module.register({ container, config: moduleConfig, logger: logger.child({ module: module.name }) });
+        module.routes?.(registry.forModule(module.name), { cradle: container.cradle, config: moduleConfig });
+      }
+      await migrateToLatest(db, modules, logger);
+      for (const module of modules) {
+        await module.start?.(container.cradle);
+        started.push(module);
+      }
+      if (options.listen !== false) {
+        openListeners.push(...(await openAllListeners(container, registry, config, configDir, logger)));
+      }
+    } catch (err) {
+      for (const l of openListeners) await closeServer(l.server, 0);
+      await stopModules(started, container, logger);
+      await db.destroy();
+      throw err;
+    }
+    const pidFile = config.kernel.pid_file ? resolvePath(configDir, config.kernel.pid_file) : undefined;
+    if (pidFile) await writeFile(pidFile, `${process.pid}\n`);
+    logger.info(
+      { modules: modules.map((m) => m.name), server_name: config.kernel.server_name },
+      'Axon started',
+    );
+    return new Kernel(container, config, modules, openListeners, shutdown, pidFile);
+  }
+
+  get db(): Knex {
+    return this.container.cradle.db;
+  }
+
+  /** Base URL of the first listener (tests and the CLI's start message). */
+  baseUrl(): string {
+    const first = this.listeners[0];
+    if (!first) throw new Error('no listener is open');
+    const host = first.address === '::' || first.address === '0.0.0.0' ? '127.0.0.1' : first.address;
+    return `http://${formatHost(host)}:${first.port}`;
+  }
+
+  /** Graceful stop: stop accepting, finish in-flight requests, stop modules, close the database. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      const logger = this.container.cradle.logger;
+      this.shutdown.abort();
+      await Promise.all(this.listeners.map((l) => closeServer(l.server, graceMs)));
+      await stopModules(this.modules, this.container, logger);
+      const db = this.container.cradle.db;
+      await this.container.dispose();
+      await db.destroy();
+      if (this.pidFile) await rm(this.pidFile, { force: true });
+      logger.info('Axon stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+async function stopModules(
+  modules: readonly AnyModuleDefinition[],
+  container: AxonContainer,
+  logger: Logger,
+): Promise<void> {
+  for (const module of [...modules].reverse()) {
+    try {
+      await module.stop?.(container.cradle);
+    } catch (err) {
+      logger.error({ err, module: module.name }, 'module failed to stop cleanly');
+    }
+  }
+}
+
+async function openAllListeners(
+  container: AxonContainer,
+  registry: RouterRegistry,
+  config: ValidatedConfig,
+  configDir: string,
+  logger: Logger,
+): Promise<OpenListener[]> {
+  const { kernel } = config;
+  const tls = kernel.listeners.some((l) => l.tls) ? await loadTls(kernel, configDir) : undefined;
+  const open: OpenListener[] = [];
+  try {
+    for (const [i, listener] of kernel.listeners.entries()) {
+      if (listener.type !== 'http') {
+        logger.warn(`listeners[${i}]: type "${listener.type}" is not supported by Axon; skipped`);
+        continue;
+      }
+      const resources = new Set<string>(['health', ...listener.resources.flatMap((r) => r.names)]);
+      const app = buildApp(container, registry, {
+        resources,
+        xForwarded: listener.x_forwarded,
+        listenerName: `${i}:${listener.port}`,
+      });
+      open.push(
+        ...(await listen(
+          app,
+          {
+            port: listener.port,
+            bindAddresses: listener.bind_addresses,
+            tls: listener.tls ? tls : undefined,
+          },
+          logger,
+        )),
+      );
+    }
+  } catch (err) {
+    for (const l of open) await closeServer(l.server, 0);
+    throw err;
+  }
+  return open;
+}
+
+async function loadTls(
+  kernel: ValidatedConfig['kernel'],
+  configDir: string,
+): Promise<{ cert: Buffer; key: Buffer }> {
+  if (!kernel.tls_certificate_path || !kernel.tls_private_key_path) {
+    throw new BootError(
+      'AXON_ERR_TLS',
+      'a listener has tls: true, so tls_certificate_path and tls_private_key_path must both be set',
+    );
+  }
+  try {
+    return {
+      cert: await readFile(resolvePath(configDir, kernel.tls_certificate_path)),
+      key: await readFile(resolvePath(configDir, kernel.tls_private_key_path)),
+    };
+  } catch (err) {
+    throw new BootError('AXON_ERR_TLS', `cannot read the TLS certificate or key: ${(err as Error).message}`);
+  }
+}
+
+export function resolvePath(configDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(configDir, path);
+}
+
+/** `log_level`, or the root level of a Synapse-style `log_config` file when one is given. */
+async function logLevel(config: ValidatedConfig, configDir: string): Promise<string> {
+  const { log_config: file, log_level: level } = config.kernel;
+  if (!file) return level;
+  try {
+    const text = await readFile(resolvePath(configDir, file), 'utf8');
+    const match = /^root:\s*\n\s+level:\s*(\w+)/m.exec(text);
+    const synapseLevel = match?.[1]?.toLowerCase();
+    return synapseLevel === 'warning'
+      ? 'warn'
+      : synapseLevel === 'critical'
+        ? 'fatal'
+        : (synapseLevel ?? level);
+  } catch {
+    return level;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Runs each enabled module's migrations, in boot order, each module with its own bookkeeping table
+ * (`knex_migrations_<module>`), as Backstage keeps one per package.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { AnyModuleDefinition, Migration } from '../define-module.js';
+
+class ListMigrationSource implements Knex.MigrationSource<Migration> {
+  constructor(private readonly migrations: readonly Migration[]) {}
+  getMigrations(): Promise<Migration[]> {
+    return Promise.resolve([...this.migrations]);
+  }
+  getMigrationName(m: Migration): string {
+    return m.name;
+  }
+  getMigration(m: Migration): Promise<Knex.Migration> {
+    return Promise.resolve({ up: (k: Knex) => m.up(k), down: (k: Knex) => m.down(k) });
+  }
+}
+
+export function migrationTableName(moduleName: string): string {
+  return `knex_migrations_${moduleName.replace(/-/g, '_')}`;
+}
+
+export function migrationConfig(module: AnyModuleDefinition): Knex.MigratorConfig {
+  return {
+    migrationSource: new ListMigrationSource(module.migrations ?? []),
+    tableName: migrationTableName(module.name),
+  };
+}
+
+export async function migrateToLatest(
+  db: Knex,
+  modules: readonly AnyModuleDefinition[],
+  logger: Logger,
+): Promise<void> {
+  for (const module of modules) {
+    if (!module.migrations?.length) continue;
+    const [, applied] = (await db.migrate.latest(migrationConfig(module))) as [number, string[]];
+    if (applied.length > 0) logger.info({ module: module.name, applied }, 'applied migrations');
+  }
+}
+
+/** Rolls back every migration of the given modules, last module first (used by tests of `down`). */
+export async function rollbackAll(db: Knex, modules: readonly AnyModuleDefinition[]): Promise<void> {
+  for (const module of [...modules].reverse()) {
+    if (!module.migrations?.length) continue;
+    await db.migrate.rollback(migrationConfig(module), true);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The built-in modules, listed explicitly (never globbed). Order here does not matter: boot order comes from
+ * each module's `requires`. Switch them on and off under `modules:` in homeserver.yaml.
+ */
+import type { AnyModuleDefinition } from '../core/define-module.js';
+import discovery from './discovery/index.js';
+
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery];

@@ -1,0 +1,71 @@
+/**
+ * Runs a store or migration test on every engine: SQLite on a temporary file, and PostgreSQL in a fresh
+ * schema on 127.0.0.1:5432 (database `test`, trust auth; override with AXON_TEST_PG_URL) — skipped with a
+ * clear message where no server is reachable.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import type { Test } from 'tap';
+import type { DatabaseConfig } from '../../core/config/schema.js';
+import { databaseFromUrl } from '../../core/config/generate.js';
+
+export type EngineName = 'sqlite' | 'pg';
+
+export const PG_URL = process.env['AXON_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let pgReachable: Promise<string | undefined> | undefined;
+
+/** undefined when PostgreSQL answers, else the reason it does not. */
+export function pgUnavailableReason(): Promise<string | undefined> {
+  pgReachable ??= (async () => {
+    const { args } = databaseFromUrl(PG_URL) as { args: Record<string, string | number> };
+    const db = knexFactory({
+      client: 'pg',
+      connection: { ...args, connectionTimeoutMillis: 2000 },
+      pool: { min: 0, max: 1 },
+    });
+    try {
+      await db.raw('select 1');
+      return undefined;
+    } catch (err) {
+      return `PostgreSQL not reachable at ${PG_URL} (${(err as Error).message}); skipping the pg half`;
+    } finally {
+      await db.destroy();
+    }
+  })();
+  return pgReachable;
+}
+
+/** A database config for a fresh, empty database on `engine`, removed when `t` ends. */
+export async function freshDatabase(t: Test, engine: EngineName): Promise<DatabaseConfig> {
+  if (engine === 'sqlite') {
+    const dir = await mkdtemp(join(tmpdir(), 'axon-db-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    return { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } };
+  }
+  const schema = `axon_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const base = databaseFromUrl(PG_URL) as DatabaseConfig;
+  t.teardown(async () => {
+    const db = knexFactory({ client: 'pg', connection: { ...base.args }, pool: { min: 0, max: 1 } });
+    try {
+      await db.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
+    } finally {
+      await db.destroy();
+    }
+  });
+  return { name: 'pg', args: { ...base.args, schema } };
+}
+
+/** Runs `fn` once per engine as subtests `sqlite` and `pg`. */
+export async function withAllDatabases(
+  t: Test,
+  fn: (t: Test, database: DatabaseConfig, engine: EngineName) => Promise<void>,
+): Promise<void> {
+  await t.test('sqlite', async (t) => fn(t, await freshDatabase(t, 'sqlite'), 'sqlite'));
+  const reason = await pgUnavailableReason();
+  if (reason) t.comment(reason);
+  await t.test('pg', { skip: reason ?? false }, async (t) => fn(t, await freshDatabase(t, 'pg'), 'pg'));
+}
