@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { KernelConfig } from './config/schema.js';
 import type { Notifier } from './notifier/notifier.js';
 import type { SigningKey } from './protocol/signing-key.js';
+import type { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
+import type { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Cradle extends KernelCradle {}
@@ -30,6 +32,10 @@ export interface KernelCradle {
   signingKey: SigningKey;
   /** Aborted when the server begins a graceful stop: long-polls return early. */
   shutdownSignal: AbortSignal;
+  /** The spam-checker chain every call site consults (empty: everything passes). */
+  spamCheckers: SpamCheckerRegistry;
+  /** The password-provider chain login consults before the built-in database check. */
+  passwordProviders: PasswordProviderRegistry;
   /** Names of the enabled modules, in boot order. */
   enabledModules: readonly string[];
 }

@@ -21,6 +21,8 @@ import { orderModules } from './modules.js';
 import { InProcessNotifier } from './notifier/in-process.js';
 import { loadOrCreateSigningKey } from './signing-key-file.js';
 import { openDatabase } from './storage/database.js';
+import { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
+import { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { builtinModules } from '../modules/index.js';
 
@@ -81,6 +83,12 @@ export class Kernel {
       signingKey: asValue(signingKey),
       shutdownSignal: asValue(shutdown.signal),
       enabledModules: asValue(modules.map((m) => m.name)),
+      spamCheckers: asValue(
+        new SpamCheckerRegistry({ logger: logger.child({ component: 'spam-checkers' }) }),
+      ),
+      passwordProviders: asValue(
+        new PasswordProviderRegistry({ logger: logger.child({ component: 'password-providers' }) }),
+      ),
     });
 
     const registry = new RouterRegistry();
