@@ -4,5 +4,7 @@
  */
 import type { AnyModuleDefinition } from '../core/define-module.js';
 import discovery from './discovery/index.js';
+import media from './media/index.js';
+import urlPreviews from './url-previews/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, media, urlPreviews];
