@@ -8,7 +8,7 @@ import { login, makeUser, openRegistrationConfig, passwordAuth } from '../../../
 const LOGIN = '/_matrix/client/v3/login';
 const WHOAMI = '/_matrix/client/v3/account/whoami';
 
-t.test('login, whoami, logout on every engine', async (t) => {
+void t.test('login, whoami, logout on every engine', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
     const alice = await makeUser(server, { localpart: 'alice', password: 'wonderland' });
@@ -136,7 +136,7 @@ t.test('login, whoami, logout on every engine', async (t) => {
   });
 });
 
-t.test('refresh tokens', async (t) => {
+void t.test('refresh tokens', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
     const alice = await makeUser(server);
@@ -179,7 +179,7 @@ t.test('refresh tokens', async (t) => {
   });
 });
 
-t.test('an expired access token is M_UNKNOWN_TOKEN with soft_logout', async (t) => {
+void t.test('an expired access token is M_UNKNOWN_TOKEN with soft_logout', async (t) => {
   const server = await startServer(t, {
     config: { ...openRegistrationConfig, nonrefreshable_access_token_lifetime: 300 },
   });
@@ -194,7 +194,7 @@ t.test('an expired access token is M_UNKNOWN_TOKEN with soft_logout', async (t) 
   t.equal(again.deviceId, alice.deviceId, 'the client logs in again on the same device');
 });
 
-t.test('m.login.token through POST /login/get_token', async (t) => {
+void t.test('m.login.token through POST /login/get_token', async (t) => {
   await t.test('is not served unless login_via_existing_session is enabled', async (t) => {
     const server = await startServer(t, { config: { ...openRegistrationConfig } });
     const alice = await makeUser(server);
@@ -246,7 +246,7 @@ t.test('m.login.token through POST /login/get_token', async (t) => {
   });
 });
 
-t.test('rate limits on login', async (t) => {
+void t.test('rate limits on login', async (t) => {
   await t.test('rc_login.address', async (t) => {
     const server = await startServer(t, {
       config: { ...openRegistrationConfig, rc_login: { address: { per_second: 0.001, burst_count: 2 } } },
@@ -280,7 +280,7 @@ t.test('rate limits on login', async (t) => {
   });
 });
 
-t.test('password providers and the database check', async (t) => {
+void t.test('password providers and the database check', async (t) => {
   await t.test('a provider is asked first and may create the user', async (t) => {
     const server = await startServer(t, { config: { ...openRegistrationConfig } });
     const loggedOut: string[] = [];

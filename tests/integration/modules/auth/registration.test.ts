@@ -10,7 +10,7 @@ import {
 
 const REGISTER = '/_matrix/client/v3/register';
 
-t.test('registration on every engine', async (t) => {
+void t.test('registration on every engine', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
 
@@ -100,7 +100,7 @@ t.test('registration on every engine', async (t) => {
   });
 });
 
-t.test('username rules', async (t) => {
+void t.test('username rules', async (t) => {
   const server = await startServer(t, { config: { ...openRegistrationConfig } });
   const cases: [string, string][] = [
     ['has space', 'characters'],
@@ -126,7 +126,7 @@ t.test('username rules', async (t) => {
   t.equal(missing.body.errcode, 'M_MISSING_PARAM');
 });
 
-t.test('without a username the server picks one', async (t) => {
+void t.test('without a username the server picks one', async (t) => {
   const server = await startServer(t, { config: { ...openRegistrationConfig } });
   const first = await server.request('POST', REGISTER, { body: { password: 'x' } });
   const done = await server.request('POST', REGISTER, {
@@ -136,14 +136,14 @@ t.test('without a username the server picks one', async (t) => {
   t.match(done.body.user_id, /^@\d+:test\.local$/);
 });
 
-t.test('registration is refused when disabled', async (t) => {
+void t.test('registration is refused when disabled', async (t) => {
   const server = await startServer(t);
   const r = await server.request('POST', REGISTER, { body: { username: 'x', password: 'y' } });
   t.equal(r.status, 403);
   t.equal(r.body.errcode, 'M_FORBIDDEN');
 });
 
-t.test('open registration without verification refuses to boot unless allowed explicitly', async (t) => {
+void t.test('open registration without verification refuses to boot unless allowed explicitly', async (t) => {
   await t.rejects(startServer(t, { config: { enable_registration: true } }), {
     name: 'BootError',
     code: 'AXON_ERR_CONFIG_INVALID',
@@ -151,7 +151,7 @@ t.test('open registration without verification refuses to boot unless allowed ex
   });
 });
 
-t.test('guest registration', async (t) => {
+void t.test('guest registration', async (t) => {
   await t.test('is refused unless allow_guest_access', async (t) => {
     const server = await startServer(t, { config: { ...openRegistrationConfig } });
     const r = await server.request('POST', `${REGISTER}?kind=guest`, { body: {} });
@@ -175,7 +175,7 @@ t.test('guest registration', async (t) => {
   });
 });
 
-t.test('registration tokens', async (t) => {
+void t.test('registration tokens', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const server = await startServer(t, {
       database,
@@ -222,7 +222,7 @@ t.test('registration tokens', async (t) => {
   });
 });
 
-t.test('spam checker verdicts on registration', async (t) => {
+void t.test('spam checker verdicts on registration', async (t) => {
   const server = await startServer(t, { config: { ...openRegistrationConfig } });
   server.kernel.container.cradle.spamCheckers.add('test', {
     async checkRegistrationForSpam({ username }) {
@@ -242,7 +242,7 @@ t.test('spam checker verdicts on registration', async (t) => {
   t.equal(await server.kernel.container.cradle.authApi.isShadowBanned(normal.userId), false);
 });
 
-t.test('rc_registration limits registrations per IP with 429 and retry_after_ms', async (t) => {
+void t.test('rc_registration limits registrations per IP with 429 and retry_after_ms', async (t) => {
   const server = await startServer(t, {
     config: { ...openRegistrationConfig, rc_registration: { per_second: 0.001, burst_count: 1 } },
   });
@@ -254,7 +254,7 @@ t.test('rc_registration limits registrations per IP with 429 and retry_after_ms'
   t.ok(r.headers.get('retry-after'));
 });
 
-t.test('a UIA session cannot be reused for another operation', async (t) => {
+void t.test('a UIA session cannot be reused for another operation', async (t) => {
   const server = await startServer(t, { config: { ...openRegistrationConfig } });
   const alice = await makeUser(server);
   const first = await server.request('POST', REGISTER, { body: { username: 'other', password: 'x' } });
