@@ -3,8 +3,9 @@
  * each module's `requires`. Switch them on and off under `modules:` in homeserver.yaml.
  */
 import type { AnyModuleDefinition } from '../core/define-module.js';
+import auth from './auth/index.js';
 import discovery from './discovery/index.js';
 import media from './media/index.js';
 import urlPreviews from './url-previews/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, media, urlPreviews];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, media, urlPreviews];
