@@ -8,15 +8,10 @@ import { requesterOf, type AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import { assertMediaAddress } from '../ids.js';
 
-/** The slice of the auth module's api the admin routes need. */
-export interface ServerAdminCheck {
-  isServerAdmin(userId: string): Promise<boolean>;
-}
-
-/** Resolved per request, so the media module boots whether or not auth registered it first. */
-function adminCheckOf(cradle: Cradle): ServerAdminCheck | undefined {
+/** Resolved per request: with the auth module disabled there is no admin (and no token) at all. */
+function adminCheckOf(cradle: Cradle): Pick<Cradle['authApi'], 'isServerAdmin'> | undefined {
   try {
-    return (cradle as Cradle & { authApi?: ServerAdminCheck }).authApi;
+    return cradle.authApi;
   } catch {
     return undefined;
   }

@@ -2,45 +2,25 @@
 import sharp from 'sharp';
 import type { Test } from 'tap';
 import { startServer, type StartOptions, type TestServer } from '../../../helpers/start-server.js';
-import { asValue } from 'awilix';
-import { MatrixError } from '../../../../core/errors.js';
-import { defineModule } from '../../../../core/define-module.js';
-import { builtinModules } from '../../../../modules/index.js';
+import {
+  adminRegistrationConfig,
+  makeUser,
+  openRegistrationConfig,
+  type TestUser,
+} from '../../../helpers/fixtures.js';
 
-export interface TestUser {
-  readonly userId: string;
-  readonly accessToken: string;
-}
+export type { TestUser };
 
-// TEMPORARY until the auth branch lands: tokens are `token:<localpart>`, admins are localparts starting with admin.
-const fakeAuth = defineModule({
-  name: 'fake-auth',
-  description: 'test-only access tokens',
-  enabledByDefault: true,
-  register({ container }) {
-    const serverName = container.cradle.serverName;
-    container.register({
-      accessTokenResolver: asValue({
-        async resolve(token: string) {
-          const m = /^token:([a-z0-9]+)$/.exec(token);
-          if (!m) throw new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unrecognised access token.');
-          return { userId: `@${m[1]}:${serverName}`, deviceId: 'DEV', isGuest: false, accessTokenId: token };
-        },
-      }),
-      authApi: asValue({ isServerAdmin: async (userId: string) => userId.startsWith('@admin') }),
-    } as never);
-  },
-});
-
-let counter = 0;
-
+/** A server with open registration (and the shared secret for admins), for real users. */
 export async function startMediaServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
-  return startServer(t, { ...options, modules: [...builtinModules, fakeAuth] });
+  return startServer(t, {
+    ...options,
+    config: { ...openRegistrationConfig, ...adminRegistrationConfig, ...options.config },
+  });
 }
 
-export async function makeTestUser(_server: TestServer, admin = false): Promise<TestUser> {
-  const localpart = `${admin ? 'admin' : 'user'}${++counter}`;
-  return { userId: `@${localpart}:${_server.serverName}`, accessToken: `token:${localpart}` };
+export async function makeTestUser(server: TestServer, admin = false): Promise<TestUser> {
+  return makeUser(server, { admin });
 }
 
 export async function upload(
