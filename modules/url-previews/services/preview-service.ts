@@ -70,6 +70,7 @@ export class PreviewService {
       if (typeof image === 'string') Object.assign(og, await this.fetchImage(new URL(image), userId));
     }
     const now = this.now();
+    await this.store.deleteExpired(now); // the cache prunes itself as it grows
     await this.store.put(url.href, og, now, now + PREVIEW_CACHE_MS);
     return og;
   }
