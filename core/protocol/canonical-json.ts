@@ -27,7 +27,8 @@ export interface CanonicalJsonOptions {
 
 /**
  * Encodes `value` as canonical JSON. Object properties whose value is `undefined` are skipped (as
- * JSON.stringify does), so optional TypeScript fields need no cleaning first.
+ * JSON.stringify does), so optional TypeScript fields need no cleaning first. A lone surrogate in a string
+ * (not encodable as UTF-8) comes out as a `\udXXX` escape, as JSON.stringify writes it.
  * @throws CanonicalJsonError for values JSON cannot hold (undefined in arrays, functions, bigint, NaN,
  *   Infinity) and, when strict, for floats and integers outside the safe range.
  * @example canonicalJson({ b: '2', a: '1' }) === '{"a":"1","b":"2"}'
@@ -42,15 +43,6 @@ export function canonicalJsonBytes(value: unknown, opts?: CanonicalJsonOptions):
   return Buffer.from(canonicalJson(value, opts), 'utf8');
 }
 
-// The keys and indices leading to the value being encoded; read only to name the culprit in an error,
-// so the common path builds no strings. Encoding is synchronous, so one module-level stack is safe.
-const trail: (string | number)[] = [];
-
-function fail(message: string): never {
-  const path = trail.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
-  throw new CanonicalJsonError(message, '$' + path);
-}
-
 /** A shallow copy of `obj` without the named top-level keys: what gets hashed or signed. */
 export function omitKeys(
   obj: Readonly<Record<string, unknown>>,
@@ -61,6 +53,15 @@ export function omitKeys(
     if (!keys.includes(key)) out[key] = obj[key];
   }
   return out;
+}
+
+// The keys and indices leading to the value being encoded; read only to name the culprit in an error,
+// so the common path builds no strings. Encoding is synchronous, so one module-level stack is safe.
+const trail: (string | number)[] = [];
+
+function fail(message: string): never {
+  const path = trail.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+  throw new CanonicalJsonError(message, '$' + path);
 }
 
 function encode(value: unknown, strict: boolean): string {
@@ -117,17 +118,15 @@ function encodeNumber(n: number, strict: boolean): string {
   return Number.isInteger(n) ? BigInt(n).toString() : JSON.stringify(n);
 }
 
+const ASTRAL_OR_HIGH = /[\ud800-\uffff]/;
+
 /**
  * Sorts by Unicode code point. The default sort compares UTF-16 code units, which agrees with code point
  * order unless a key holds a character at or above U+D800; only then is the slower comparator needed.
  */
 function sortKeys(keys: string[]): string[] {
   if (keys.length < 2) return keys;
-  for (const k of keys) {
-    for (let i = 0; i < k.length; i++) {
-      if (k.charCodeAt(i) >= 0xd800) return keys.sort(compareCodePoints);
-    }
-  }
+  for (const k of keys) if (ASTRAL_OR_HIGH.test(k)) return keys.sort(compareCodePoints);
   return keys.sort();
 }
 

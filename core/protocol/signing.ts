@@ -7,6 +7,7 @@ import sodium from 'sodium-native';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { canonicalJson, omitKeys } from './canonical-json.js';
 import { addContentHash } from './hashes.js';
+import { serverNameOf } from './identifiers.js';
 import type { PduJson, Signatures } from './pdu.js';
 import { redactEvent } from './redaction.js';
 import type { RoomVersion } from './room-versions.js';
@@ -24,7 +25,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function signaturesOf(obj: Readonly<Record<string, unknown>>): Signatures {
   const sigs = obj['signatures'];
-  return typeof sigs === 'object' && sigs !== null && !Array.isArray(sigs) ? (sigs as Signatures) : {};
+  return isRecord(sigs) ? (sigs as Signatures) : {};
 }
 
 /** The raw ed25519 signature of `obj` without `signatures` and `unsigned`. */
@@ -124,4 +125,30 @@ export function verifyEventSignature(
   return verifyJsonSignature(redactEvent(pdu, roomVersion), serverName, keyId, publicKey, {
     strict: roomVersion.strictCanonicalJson,
   });
+}
+
+/**
+ * The servers whose signatures an incoming event needs (server-server-api "Validating hashes and
+ * signatures on received events", v8 auth rule 4.2): the sender's server, except on a third-party invite
+ * (which another server may send); for v1–2 also the server in `event_id`; from v8 the server of
+ * `content.join_authorised_via_users_server` on a member event. Unparseable ids contribute nothing.
+ */
+export function serversRequiredToSign(pdu: Readonly<PduJson>, roomVersion: RoomVersion): string[] {
+  const servers = new Set<string>();
+  const content: Readonly<Record<string, unknown>> = isRecord(pdu.content) ? pdu.content : {};
+  const isMember = pdu.type === 'm.room.member';
+  const thirdPartyInvite =
+    isMember && content['membership'] === 'invite' && isRecord(content['third_party_invite']);
+  const add = (id: unknown) => {
+    const server = typeof id === 'string' ? serverNameOf(id) : undefined;
+    if (server) servers.add(server);
+  };
+  if (!thirdPartyInvite) add(pdu.sender);
+  if (roomVersion.eventIdFormat === 'v1') add(pdu.event_id);
+  if (roomVersion.restrictedJoinRule && isMember) add(content['join_authorised_via_users_server']);
+  return [...servers];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

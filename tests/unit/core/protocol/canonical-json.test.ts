@@ -112,3 +112,7 @@ void t.test('omitKeys copies without the named keys', async (t) => {
   t.same(omitKeys(obj, ['signatures', 'unsigned']), { a: 1 });
   t.same(obj, { a: 1, signatures: {}, unsigned: {} });
 });
+
+void t.test('a lone surrogate is written as an escape', async (t) => {
+  t.equal(canonicalJson({ a: 'x\ud800y' }), '{"a":"x\\ud800y"}');
+});

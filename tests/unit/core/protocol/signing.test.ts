@@ -6,6 +6,7 @@ import { getRoomVersion } from '../../../../core/protocol/room-versions.js';
 import { signingKeyFromSeed } from '../../../../core/protocol/signing-key.js';
 import {
   hashAndSignEvent,
+  serversRequiredToSign,
   signEvent,
   signJson,
   verifyEventSignature,
@@ -208,4 +209,40 @@ void t.test('event signing follows the room version canonical JSON strictness', 
   const floaty = { ...MINIMAL_EVENT, content: { n: 0.5 } } as PduJson;
   t.ok(hashAndSignEvent(floaty, v('5'), 'domain', KEY).hashes.sha256);
   t.throws(() => hashAndSignEvent(floaty, v('6'), 'domain', KEY), CanonicalJsonError);
+});
+
+const base = (over: Record<string, unknown>) =>
+  ({ ...MINIMAL_EVENT, sender: '@a:one.org', ...over }) as unknown as PduJson;
+
+void t.test('serversRequiredToSign: the sender server for v3+', async (t) => {
+  t.same(serversRequiredToSign(base({}), v('3')), ['one.org']);
+  t.same(serversRequiredToSign(base({ event_id: '$e:two.org' }), v('12')), ['one.org']);
+});
+
+void t.test('serversRequiredToSign: v1–2 add the event_id server when different', async (t) => {
+  t.same(serversRequiredToSign(base({ event_id: '$e:two.org' }), v('1')), ['one.org', 'two.org']);
+  t.same(serversRequiredToSign(base({ event_id: '$e:one.org' }), v('2')), ['one.org']);
+});
+
+void t.test('serversRequiredToSign: third-party invites do not need the sender server', async (t) => {
+  const invite = base({
+    type: 'm.room.member',
+    state_key: '@b:three.org',
+    content: { membership: 'invite', third_party_invite: { signed: {} } },
+  });
+  t.same(serversRequiredToSign(invite, v('11')), []);
+});
+
+void t.test('serversRequiredToSign: v8+ member events need the authorising server', async (t) => {
+  const join = base({
+    type: 'm.room.member',
+    state_key: '@a:one.org',
+    content: { membership: 'join', join_authorised_via_users_server: '@mod:two.org' },
+  });
+  t.same(serversRequiredToSign(join, v('8')), ['one.org', 'two.org']);
+  t.same(serversRequiredToSign(join, v('7')), ['one.org']);
+  t.same(
+    serversRequiredToSign(base({ content: { join_authorised_via_users_server: '@mod:two.org' } }), v('9')),
+    ['one.org'],
+  );
 });
