@@ -5,7 +5,7 @@ import { builtinModules } from '../../../modules/index.js';
 
 const modules = [...builtinModules, echoModule];
 
-t.test('the HTTP contract every module relies on', async (t) => {
+void t.test('the HTTP contract every module relies on', async (t) => {
   const server = await startServer(t, { modules });
 
   await t.test('GET /_matrix/client/versions lists spec versions', async (t) => {
@@ -70,7 +70,9 @@ t.test('the HTTP contract every module relies on', async (t) => {
   });
 
   await t.test('CORS headers and OPTIONS preflight', async (t) => {
-    const res = await server.request('GET', '/_matrix/client/versions', { headers: { origin: 'https://app.example' } });
+    const res = await server.request('GET', '/_matrix/client/versions', {
+      headers: { origin: 'https://app.example' },
+    });
     t.equal(res.headers.get('access-control-allow-origin'), '*');
     const pre = await server.request('OPTIONS', '/_matrix/client/v3/echo', {
       headers: {
@@ -108,7 +110,7 @@ t.test('the HTTP contract every module relies on', async (t) => {
   });
 });
 
-t.test('well-known documents come from config', async (t) => {
+void t.test('well-known documents come from config', async (t) => {
   const server = await startServer(t, {
     config: { public_baseurl: 'https://matrix.example.org', serve_server_wellknown: true },
   });
@@ -118,7 +120,7 @@ t.test('well-known documents come from config', async (t) => {
   t.same(fed.body, { 'm.server': 'matrix.example.org:443' });
 });
 
-t.test('graceful stop finishes in-flight requests', async (t) => {
+void t.test('graceful stop finishes in-flight requests', async (t) => {
   const server = await startServer(t, { modules });
   const slow = server.request('GET', '/_matrix/client/v3/echo/slow');
   await new Promise((r) => setTimeout(r, 50));
