@@ -118,3 +118,35 @@ void t.test('other keys: equal depth goes to the lowest sha1(event_id)', async (
   const state = await resolveState('1', [a.stateMap(), b.stateMap()], room.loader());
   t.equal(state.get(TOPIC), expected);
 });
+
+void t.test(
+  'the spec soft-failure example: v1 keeps the ban-evading topic, v2 prioritises the ban',
+  async (t) => {
+    // server-server-api.md "Soft failure": A; B bans X; C is X's topic sent on A. Resolving the states
+    // after B and after C: "In the original version of the algorithm C would be in the resolved
+    // state, whereas in latter versions the algorithm tries to prioritise the ban over the topic change."
+    for (const [v, expectC] of [
+      ['1', true],
+      ['2', false],
+      ['10', false],
+    ] as const) {
+      const room = RoomFixture.standard(v, { [BOB]: 50 }, [BOB]);
+      const afterB = room.fork();
+      const afterC = room.fork();
+      afterB.send({ type: 'm.room.member', sender: ALICE, stateKey: BOB, content: { membership: 'ban' } });
+      const c = afterC.send({
+        type: 'm.room.topic',
+        sender: BOB,
+        stateKey: '',
+        content: { topic: 'evading' },
+      });
+      const state = await resolveState(v, [afterB.stateMap(), afterC.stateMap()], room.loader());
+      t.equal(state.get(TOPIC) === c.eventId, expectC, `v${v}`);
+      t.equal(
+        room.event(state.get(stateKey('m.room.member', BOB))!).pdu.content['membership'],
+        'ban',
+        `v${v} ban`,
+      );
+    }
+  },
+);
