@@ -3,7 +3,7 @@
  * conflicted state subgraph of rooms/v12.md.
  */
 import type { AuthEvent } from '../auth-rules/types.js';
-import { referenceIds } from '../auth-rules/identifiers.js';
+import { referenceIds } from '../event-references.js';
 import type { EventCache } from './event-cache.js';
 
 /** The ids an event cites in `auth_events`. */
