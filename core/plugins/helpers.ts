@@ -1,0 +1,77 @@
+/**
+ * The read-only helpers behind `api.helpers`, backed lazily by services other modules put in the container:
+ *
+ * - `authApi` (the auth module): `userExists`, `isServerAdmin`, `registerUser`, and optionally
+ *   `getUserCreatedAt`;
+ * - `roomsApi` (the rooms module): `getRoomState`, `getJoinedRooms`.
+ *
+ * They are looked up on each call, not at boot, so plugins load whichever modules are on; with a module
+ * switched off its helpers answer false / empty / null (and `registerUser` rejects).
+ */
+import type { AxonContainer } from '../container.js';
+import type { PduJson } from '../protocol/pdu.js';
+import type { PluginHelpers } from './api.js';
+
+/** What the plugin helpers need from the auth module's `authApi` registration. */
+export interface PluginAuthBackend {
+  userExists(userId: string): Promise<boolean>;
+  isServerAdmin(userId: string): Promise<boolean>;
+  registerUser(
+    localpart: string,
+    options?: { displayName?: string; admin?: boolean; emails?: readonly string[] },
+  ): Promise<string>;
+  /** Account creation time in ms since the epoch, null when unknown. */
+  getUserCreatedAt?(userId: string): Promise<number | null>;
+}
+
+/** What the plugin helpers need from the rooms module's `roomsApi` registration. */
+export interface PluginRoomsBackend {
+  getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]>;
+  getJoinedRooms(userId: string): Promise<readonly string[]>;
+}
+
+export const AUTH_BACKEND = 'authApi';
+export const ROOMS_BACKEND = 'roomsApi';
+
+export function createPluginHelpers(container: AxonContainer, serverName: string): PluginHelpers {
+  const lookup = <T>(name: string): T | undefined =>
+    container.hasRegistration(name) ? container.resolve<T>(name) : undefined;
+  const auth = (): PluginAuthBackend | undefined => lookup<PluginAuthBackend>(AUTH_BACKEND);
+  const rooms = (): PluginRoomsBackend | undefined => lookup<PluginRoomsBackend>(ROOMS_BACKEND);
+  const isLocal = (userId: string): boolean => userId.endsWith(`:${serverName}`);
+
+  return Object.freeze({
+    serverName,
+    async userExists(userId: string): Promise<boolean> {
+      const backend = auth();
+      return backend !== undefined && isLocal(userId) && (await backend.userExists(userId));
+    },
+    async isServerAdmin(userId: string): Promise<boolean> {
+      const backend = auth();
+      return backend !== undefined && isLocal(userId) && (await backend.isServerAdmin(userId));
+    },
+    async getUserCreatedAt(userId: string): Promise<number | null> {
+      const backend = auth();
+      if (!backend?.getUserCreatedAt || !isLocal(userId)) return null;
+      return backend.getUserCreatedAt(userId);
+    },
+    async getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]> {
+      return (await rooms()?.getRoomState(roomId)) ?? [];
+    },
+    async getJoinedRooms(userId: string): Promise<readonly string[]> {
+      return (await rooms()?.getJoinedRooms(userId)) ?? [];
+    },
+    async registerUser(
+      localpart: string,
+      options?: {
+        readonly displayName?: string;
+        readonly admin?: boolean;
+        readonly emails?: readonly string[];
+      },
+    ): Promise<string> {
+      const backend = auth();
+      if (!backend) throw new Error('cannot register users: the auth module is switched off');
+      return backend.registerUser(localpart, options);
+    },
+  });
+}
