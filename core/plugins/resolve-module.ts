@@ -4,6 +4,7 @@
  * name a file (the extension may be left out) or a folder with an index file.
  */
 import { stat } from 'node:fs/promises';
+import { register } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,6 +12,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+let aliased = false;
+
+/**
+ * Makes `import ... from 'axon'` resolve to this server's public exports (core/index) from anywhere, so a
+ * plugin file beside homeserver.yaml — outside this package, where Node's self-reference does not reach —
+ * can import the API the way the guide shows. Installed once, as a module resolution hook.
+ */
+export function aliasAxonPackage(): void {
+  if (aliased) return;
+  aliased = true;
+  // Running from sources (tsx) the public exports are index.ts; from compiled output, index.js.
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const target = new URL(`../index${extension}`, import.meta.url).href;
+  const hooks =
+    'export async function resolve(specifier, context, next) {' +
+    ` return specifier === 'axon' ? { url: ${JSON.stringify(target)}, shortCircuit: true } : next(specifier, context); }`;
+  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+}
 const INDEX_FILES = EXTENSIONS.map((ext) => `index${ext}`);
 
 export type ImportOutcome =
@@ -29,6 +49,7 @@ export async function importPluginModule(
   configDir: string,
   projectRoot: string = PROJECT_ROOT,
 ): Promise<ImportOutcome> {
+  aliasAxonPackage();
   if (isPathSpecifier(specifier)) {
     const bases = isAbsolute(specifier) ? [''] : [...new Set([configDir, projectRoot])];
     const tried: string[] = [];
