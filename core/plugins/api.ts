@@ -237,7 +237,7 @@ export interface PluginHelpers {
     options?: {
       readonly displayName?: string;
       readonly admin?: boolean;
-      /** E-mail addresses to bind to the account as third-party ids. */
+      /** E-mail addresses to bind to the account as third-party ids (where the auth module stores them). */
       readonly emails?: readonly string[];
     },
   ): Promise<string>;

@@ -1,8 +1,8 @@
 /**
  * The read-only helpers behind `api.helpers`, backed lazily by services other modules put in the container:
  *
- * - `authApi` (the auth module): `userExists`, `isServerAdmin`, `registerUser`, and optionally
- *   `getUserCreatedAt`;
+ * - `authApi` (the auth module): `userExists`, `isServerAdmin`, `registerUser`, and `getUser` (for the
+ *   account's creation time);
  * - `roomsApi` (the rooms module): `getRoomState`, `getJoinedRooms`.
  *
  * They are looked up on each call, not at boot, so plugins load whichever modules are on; with a module
@@ -20,8 +20,8 @@ export interface PluginAuthBackend {
     localpart: string,
     options?: { displayName?: string; admin?: boolean; emails?: readonly string[] },
   ): Promise<string>;
-  /** Account creation time in ms since the epoch, null when unknown. */
-  getUserCreatedAt?(userId: string): Promise<number | null>;
+  /** The account, for its creation time (ms since the epoch); undefined when never registered. */
+  getUser?(userId: string): Promise<{ readonly creationTs: number } | undefined>;
 }
 
 /** What the plugin helpers need from the rooms module's `roomsApi` registration. */
@@ -52,8 +52,8 @@ export function createPluginHelpers(container: AxonContainer, serverName: string
     },
     async getUserCreatedAt(userId: string): Promise<number | null> {
       const backend = auth();
-      if (!backend?.getUserCreatedAt || !isLocal(userId)) return null;
-      return backend.getUserCreatedAt(userId);
+      if (!backend?.getUser || !isLocal(userId)) return null;
+      return (await backend.getUser(userId))?.creationTs ?? null;
     },
     async getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]> {
       return (await rooms()?.getRoomState(roomId)) ?? [];

@@ -45,7 +45,7 @@ export async function registerWithFakeApi<S extends TSchema>(
     serverName: FAKE_SERVER,
     userExists: async (userId) => backends.auth.userExists(userId),
     isServerAdmin: async (userId) => backends.auth.isServerAdmin(userId),
-    getUserCreatedAt: async (userId) => (await backends.auth.getUserCreatedAt?.(userId)) ?? null,
+    getUserCreatedAt: async (userId) => (await backends.auth.getUser?.(userId))?.creationTs ?? null,
     getRoomState: async (roomId) => backends.rooms.getRoomState(roomId),
     getJoinedRooms: async (userId) => backends.rooms.getJoinedRooms(userId),
     registerUser: async (localpart, opts) => backends.auth.registerUser(localpart, opts),

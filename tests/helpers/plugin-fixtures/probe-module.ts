@@ -76,8 +76,9 @@ export function fakeBackends(serverName: string): {
     async isServerAdmin(userId) {
       return users.get(userId)?.admin === true;
     },
-    async getUserCreatedAt(userId) {
-      return users.get(userId)?.createdAt ?? null;
+    async getUser(userId) {
+      const user = users.get(userId);
+      return user?.createdAt === undefined ? undefined : { creationTs: user.createdAt };
     },
     async registerUser(localpart, options = {}) {
       const userId = `@${localpart}:${serverName}`;
