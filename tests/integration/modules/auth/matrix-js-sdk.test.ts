@@ -54,7 +54,7 @@ void t.test(
 
     let pwSession: string | undefined;
     try {
-      await client.setPassword({} as sdk.AuthDict, 'second-pass', false);
+      await client.setPassword({}, 'second-pass', false);
       t.fail('changing the password needs UIA');
     } catch (err) {
       const e = err as sdk.MatrixError;
@@ -67,7 +67,7 @@ void t.test(
         identifier: { type: 'm.id.user', user: '@jsclient:test.local' },
         password: 'first-pass',
         session: pwSession,
-      } as sdk.AuthDict,
+      },
       'second-pass',
       false,
     );
