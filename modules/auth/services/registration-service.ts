@@ -142,9 +142,11 @@ export class RegistrationService {
     );
     const params = outcome.clientDict;
     const localpart = wanted ?? (await this.wantedLocalpart(params['username']));
-    if (typeof password === 'string') passwordHash ??= await this.passwords.hash(password);
-    else if (typeof outcome.serverData['password_hash'] === 'string')
-      passwordHash = outcome.serverData['password_hash'];
+    // As Synapse: the hash stored with the session's first request wins; hash only when none was stored.
+    const stored = outcome.serverData['password_hash'];
+    if (passwordHash === undefined && typeof stored === 'string') passwordHash = stored;
+    if (passwordHash === undefined && typeof password === 'string')
+      passwordHash = await this.passwords.hash(password);
 
     const verdict = await this.spamCheckers.checkRegistrationForSpam({
       username: localpart,
