@@ -166,3 +166,18 @@ void t.test('hash kinds', async (t) => {
   t.equal(hashKind(CAROL_HASH), 'bcrypt');
   t.equal(hashKind('plaintext'), undefined);
 });
+
+void t.test('a hash printed by `axon hash-password` logs in', async (t) => {
+  const { PasswordHasher } = await import('../../../../modules/auth/services/password-hasher.js');
+  const hash = await new PasswordHasher().hash('correct horse');
+  const { dir } = await usersFile(t, `erin:${hash}\n`);
+  const { passwordProviders } = await registerWithFakeApi(
+    htpasswd,
+    { file: 'users.htpasswd' },
+    { configDir: dir },
+  );
+  t.same(await passwordProviders.checkAuth(login('erin', 'correct horse')), {
+    userId: `@erin:${FAKE_SERVER}`,
+  });
+  t.equal(await passwordProviders.checkAuth(login('erin', 'battery staple')), null);
+});
