@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { MatrixErrcode } from '../errors.js';
-import type { PduJson } from '../protocol/pdu.js';
+import type { JsonObject, PduJson } from '../protocol/pdu.js';
 
 /** The version of this API; a plugin declares the one it was written for. */
 export const PLUGIN_API_VERSION = 1;
@@ -213,6 +213,13 @@ export type PasswordProvider = PasswordProviderCallbacks &
       }
   );
 
+/** One piece of a room's current state. */
+export interface RoomStateEntry {
+  readonly type: string;
+  readonly state_key: string;
+  readonly content: Readonly<JsonObject>;
+}
+
 /**
  * Read-only helpers a plugin may call; never the container. Each answers sensibly (false, empty, null)
  * when the module behind it is switched off.
@@ -224,8 +231,8 @@ export interface PluginHelpers {
   isServerAdmin(userId: string): Promise<boolean>;
   /** When the account was created (ms since the epoch); null for unknown or remote users. */
   getUserCreatedAt(userId: string): Promise<number | null>;
-  /** A room's current state events (empty when the room is unknown or the rooms module is off). */
-  getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]>;
+  /** A room's current state, one entry per (type, state_key) (empty when the room is unknown or rooms is off). */
+  getRoomState(roomId: string): Promise<readonly RoomStateEntry[]>;
   /** Rooms the user is joined to, as this server sees them. */
   getJoinedRooms(userId: string): Promise<readonly string[]>;
   /**

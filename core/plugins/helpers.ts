@@ -9,8 +9,8 @@
  * switched off its helpers answer false / empty / null (and `registerUser` rejects).
  */
 import type { AxonContainer } from '../container.js';
-import type { PduJson } from '../protocol/pdu.js';
-import type { PluginHelpers } from './api.js';
+import type { JsonObject } from '../protocol/pdu.js';
+import type { PluginHelpers, RoomStateEntry } from './api.js';
 
 /** What the plugin helpers need from the auth module's `authApi` registration. */
 export interface PluginAuthBackend {
@@ -24,9 +24,21 @@ export interface PluginAuthBackend {
   getUser?(userId: string): Promise<{ readonly creationTs: number } | undefined>;
 }
 
-/** What the plugin helpers need from the rooms module's `roomsApi` registration. */
+/**
+ * What the plugin helpers need from the rooms module's `roomsApi` registration. `getRoomState` may answer
+ * with state events, or with a map keyed `type + "\u0000" + state_key` to contents (the rooms module's shape).
+ */
 export interface PluginRoomsBackend {
-  getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]>;
+  getRoomState(
+    roomId: string,
+  ): Promise<
+    | ReadonlyMap<string, Readonly<JsonObject>>
+    | readonly {
+        readonly type: string;
+        readonly state_key?: string;
+        readonly content: Readonly<JsonObject>;
+      }[]
+  >;
   getJoinedRooms(userId: string): Promise<readonly string[]>;
 }
 
@@ -55,8 +67,18 @@ export function createPluginHelpers(container: AxonContainer, serverName: string
       if (!backend?.getUser || !isLocal(userId)) return null;
       return (await backend.getUser(userId))?.creationTs ?? null;
     },
-    async getRoomState(roomId: string): Promise<readonly Readonly<PduJson>[]> {
-      return (await rooms()?.getRoomState(roomId)) ?? [];
+    async getRoomState(roomId: string): Promise<readonly RoomStateEntry[]> {
+      const state = await rooms()?.getRoomState(roomId);
+      if (state === undefined) return [];
+      if (state instanceof Map) {
+        return [...(state as ReadonlyMap<string, Readonly<JsonObject>>)].map(([key, content]) => {
+          const split = key.indexOf('\u0000');
+          return { type: key.slice(0, split), state_key: key.slice(split + 1), content };
+        });
+      }
+      return (state as readonly { type: string; state_key?: string; content: Readonly<JsonObject> }[]).map(
+        (e) => ({ type: e.type, state_key: e.state_key ?? '', content: e.content }),
+      );
     },
     async getJoinedRooms(userId: string): Promise<readonly string[]> {
       return (await rooms()?.getJoinedRooms(userId)) ?? [];

@@ -6,7 +6,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { PluginApi, PluginDefinition, PluginHelpers } from '../../../core/plugins/api.js';
 import { PLUGIN_API_VERSION } from '../../../core/plugins/api.js';
+import { asValue } from 'awilix';
+import { createAxonContainer } from '../../../core/container.js';
 import { createLogger } from '../../../core/logger.js';
+import { createPluginHelpers } from '../../../core/plugins/helpers.js';
 import { createPluginHttpClient } from '../../../core/plugins/http-client.js';
 import { PasswordProviderRegistry } from '../../../core/plugins/registry/password-provider.js';
 import { SpamCheckerRegistry } from '../../../core/plugins/registry/spam-checker.js';
@@ -41,15 +44,11 @@ export async function registerWithFakeApi<S extends TSchema>(
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line)) });
   const backends = fakeBackends(FAKE_SERVER);
-  const helpers: PluginHelpers = {
-    serverName: FAKE_SERVER,
-    userExists: async (userId) => backends.auth.userExists(userId),
-    isServerAdmin: async (userId) => backends.auth.isServerAdmin(userId),
-    getUserCreatedAt: async (userId) => (await backends.auth.getUser?.(userId))?.creationTs ?? null,
-    getRoomState: async (roomId) => backends.rooms.getRoomState(roomId),
-    getJoinedRooms: async (userId) => backends.rooms.getJoinedRooms(userId),
-    registerUser: async (localpart, opts) => backends.auth.registerUser(localpart, opts),
-  };
+  // The real helpers, over a container holding in-memory auth and rooms backends.
+  const container = createAxonContainer();
+  container.register('authApi', asValue(backends.auth));
+  container.register('roomsApi', asValue(backends.rooms));
+  const helpers: PluginHelpers = createPluginHelpers(container, FAKE_SERVER);
   const timeoutMs = options.timeoutMs ?? 5_000;
   const spamCheckers = new SpamCheckerRegistry({ logger, timeoutMs });
   const passwordProviders = new PasswordProviderRegistry({ logger, timeoutMs });

@@ -53,3 +53,30 @@ void t.test('helpers cannot be changed by a plugin', async (t) => {
     (helpers as { serverName: string }).serverName = 'evil.org';
   });
 });
+
+void t.test(
+  'room state comes as entries whether roomsApi answers with events or a (type, state_key) map',
+  async (t) => {
+    const container = createAxonContainer();
+    const helpers = createPluginHelpers(container, SERVER);
+    const asMap = new Map([
+      ['m.room.join_rules\u0000', { join_rule: 'public' }],
+      ['m.room.member\u0000@a:example.org', { membership: 'join' }],
+    ]);
+    container.register(
+      'roomsApi',
+      asValue({
+        getRoomState: async (roomId: string) =>
+          roomId === '!map:example.org' ? asMap : [{ type: 'm.room.name', content: { name: 'N' } }],
+        getJoinedRooms: async () => [],
+      }),
+    );
+    t.same(await helpers.getRoomState('!map:example.org'), [
+      { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'public' } },
+      { type: 'm.room.member', state_key: '@a:example.org', content: { membership: 'join' } },
+    ]);
+    t.same(await helpers.getRoomState('!events:example.org'), [
+      { type: 'm.room.name', state_key: '', content: { name: 'N' } },
+    ]);
+  },
+);
