@@ -5,11 +5,7 @@
  */
 import t from 'tap';
 import { builtinModules } from '../../../../modules/index.js';
-import {
-  bootFromYaml,
-  SERVER_NAME,
-  type YamlServer,
-} from '../../../helpers/plugin-fixtures/boot-from-yaml.js';
+import { bootFromYaml, type YamlServer } from '../../../helpers/plugin-fixtures/boot-from-yaml.js';
 
 const AUTH_KEYS = `enable_registration: true
 enable_registration_without_verification: true
