@@ -24,8 +24,9 @@ export const ldapConfigSchema = Type.Object({
   bind_password_file: Type.Optional(Type.String({ minLength: 1 })),
   /** An extra LDAP filter users must match, e.g. `(memberOf=cn=matrix,ou=groups,dc=example,dc=org)`. */
   filter: Type.Optional(Type.String({ pattern: '^\\(.*\\)$' })),
-  /** Longest an LDAP connection or operation may take, in milliseconds. */
-  timeout_ms: Type.Integer({ minimum: 100, default: 5000 }),
+  /** Longest an LDAP connection or operation may take, in milliseconds (a login is up to four of them, and
+   * the whole login must finish within the 5 s every plugin callback gets). */
+  timeout_ms: Type.Integer({ minimum: 100, default: 2000 }),
   /** A PEM file of CA certificates to trust for ldaps:// and StartTLS, relative to homeserver.yaml. */
   tls_ca_file: Type.Optional(Type.String({ minLength: 1 })),
   /** Create the Matrix account on the first successful login, with the LDAP display name and e-mail. */

@@ -15,11 +15,11 @@ void t.test('filter values are escaped as RFC 4515 says', async (t) => {
   t.equal(escapeFilterValue('alice'), 'alice');
 });
 
-void t.test('config defaults: attributes uid/mail/displayName, 5 s timeout, users created', async (t) => {
+void t.test('config defaults: attributes uid/mail/displayName, 2 s timeout, users created', async (t) => {
   const { config } = await registerWithFakeApi(ldapProvider, { uri: 'ldap://127.0.0.1:1', base: 'dc=x' });
   t.match(config, {
     attributes: { uid: 'uid', mail: 'mail', name: 'displayName' },
-    timeout_ms: 5000,
+    timeout_ms: 2000,
     create_users: true,
     start_tls: false,
   });
