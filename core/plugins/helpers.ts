@@ -29,9 +29,7 @@ export interface PluginAuthBackend {
  * with state events, or with a map keyed `type + "\u0000" + state_key` to contents (the rooms module's shape).
  */
 export interface PluginRoomsBackend {
-  getRoomState(
-    roomId: string,
-  ): Promise<
+  getRoomState(roomId: string): Promise<
     | ReadonlyMap<string, Readonly<JsonObject>>
     | readonly {
         readonly type: string;
