@@ -252,4 +252,5 @@ void t.test('password change is refused when password_config.enabled is false', 
   });
   t.equal(r.status, 403);
   t.same((await server.request('GET', '/_matrix/client/v3/login')).body.flows, [{ type: 'm.login.token' }]);
+  t.same(server.kernel.container.cradle.authApi.capabilities()['m.change_password'], { enabled: false });
 });
