@@ -18,6 +18,7 @@ import knexFactory from 'knex';
 import { databaseFromUrl } from '../../core/config/generate.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { PasswordHasher } from '../../modules/auth/services/password-hasher.js';
 
 const { values } = parseArgs({
   options: {
