@@ -5,6 +5,7 @@
  * (the rooms module sends new m.room.member events for displayname/avatar_url).
  */
 import type { Cradle } from '../../../core/container.js';
+import { isValidUserId } from '../../../core/protocol/identifiers.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { Requester } from '../../../core/http/context.js';
 import type { Profile } from '../api.js';
@@ -28,6 +29,7 @@ export class ProfileService {
 
   /** The profile of a local user; undefined when no such user was ever registered. */
   async find(userId: string): Promise<Profile | undefined> {
+    if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid user id');
     if (!(await this.store.users.get(userId))) return undefined;
     return this.store.profiles.get(userId);
   }

@@ -6,14 +6,13 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Cradle } from '../../../core/container.js';
+import { isValidLocalpart, MAX_ID_BYTES } from '../../../core/protocol/identifiers.js';
 import { MatrixError } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
 import type { UiaFlow } from '../api.js';
 import type { NewSession } from './session-service.js';
 
-export const MAX_USERID_LENGTH = 255;
-const LOCALPART = /^[a-z0-9._=\-/+]+$/;
 const NONCE_LIFETIME_MS = 60_000;
 
 export interface RequestInfo {
@@ -84,13 +83,13 @@ export class RegistrationService {
   /** Grammar and length rules for a wanted localpart; throws M_INVALID_USERNAME. */
   checkUsername(localpart: string, options: { guest?: boolean } = {}): string {
     if (localpart === '') throw invalidUsername('User ID cannot be empty');
-    if (!LOCALPART.test(localpart)) {
+    if (!isValidLocalpart(localpart)) {
       throw invalidUsername("User ID can only contain characters a-z, 0-9, or '=_-./+'");
     }
     if (localpart.startsWith('_')) throw invalidUsername('User ID may not begin with _');
     const userId = `@${localpart}:${this.serverName}`;
-    if (Buffer.byteLength(userId, 'utf8') > MAX_USERID_LENGTH) {
-      throw invalidUsername(`User ID may not be longer than ${MAX_USERID_LENGTH} characters`);
+    if (Buffer.byteLength(userId, 'utf8') > MAX_ID_BYTES) {
+      throw invalidUsername(`User ID may not be longer than ${MAX_ID_BYTES} characters`);
     }
     if (!options.guest && /^\d+$/.test(localpart)) {
       throw invalidUsername('Numeric user IDs are reserved for guest users.');

@@ -182,7 +182,7 @@ void t.test('account and devices on every engine', async (t) => {
       t.equal(first.status, 401);
       const done = await server.request('POST', '/_matrix/client/v3/account/deactivate', {
         token: erin.accessToken,
-        body: { erase: true, auth: passwordAuth(erin, first.body.session) },
+        body: { auth: passwordAuth(erin, first.body.session) },
       });
       t.same(done.body, { id_server_unbind_result: 'success' });
       t.same(events, [{ userId: erin.userId, erase: true }]);
@@ -252,4 +252,5 @@ void t.test('password change is refused when password_config.enabled is false', 
   });
   t.equal(r.status, 403);
   t.same((await server.request('GET', '/_matrix/client/v3/login')).body.flows, [{ type: 'm.login.token' }]);
+  t.same(server.kernel.container.cradle.authApi.capabilities()['m.change_password'], { enabled: false });
 });

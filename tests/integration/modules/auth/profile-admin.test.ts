@@ -96,6 +96,7 @@ void t.test('profiles on every engine', async (t) => {
       });
       t.equal(huge.body.errcode, 'M_PROFILE_TOO_LARGE');
       t.equal((await server.request('GET', profile('@nobody:test.local'))).status, 404);
+      t.equal((await server.request('GET', profile('not-a-user-id'))).body.errcode, 'M_INVALID_PARAM');
       t.equal((await server.request('GET', profile(alice.userId, 'com.example.unset'))).status, 404);
       const remote = await server.request('PUT', profile('@x:elsewhere', 'displayname'), {
         token: alice.accessToken,
