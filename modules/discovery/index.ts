@@ -1,4 +1,5 @@
-import { asClass } from 'awilix';
+import { asFunction } from 'awilix';
+import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import { DiscoveryService } from './services/discovery-service.js';
 import { discoveryRoutes } from './routes/discovery.routes.js';
@@ -12,10 +13,19 @@ declare module '../../core/container.js' {
 /** How clients and servers find this homeserver and what it speaks: versions and .well-known. */
 export default defineModule({
   name: 'discovery',
-  description: 'GET /_matrix/client/versions and /.well-known/matrix/{client,server}',
+  description: 'GET /_matrix/client/versions, /capabilities and /.well-known/matrix/{client,server}',
   enabledByDefault: true,
   register({ container }) {
-    container.register({ discoveryService: asClass(DiscoveryService).singleton() });
+    container.register({
+      discoveryService: asFunction(
+        ({ config }: Cradle) =>
+          new DiscoveryService({
+            config,
+            optionalService: <T>(name: string) =>
+              container.hasRegistration(name) ? container.resolve<T>(name) : undefined,
+          }),
+      ).singleton(),
+    });
   },
   routes(router, { cradle }) {
     discoveryRoutes(router, cradle);

@@ -7,6 +7,10 @@ export function discoveryRoutes(router: ModuleRouter, cradle: Cradle): void {
     ctx.body = cradle.discoveryService.versions();
   });
 
+  router.get('/_matrix/client/v3/capabilities', { auth: 'required', allowGuests: true }, async (ctx) => {
+    ctx.body = cradle.discoveryService.capabilities();
+  });
+
   router.get('/.well-known/matrix/client', async (ctx) => {
     const body = cradle.discoveryService.clientWellKnown();
     if (!body) throw new MatrixError(404, 'M_NOT_FOUND', 'No .well-known/matrix/client is configured');

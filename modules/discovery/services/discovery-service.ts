@@ -27,11 +27,37 @@ export const SUPPORTED_SPEC_VERSIONS = [
   'v1.12',
 ] as const;
 
+/** What GET /capabilities gathers from other modules; each is optional (its module may be disabled). */
+interface AccountCapabilities {
+  capabilities(): Readonly<Record<string, unknown>>;
+}
+interface RoomVersionCapabilities {
+  roomVersionsCapability(): { default: string; available: Record<string, string> };
+}
+
 export class DiscoveryService {
   private readonly config: Cradle['config'];
+  /** Resolves a service by name, or undefined when no enabled module registered it. */
+  private readonly optional: <T>(name: string) => T | undefined;
 
-  constructor({ config }: Pick<Cradle, 'config'>) {
+  constructor({
+    config,
+    optionalService,
+  }: Pick<Cradle, 'config'> & { optionalService: <T>(name: string) => T | undefined }) {
     this.config = config;
+    this.optional = optionalService;
+  }
+
+  /** GET /capabilities: the account capabilities of the auth module and the room versions of the rooms module. */
+  capabilities(): { capabilities: Record<string, unknown> } {
+    const account = this.optional<AccountCapabilities>('authApi');
+    const rooms = this.optional<RoomVersionCapabilities>('roomsApi');
+    return {
+      capabilities: {
+        ...(account?.capabilities() ?? {}),
+        ...(rooms ? { 'm.room_versions': rooms.roomVersionsCapability() } : {}),
+      },
+    };
   }
 
   versions(): { versions: readonly string[]; unstable_features: Record<string, boolean> } {
