@@ -5,6 +5,7 @@
  * and, across processes, by the locked room row.
  */
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { authEventsSelection } from '../../../core/protocol/auth-events-selection.js';
@@ -70,47 +71,51 @@ export class EventSender {
 
   /** Builds, authorises and persists one event as a local user. */
   async send(req: SendRequest): Promise<SentEvent> {
-    if (req.txn) {
-      const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
-      if (existing) return this.deduplicated(existing, req.roomId);
-    }
+    const txnKey = req.txn ? `${req.sender}|${req.txn.deviceId}|${req.txn.txnId}` : undefined;
+    const recent = txnKey ? this.recentTxns.get(txnKey) : undefined;
+    if (recent) return this.deduplicated(recent, req.roomId);
     if (!(await this.heads.get(req.roomId)))
       throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
-    const persisted = await this.heads.withRoomLock(req.roomId, async () => {
-      try {
-        return await this.deps.db.transaction(async (trx) => {
-          if (req.txn) {
-            const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId, trx);
-            if (existing) return { existing };
-          }
-          const head = await this.heads.forWrite(req.roomId, trx);
-          if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
-          req.precheck?.(head);
-          const built = this.build(head, req);
-          await this.checkSpam(built.pdu);
-          const next = await this.persist(head, built, req, trx);
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.heads.withRoomLock(req.roomId, async () => {
+        const head = await this.heads.get(req.roomId);
+        if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
+        req.precheck?.(head);
+        const built = this.build(head, req);
+        await this.checkSpam(built.pdu);
+        try {
+          const next = await this.deps.db.transaction((trx) => this.persist(head, built, req, trx));
+          this.heads.set(next.head);
           return { next, built };
-        });
-      } catch (err) {
-        this.heads.invalidate(req.roomId); // a failed write may have left the cached head half-updated
-        if (req.txn && isUniqueViolation(err)) {
-          const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
-          if (existing) return { existing };
+        } catch (err) {
+          this.heads.invalidate(req.roomId); // reload from the database on the next write
+          if (err instanceof TxnReplayed || err instanceof HeadMoved) return err;
+          throw err;
         }
-        throw err;
+      });
+      if (outcome instanceof TxnReplayed && req.txn) {
+        const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
+        if (existing) return this.deduplicated(existing, req.roomId);
+        continue;
       }
-    });
-    if ('existing' in persisted) return this.deduplicated(persisted.existing as string, req.roomId);
-    const { next, built } = persisted;
-    this.heads.set(next.head);
-    await this.announce(next.stored);
-    return {
-      eventId: built.eventId,
-      streamOrdering: next.stored.streamOrdering,
-      roomId: req.roomId,
-      deduplicated: false,
-    };
+      if (outcome instanceof HeadMoved || outcome instanceof TxnReplayed) {
+        if (attempt >= 10) throw new MatrixError(503, 'M_UNKNOWN', 'The room is busy; try again');
+        continue;
+      }
+      const { next, built } = outcome;
+      if (txnKey) this.recentTxns.set(txnKey, built.eventId);
+      await this.announce(next.stored);
+      return {
+        eventId: built.eventId,
+        streamOrdering: next.stored.streamOrdering,
+        roomId: req.roomId,
+        deduplicated: false,
+      };
+    }
   }
+
+  /** Recently used txn ids of this process, so a client's retry is answered without building anything. */
+  private readonly recentTxns = new LRUCache<string, string>({ max: 10_000 });
 
   /**
    * Creates a room: persists its m.room.create event and the room row. Returns the room id (for v12+ the
@@ -260,6 +265,9 @@ export class EventSender {
     trx: Parameters<RoomStore['insertEvent']>[1],
   ): Promise<{ head: RoomHead; stored: StoredEvent }> {
     const { eventId, pdu } = built;
+    if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx))) {
+      throw new TxnReplayed();
+    }
     const isState = req.stateKey !== undefined;
     const key = isState ? stateKey(req.type, req.stateKey ?? '') : undefined;
     let stateGroup = head.stateGroup;
@@ -317,7 +325,6 @@ export class EventSender {
     if (membership !== null && req.stateKey !== undefined) {
       await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, trx);
     }
-    if (req.txn) await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx);
     if (req.type === 'm.room.redaction' && req.redacts !== undefined) {
       const target = await this.store.getEvent(req.redacts, trx);
       if (target && target.roomId === head.roomId && target.redactedBy === null) {
@@ -333,8 +340,9 @@ export class EventSender {
       chainLength,
       state: key ? new Map(head.state).set(key, { eventId, pdu }) : head.state,
     };
-    await this.store.updateRoomHead(
+    const advanced = await this.store.advanceRoomHead(
       head.roomId,
+      head.lastStream,
       {
         lastStream: streamOrdering,
         maxDepth: next.maxDepth,
@@ -343,6 +351,7 @@ export class EventSender {
       },
       trx,
     );
+    if (!advanced) throw new HeadMoved();
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
   }
 
@@ -362,6 +371,11 @@ export class EventSender {
     });
   }
 }
+
+/** The (user, device, txn id) was used already: roll back and answer with the first event. */
+class TxnReplayed extends Error {}
+/** Another writer (process) advanced the room since the head was read: roll back and rebuild. */
+class HeadMoved extends Error {}
 
 function authIdsOf(pdu: PduJson): string[] {
   return pdu.auth_events.map((r) => (typeof r === 'string' ? r : r[0]));
