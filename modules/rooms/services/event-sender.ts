@@ -20,7 +20,6 @@ import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../..
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import { isUniqueViolation } from '../../../core/storage/errors.js';
 import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 
