@@ -5,5 +5,6 @@
 import type { AnyModuleDefinition } from '../core/define-module.js';
 import auth from './auth/index.js';
 import discovery from './discovery/index.js';
+import rooms from './rooms/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms];
