@@ -3,7 +3,7 @@
  * request code (no sync loop yet: pagination uses createMessagesRequest).
  */
 import t from 'tap';
-import { createClient, Direction, type MatrixClient } from 'matrix-js-sdk';
+import { createClient, Direction, MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { startRoomsServer, type RoomsTestServer, type TestUser } from './rooms-test-server.js';
 
 function clientFor(server: RoomsTestServer, user: TestUser): MatrixClient {
@@ -28,7 +28,7 @@ void t.test('matrix-js-sdk: createRoom, invite, join, send, paginate, redact', a
 
   const sent: string[] = [];
   for (let i = 0; i < 5; i++) sent.push((await alice.sendTextMessage(roomId, `hello ${i}`)).event_id);
-  const reply = await bob.sendMessage(roomId, { msgtype: 'm.text', body: 'hi alice' });
+  const reply = await bob.sendMessage(roomId, { msgtype: MsgType.Text, body: 'hi alice' });
 
   const page1 = await bob.createMessagesRequest(roomId, null, 3, Direction.Backward);
   t.same(
@@ -50,7 +50,7 @@ void t.test('matrix-js-sdk: createRoom, invite, join, send, paginate, redact', a
     redaction.event_id,
   );
 
-  const members = await bob.members(roomId);
+  const members = (await bob.members(roomId)) as { chunk: { state_key: string }[] };
   t.same(members.chunk.map((e) => e.state_key).sort(), [bobUser.userId, alice.getUserId()].sort());
   alice.stopClient();
   bob.stopClient();
