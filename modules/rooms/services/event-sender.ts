@@ -76,22 +76,7 @@ export class EventSender {
     if (!(await this.heads.get(req.roomId)))
       throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.heads.withRoomLock(req.roomId, async () => {
-        const head = await this.heads.get(req.roomId);
-        if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
-        req.precheck?.(head);
-        const built = this.build(head, req);
-        await this.checkSpam(built.pdu);
-        try {
-          const next = await this.deps.db.transaction((trx) => this.persist(head, built, req, trx));
-          this.heads.set(next.head);
-          return { next, built };
-        } catch (err) {
-          this.heads.invalidate(req.roomId); // reload from the database on the next write
-          if (err instanceof TxnReplayed || err instanceof HeadMoved) return err;
-          throw err;
-        }
-      });
+      const outcome = await this.enqueue(req);
       if (outcome instanceof TxnReplayed && req.txn) {
         const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
         if (existing) return this.deduplicated(existing, req.roomId);
@@ -115,6 +100,89 @@ export class EventSender {
 
   /** Recently used txn ids of this process, so a client's retry is answered without building anything. */
   private readonly recentTxns = new LRUCache<string, string>({ max: 10_000 });
+
+  /** Sends waiting for their room's write lock; whoever holds it persists them all in one transaction. */
+  private readonly pending = new Map<string, Pending[]>();
+
+  /**
+   * Queues a send for its room. Group commit: the first send of an idle room takes the room lock; sends
+   * that arrive meanwhile wait in the queue and are built one on top of the other and persisted together
+   * in one transaction (one fsync) — the DAG stays linear, and concurrent senders stop paying one commit
+   * each.
+   */
+  private enqueue(req: SendRequest): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      let queue = this.pending.get(req.roomId);
+      if (!queue) this.pending.set(req.roomId, (queue = []));
+      queue.push({ req, resolve, reject });
+      if (queue.length === 1) void this.heads.withRoomLock(req.roomId, () => this.drain(req.roomId));
+    });
+  }
+
+  private async drain(roomId: string): Promise<void> {
+    for (;;) {
+      const queue = this.pending.get(roomId);
+      if (!queue || queue.length === 0) {
+        this.pending.delete(roomId);
+        return;
+      }
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        await this.persistBatch(roomId, batch);
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+      }
+    }
+  }
+
+  /** Builds each send on the head left by the previous one, then persists the batch in one transaction. */
+  private async persistBatch(roomId: string, batch: readonly Pending[]): Promise<void> {
+    const head = await this.heads.get(roomId);
+    if (!head) {
+      for (const item of batch) item.reject(new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`));
+      return;
+    }
+    const ready: { item: Pending; built: BuiltEvent }[] = [];
+    let speculative = head;
+    for (const item of batch) {
+      try {
+        item.req.precheck?.(speculative);
+        const built = this.build(speculative, item.req);
+        await this.checkSpam(built.pdu);
+        ready.push({ item, built });
+        speculative = afterBuilt(speculative, built, item.req);
+      } catch (err) {
+        item.reject(err);
+      }
+    }
+    if (ready.length === 0) return;
+    try {
+      const results = await this.deps.db.transaction(async (trx) => {
+        const out: Persisted[] = [];
+        let current = head;
+        for (const { item, built } of ready) {
+          const persisted = await this.persist(current, built, item.req, trx);
+          out.push(persisted);
+          current = persisted.head;
+        }
+        return out;
+      });
+      const last = results[results.length - 1];
+      if (last) this.heads.set(last.head);
+      ready.forEach(({ item, built }, i) => item.resolve({ next: results[i] as Persisted, built }));
+    } catch (err) {
+      this.heads.invalidate(roomId); // reload from the database on the next write
+      if (ready.length > 1) {
+        // One send spoiled the batch (a replayed txn id, a moved head): retry each alone so only it is affected.
+        for (const { item } of ready) await this.persistBatch(roomId, [item]);
+        return;
+      }
+      const only = ready[0];
+      if (!only) return;
+      if (err instanceof TxnReplayed || err instanceof HeadMoved) only.item.resolve(err);
+      else only.item.reject(err);
+    }
+  }
 
   /**
    * Creates a room: persists its m.room.create event and the room row. Returns the room id (for v12+ the
@@ -369,6 +437,33 @@ export class EventSender {
       userIds: stored.type === 'm.room.member' && stored.stateKey !== null ? [stored.stateKey] : undefined,
     });
   }
+}
+
+/** How many queued sends of one room go into one transaction. */
+const MAX_BATCH = 64;
+
+interface Persisted {
+  readonly head: RoomHead;
+  readonly stored: StoredEvent;
+}
+
+type Outcome = { readonly next: Persisted; readonly built: BuiltEvent } | TxnReplayed | HeadMoved;
+
+interface Pending {
+  readonly req: SendRequest;
+  resolve(outcome: Outcome): void;
+  reject(err: unknown): void;
+}
+
+/** The head as the event builder sees it after `built`: what the next event of a batch builds on. */
+function afterBuilt(head: RoomHead, built: BuiltEvent, req: SendRequest): RoomHead {
+  const key = req.stateKey !== undefined ? stateKey(req.type, req.stateKey) : undefined;
+  return {
+    ...head,
+    extremities: [built.eventId],
+    maxDepth: Math.max(head.maxDepth, built.pdu.depth),
+    state: key ? new Map(head.state).set(key, { eventId: built.eventId, pdu: built.pdu }) : head.state,
+  };
 }
 
 /** The (user, device, txn id) was used already: roll back and answer with the first event. */
