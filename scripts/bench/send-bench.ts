@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import knexFactory from 'knex';
@@ -41,23 +42,43 @@ interface Client {
   token: string;
 }
 
-async function http(
+// node:http with a keep-alive agent: lighter than fetch, so the client's own CPU disturbs the figures less.
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function http(
   base: string,
   method: string,
   path: string,
   token?: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      base + path,
+      {
+        method,
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          ...(payload === undefined ? {} : { 'content-length': Buffer.byteLength(payload) }),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const json = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+          if (res.statusCode !== 200 && !(res.statusCode === 401 && path.endsWith('/register'))) {
+            reject(new Error(`${method} ${path}: ${res.statusCode} ${JSON.stringify(json)}`));
+          } else resolve(json);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status !== 200 && !(res.status === 401 && path.endsWith('/register'))) {
-    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  }
-  return json;
 }
 
 async function register(base: string, localpart: string): Promise<Client> {
@@ -170,6 +191,7 @@ async function run(engine: string, database: DatabaseConfig): Promise<void> {
     );
     console.log(`  RSS after run: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`);
   } finally {
+    agent.destroy();
     await kernel.stop(1000);
     await rm(dir, { recursive: true, force: true });
   }

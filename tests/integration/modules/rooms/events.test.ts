@@ -114,6 +114,16 @@ void t.test('events', async (t) => {
     t.same(Object.keys(jm.body.joined).sort(), [alice.userId, bob.userId].sort());
     t.equal(jm.body.joined[alice.userId].display_name, 'alice');
     t.equal((await server.call(carol, 'GET', server.room(roomId, '/joined_members'))).status, 403);
+    const before = await server.kernel.container.cradle.roomsApi.currentStreamPosition();
+    await server.call(alice, 'POST', server.room(roomId, '/kick'), { user_id: carol.userId });
+    const at = await server.call(bob, 'GET', server.room(roomId, `/members?at=s${before}&membership=invite`));
+    t.same(
+      at.body.chunk.map((e: { state_key: string }) => e.state_key),
+      [carol.userId],
+      'members at a past position',
+    );
+    const now = await server.call(bob, 'GET', server.room(roomId, '/members?membership=invite'));
+    t.same(now.body.chunk, []);
   });
 
   await t.test('messages: both directions, tokens, limit, filter, lazy-loaded members', async (t) => {

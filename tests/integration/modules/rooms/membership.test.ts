@@ -189,8 +189,24 @@ void t.test('membership', async (t) => {
     t.equal(res.status, 200, res.text);
     const member = await server.call(dave, 'GET', server.room(roomId, `/state/m.room.member/${dave.userId}`));
     t.equal(member.body.displayname, 'Dave D');
+    const invited = await server.createRoom(alice);
+    await server.call(alice, 'POST', server.room(invited, '/invite'), { user_id: dave.userId });
+    const first = await server.call(dave, 'POST', '/_matrix/client/v3/account/deactivate', {});
+    const done = await server.call(dave, 'POST', '/_matrix/client/v3/account/deactivate', {
+      auth: {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: dave.userId },
+        password: dave.password,
+        session: first.body.session,
+      },
+    });
+    t.equal(done.status, 200, done.text);
     const api = server.kernel.container.cradle.roomsApi;
-    await api.leaveAllRooms(dave.userId);
+    t.same(
+      await api.roomsOfUser(dave.userId, ['join', 'invite']),
+      [],
+      'left joined rooms and rejected invites',
+    );
     t.same(await api.joinedRooms(dave.userId), []);
   });
 });

@@ -12,6 +12,7 @@ export interface TestUser {
   readonly userId: string;
   readonly token: string;
   readonly deviceId: string;
+  readonly password: string;
 }
 
 export interface RoomsTestServer extends TestServer {
@@ -46,7 +47,7 @@ export async function startRoomsServer(
     room,
     async user(localpart) {
       const u = await makeUser(server, { localpart });
-      return { userId: u.userId, token: u.accessToken, deviceId: u.deviceId };
+      return { userId: u.userId, token: u.accessToken, deviceId: u.deviceId, password: u.password };
     },
     async createRoom(user, body = {}) {
       const res = await call(user, 'POST', '/_matrix/client/v3/createRoom', body);
