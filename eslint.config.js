@@ -24,7 +24,12 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/modules/*/store/**', '**/modules/*/services/**', '../../*/store/**', '../../*/services/**'],
+              group: [
+                '**/modules/*/store/**',
+                '**/modules/*/services/**',
+                '../../*/store/**',
+                '../../*/services/**',
+              ],
               message: "Import another module's api.ts, never its store/ or services/.",
             },
           ],
@@ -41,7 +46,14 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['../*/store/**', '../*/services/**', '../../*/store/**', '../../*/services/**', '../../../*/store/**', '../../../*/services/**'],
+              group: [
+                '../*/store/**',
+                '../*/services/**',
+                '../../*/store/**',
+                '../../*/services/**',
+                '../../../*/store/**',
+                '../../../*/services/**',
+              ],
               message: "Import another module's api.ts, never its store/ or services/.",
             },
           ],

@@ -93,7 +93,11 @@ export class BootError extends Error {
     message: string,
     readonly problems: readonly string[] = [message],
   ) {
-    super(problems.length > 1 ? `${message}\n  - ${problems.join('\n  - ')}` : message);
+    super(
+      problems.length === 1 && problems[0] === message
+        ? message
+        : `${message}:\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'BootError';
   }
 }

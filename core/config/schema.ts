@@ -34,29 +34,32 @@ export const ListenerSchema = Type.Object({
   resources: Type.Array(ListenerResourceSchema, { default: [{ names: ['client', 'federation'] }] }),
 });
 
-export const DatabaseSchema = Type.Object({
-  name: Type.Union([Type.Literal('sqlite3'), Type.Literal('pg'), Type.Literal('psycopg2')], {
-    default: 'sqlite3',
-  }),
-  args: Type.Object(
-    {
-      /** sqlite3: the database file; pg: the database name (Synapse's psycopg2 also accepts `dbname`). */
-      database: Type.Optional(Type.String({ minLength: 1 })),
-      dbname: Type.Optional(Type.String({ minLength: 1 })),
-      user: Type.Optional(Type.String()),
-      password: Type.Optional(Type.String()),
-      host: Type.Optional(Type.String()),
-      port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-      cp_min: Type.Optional(Type.Integer({ minimum: 0 })),
-      cp_max: Type.Optional(Type.Integer({ minimum: 1 })),
-      /** pg only: the schema Axon's tables live in (default `public`). */
-      schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
-      /** sqlite3 only: milliseconds to wait for a lock before failing. */
-      busy_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
-    },
-    { default: {} },
-  ),
-});
+export const DatabaseSchema = Type.Object(
+  {
+    name: Type.Union([Type.Literal('sqlite3'), Type.Literal('pg'), Type.Literal('psycopg2')], {
+      default: 'sqlite3',
+    }),
+    args: Type.Object(
+      {
+        /** sqlite3: the database file; pg: the database name (Synapse's psycopg2 also accepts `dbname`). */
+        database: Type.Optional(Type.String({ minLength: 1 })),
+        dbname: Type.Optional(Type.String({ minLength: 1 })),
+        user: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+        host: Type.Optional(Type.String()),
+        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+        cp_min: Type.Optional(Type.Integer({ minimum: 0 })),
+        cp_max: Type.Optional(Type.Integer({ minimum: 1 })),
+        /** pg only: the schema Axon's tables live in (default `public`). */
+        schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+        /** sqlite3 only: milliseconds to wait for a lock before failing. */
+        busy_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
+      { default: {} },
+    ),
+  },
+  { default: { name: 'sqlite3', args: {} } },
+);
 
 export const KernelConfigSchema = Type.Object({
   server_name: Type.String({ minLength: 1 }),

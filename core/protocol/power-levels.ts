@@ -92,7 +92,19 @@ export function powerLevelsFromContent(
   content: Readonly<JsonObject> | undefined,
   version: RoomVersion,
 ): PowerLevels {
-  const c: Readonly<JsonObject> = content ?? {};
+  if (!content) return parseContent({}, version);
+  // Auth checks and state resolution read the same power levels event for many events in a row;
+  // PDUs are immutable, so the parsed form can be kept with the content object.
+  let byVersion = parsed.get(content);
+  if (!byVersion) parsed.set(content, (byVersion = new Map<string, PowerLevels>()));
+  let levels = byVersion.get(version.id);
+  if (!levels) byVersion.set(version.id, (levels = parseContent(content, version)));
+  return levels;
+}
+
+const parsed = new WeakMap<object, Map<string, PowerLevels>>();
+
+function parseContent(c: Readonly<JsonObject>, version: RoomVersion): PowerLevels {
   const int = (key: PowerLevelIntegerKey): number => parsePowerLevelValue(c[key], version) ?? DEFAULTS[key];
   return {
     users: levelMap(c['users'], version),

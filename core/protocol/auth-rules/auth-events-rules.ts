@@ -6,7 +6,7 @@ import { authEventsSelection } from '../auth-events-selection.js';
 import { stateKey, type StateKey } from '../pdu.js';
 import type { RoomVersion } from '../room-versions.js';
 import { checkEventAuth, resolveRoomVersion } from './check-event-auth.js';
-import { referenceIds } from './identifiers.js';
+import { referenceIds } from '../event-references.js';
 import { ALLOWED, reject, type AuthCheckOptions, type AuthEvent, type AuthResult } from './types.js';
 
 /**

@@ -9,7 +9,7 @@
 import { powerLevelsFromContent, requiredPowerForEvent, userPowerLevelFrom } from '../power-levels.js';
 import { getRoomVersion, type RoomVersion } from '../room-versions.js';
 import { checkCreateEvent, checkRoomIdNamesCreate } from './create-rules.js';
-import { domainOf } from './identifiers.js';
+import { serverNameOf as domainOf } from '../identifiers.js';
 import { checkMemberEvent, formatLevel, membershipOf } from './member-rules.js';
 import { checkPowerLevelsEvent } from './power-levels-rules.js';
 import {

@@ -2,7 +2,7 @@
  * Rules for `m.room.create` (rule 1 in every room version) and, for v12+, the check that an event's
  * `room_id` names an accepted create event.
  */
-import { domainOf, isValidUserId } from './identifiers.js';
+import { isValidUserId, serverNameOf as domainOf } from '../identifiers.js';
 import { getRoomVersion, type RoomVersion } from '../room-versions.js';
 import { ALLOWED, reject, type AuthEvent, type AuthResult } from './types.js';
 

@@ -5,7 +5,8 @@
 import { thirdPartyInviteToken } from '../auth-events-selection.js';
 import { powerLevelsFromContent, userPowerLevelFrom } from '../power-levels.js';
 import type { RoomVersion } from '../room-versions.js';
-import { domainOf, referenceIds } from './identifiers.js';
+import { serverNameOf as domainOf } from '../identifiers.js';
+import { referenceIds } from '../event-references.js';
 import {
   ALLOWED,
   reject,

@@ -5,7 +5,7 @@
 import { parsePowerLevelValue, POWER_LEVEL_INTEGER_KEYS, roomCreators } from '../power-levels.js';
 import type { JsonObject } from '../pdu.js';
 import type { RoomVersion } from '../room-versions.js';
-import { isValidUserId } from './identifiers.js';
+import { isValidUserId } from '../identifiers.js';
 import { formatLevel } from './member-rules.js';
 import { ALLOWED, reject, type AuthEvent, type AuthResult } from './types.js';
 

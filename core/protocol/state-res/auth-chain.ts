@@ -3,7 +3,7 @@
  * conflicted state subgraph of rooms/v12.md.
  */
 import type { AuthEvent } from '../auth-rules/types.js';
-import { referenceIds } from '../auth-rules/identifiers.js';
+import { referenceIds } from '../event-references.js';
 import type { EventCache } from './event-cache.js';
 
 /** The ids an event cites in `auth_events`. */
@@ -37,20 +37,25 @@ export async function walkAuthChain(cache: EventCache, starts: Iterable<string>)
 }
 
 /**
- * ∪Cᵢ − ∩Cᵢ where Cᵢ is the full auth chain of state set i. Every set shares the unconflicted
- * events, so Cᵢ = U ∪ Dᵢ with U the chain of the unconflicted events and Dᵢ the chain of set i's
- * conflicted entries; the difference is then the events in some but not all Dᵢ, minus U. That walks
- * the shared part of the room's auth graph once instead of once per state set.
+ * ∪Cᵢ − ∩Cᵢ where Cᵢ is the full auth chain of state set i, taken (as other implementations do, and
+ * as convergence requires) to include the set's own events. Every set shares the unconflicted
+ * events, so Cᵢ = U ∪ Dᵢ with U the unconflicted events plus their chain and Dᵢ set i's conflicted
+ * entries plus their chain; the difference is then the events in some but not all Dᵢ, minus U. That
+ * walks the shared part of the room's auth graph once instead of once per state set.
  */
 export async function authDifference(
   cache: EventCache,
   unconflictedIds: Iterable<string>,
   conflictedIdsPerSet: readonly (readonly string[])[],
 ): Promise<Set<string>> {
-  const shared = await walkAuthChain(cache, unconflictedIds);
+  const starts = [...unconflictedIds];
+  const shared = await walkAuthChain(cache, starts);
+  for (const id of starts) shared.add(id);
   const seenIn = new Map<string, number>();
   for (const ids of conflictedIdsPerSet) {
-    for (const id of await walkAuthChain(cache, ids)) seenIn.set(id, (seenIn.get(id) ?? 0) + 1);
+    const chain = await walkAuthChain(cache, ids);
+    for (const id of ids) chain.add(id);
+    for (const id of chain) seenIn.set(id, (seenIn.get(id) ?? 0) + 1);
   }
   const difference = new Set<string>();
   for (const [id, count] of seenIn) {

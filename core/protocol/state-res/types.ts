@@ -12,7 +12,8 @@ export interface StateResLoader {
   loadEvents(ids: readonly string[]): Promise<ReadonlyMap<string, AuthEvent>>;
   /**
    * Optional fast path for the auth chain difference (v2 and v2.1): ∪Cᵢ − ∩Cᵢ over the full auth
-   * chains Cᵢ of the given state sets (each given as its event ids). A store with an auth chain index
+   * chains Cᵢ of the given state sets (each given as its event ids; Cᵢ includes those events
+   * themselves, as in other implementations). A store with an auth chain index
    * can answer without walking the chains; without it, resolution walks them through `loadEvents`.
    */
   authChainDifference?(stateSets: readonly (readonly string[])[]): Promise<ReadonlySet<string>>;
