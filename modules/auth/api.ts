@@ -106,6 +106,11 @@ export interface AuthApi {
   onUserDeactivated(listener: (event: { userId: string; erase: boolean }) => Promise<void>): void;
   /** Called after devices were deleted (logout, device deletion, deactivation): e2ee deletes their keys. */
   onDeviceDeleted(listener: (event: { userId: string; deviceIds: readonly string[] }) => Promise<void>): void;
+  /**
+   * This module's entries for GET /capabilities (`m.change_password`, `m.get_login_token`, `m.set_displayname`,
+   * `m.set_avatar_url`, `m.profile_fields`, `m.3pid_changes`), for whichever module serves that endpoint to merge.
+   */
+  capabilities(): Readonly<Record<string, unknown>>;
   /** The reusable UIA service. */
   readonly uia: UiaService;
 }

@@ -10,6 +10,7 @@ export class AuthApiImpl implements AuthApi {
   private readonly profiles: Cradle['authProfiles'];
   private readonly devices: Cradle['authDevices'];
   private readonly events: Cradle['authEvents'];
+  private readonly config: Cradle['authConfig'];
   readonly uia: UiaService;
 
   constructor(
@@ -22,6 +23,7 @@ export class AuthApiImpl implements AuthApi {
       | 'authDevices'
       | 'authEvents'
       | 'authUia'
+      | 'authConfig'
     >,
   ) {
     this.store = c.authStore;
@@ -31,6 +33,19 @@ export class AuthApiImpl implements AuthApi {
     this.devices = c.authDevices;
     this.events = c.authEvents;
     this.uia = c.authUia;
+    this.config = c.authConfig;
+  }
+
+  capabilities(): Readonly<Record<string, unknown>> {
+    const passwords = this.config.password_config;
+    return {
+      'm.change_password': { enabled: passwords.enabled !== false && passwords.localdb_enabled },
+      'm.get_login_token': { enabled: this.config.login_via_existing_session.enabled },
+      'm.set_displayname': { enabled: true },
+      'm.set_avatar_url': { enabled: true },
+      'm.profile_fields': { enabled: true },
+      'm.3pid_changes': { enabled: false },
+    };
   }
 
   async getUser(userId: string): Promise<AuthUser | undefined> {

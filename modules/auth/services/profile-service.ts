@@ -5,6 +5,7 @@
  * (the rooms module sends new m.room.member events for displayname/avatar_url).
  */
 import type { Cradle } from '../../../core/container.js';
+import { isValidUserId } from '../../../core/protocol/identifiers.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { Requester } from '../../../core/http/context.js';
 import type { Profile } from '../api.js';
@@ -28,6 +29,7 @@ export class ProfileService {
 
   /** The profile of a local user; undefined when no such user was ever registered. */
   async find(userId: string): Promise<Profile | undefined> {
+    if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid user id');
     if (!(await this.store.users.get(userId))) return undefined;
     return this.store.profiles.get(userId);
   }
@@ -41,14 +43,15 @@ export class ProfileService {
   async getField(userId: string, key: string): Promise<Record<string, unknown>> {
     checkKey(key);
     const profile = await this.get(userId);
-    if (!(key in profile)) throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
+    if (!Object.hasOwn(profile, key))
+      throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
     return { [key]: profile[key] };
   }
 
   async setField(requester: Requester, userId: string, key: string, body: Readonly<Record<string, unknown>>) {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
-    if (!(key in body)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
+    if (!Object.hasOwn(body, key)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
     let value = body[key];
     if (key === 'displayname' || key === 'avatar_url' || key === 'm.tz') {
       if (value === null && key !== 'm.tz') value = '';
@@ -74,7 +77,7 @@ export class ProfileService {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
     const before = await this.store.profiles.get(userId);
-    if (!(key in before)) return;
+    if (!Object.hasOwn(before, key)) return;
     await this.store.profiles.delete(userId, [key]);
     const { [key]: _removed, ...profile } = before;
     await this.events.emit('profileChanged', this.events.profileChanged, {

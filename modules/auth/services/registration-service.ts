@@ -6,14 +6,13 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Cradle } from '../../../core/container.js';
+import { isValidLocalpart, MAX_ID_BYTES } from '../../../core/protocol/identifiers.js';
 import { MatrixError } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
 import type { UiaFlow } from '../api.js';
 import type { NewSession } from './session-service.js';
 
-export const MAX_USERID_LENGTH = 255;
-const LOCALPART = /^[a-z0-9._=\-/+]+$/;
 const NONCE_LIFETIME_MS = 60_000;
 
 export interface RequestInfo {
@@ -84,13 +83,13 @@ export class RegistrationService {
   /** Grammar and length rules for a wanted localpart; throws M_INVALID_USERNAME. */
   checkUsername(localpart: string, options: { guest?: boolean } = {}): string {
     if (localpart === '') throw invalidUsername('User ID cannot be empty');
-    if (!LOCALPART.test(localpart)) {
+    if (!isValidLocalpart(localpart)) {
       throw invalidUsername("User ID can only contain characters a-z, 0-9, or '=_-./+'");
     }
     if (localpart.startsWith('_')) throw invalidUsername('User ID may not begin with _');
     const userId = `@${localpart}:${this.serverName}`;
-    if (Buffer.byteLength(userId, 'utf8') > MAX_USERID_LENGTH) {
-      throw invalidUsername(`User ID may not be longer than ${MAX_USERID_LENGTH} characters`);
+    if (Buffer.byteLength(userId, 'utf8') > MAX_ID_BYTES) {
+      throw invalidUsername(`User ID may not be longer than ${MAX_ID_BYTES} characters`);
     }
     if (!options.guest && /^\d+$/.test(localpart)) {
       throw invalidUsername('Numeric user IDs are reserved for guest users.');
@@ -142,9 +141,11 @@ export class RegistrationService {
     );
     const params = outcome.clientDict;
     const localpart = wanted ?? (await this.wantedLocalpart(params['username']));
-    if (typeof password === 'string') passwordHash ??= await this.passwords.hash(password);
-    else if (typeof outcome.serverData['password_hash'] === 'string')
-      passwordHash = outcome.serverData['password_hash'];
+    // As Synapse: the hash stored with the session's first request wins; hash only when none was stored.
+    const stored = outcome.serverData['password_hash'];
+    if (passwordHash === undefined && typeof stored === 'string') passwordHash = stored;
+    if (passwordHash === undefined && typeof password === 'string')
+      passwordHash = await this.passwords.hash(password);
 
     const verdict = await this.spamCheckers.checkRegistrationForSpam({
       username: localpart,
@@ -155,18 +156,19 @@ export class RegistrationService {
     if (verdict === 'DENY') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration has been rejected');
 
     const uiaResults = { uiaResults: outcome.completed, params };
-    const finalLocalpart =
-      localpart ??
-      (await this.passwordProviders.getUsernameForRegistration(uiaResults)) ??
-      (await this.generateLocalpart());
+    const chosen =
+      localpart ?? (await this.passwordProviders.getUsernameForRegistration(uiaResults)) ?? undefined;
     const displayName = (await this.passwordProviders.getDisplaynameForRegistration(uiaResults)) ?? undefined;
     this.rateLimits.registration.assert(info.ip);
-    const userId = await this.createUser(finalLocalpart, {
+    const userOptions = {
       passwordHash: passwordHash ?? null,
       displayName,
       shadowBanned: verdict === 'SHADOW_BAN',
-      generated: localpart === undefined,
-    });
+    };
+    const userId =
+      chosen === undefined
+        ? await this.createWithGeneratedLocalpart(userOptions)
+        : await this.createUser(chosen, { ...userOptions, generated: localpart === undefined });
     const token = outcome.completed['m.login.registration_token'];
     if (typeof token === 'string') await this.tokens.complete(token);
     if (params['inhibit_login'] === true) return { user_id: userId, home_server: this.serverName };
@@ -185,8 +187,7 @@ export class RegistrationService {
     if (!this.config.allow_guest_access)
       throw new MatrixError(403, 'M_FORBIDDEN', 'Guest access is disabled');
     this.rateLimits.registration.assert(info.ip);
-    const localpart = await this.generateLocalpart();
-    const userId = await this.createUser(localpart, { passwordHash: null, isGuest: true, generated: true });
+    const userId = await this.createWithGeneratedLocalpart({ passwordHash: null, isGuest: true });
     return this.loginResponse(
       await this.sessions.createSession({
         userId,
@@ -293,6 +294,19 @@ export class RegistrationService {
     const localpart = username.toLowerCase();
     await this.available(localpart);
     return localpart;
+  }
+
+  /** A user with a generated numeric localpart; a concurrent registration taking it makes us pick again. */
+  private async createWithGeneratedLocalpart(
+    options: Parameters<RegistrationService['createUser']>[1],
+  ): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.createUser(await this.generateLocalpart(), { ...options, generated: true });
+      } catch (err) {
+        if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE') || attempt >= 10) throw err;
+      }
+    }
   }
 
   /** The smallest free numeric localpart from the user count on (Synapse hands out numeric ids too). */
