@@ -4,6 +4,7 @@
  * rooms module announces on the notifier.
  */
 import { MatrixError } from '../../core/errors.js';
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../core/protocol/room-versions.js';
 import { splitStateKey, type JsonObject, type StateKey } from '../../core/protocol/pdu.js';
 import type { RoomStore, StoredEvent } from './store/room-store.js';
 import type { ClientEvent } from './services/client-events.js';
@@ -149,6 +150,9 @@ export interface RoomsApi {
   getRoomState(roomId: string): Promise<Map<StateKey, JsonObject>>;
   getJoinedRooms(userId: string): Promise<string[]>;
 
+  /** The `m.room_versions` entry of GET /capabilities: the default version and each known one's stability. */
+  roomVersionsCapability(): { default: string; available: Record<string, 'stable' | 'unstable'> };
+
   // ---- hooks ---------------------------------------------------------------------------------------
   /** The directory resolves `#alias:server` for /join and /knock. */
   setAliasResolver(resolver: AliasResolver): void;
@@ -188,7 +192,16 @@ export interface RoomsApiParts {
 }
 
 export class RoomsApiImpl implements RoomsApi {
-  constructor(private readonly p: RoomsApiParts) {}
+  constructor(
+    private readonly p: RoomsApiParts,
+    private readonly defaultRoomVersion: string = DEFAULT_ROOM_VERSION,
+  ) {}
+
+  roomVersionsCapability(): { default: string; available: Record<string, 'stable' | 'unstable'> } {
+    const available: Record<string, 'stable' | 'unstable'> = {};
+    for (const v of ROOM_VERSIONS.values()) available[v.id] = v.stable ? 'stable' : 'unstable';
+    return { default: this.defaultRoomVersion, available };
+  }
 
   currentStreamPosition(): Promise<number> {
     return this.p.store.maxStreamOrdering();

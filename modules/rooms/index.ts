@@ -20,15 +20,6 @@ export const roomsConfigSchema = Type.Object({
   default_room_version: Type.String({ default: DEFAULT_ROOM_VERSION }),
 });
 
-/** The subset of the auth module's API the rooms module listens to (resolved lazily; optional). */
-interface AuthApiHooks {
-  onProfileChanged?(listener: (change: { userId: string }) => Promise<void> | void): void;
-  onUserDeactivated?(listener: (change: { userId: string } | string) => Promise<void> | void): void;
-  getProfile?(
-    userId: string,
-  ): Promise<{ displayname?: string | null; avatar_url?: string | null } | undefined | null>;
-}
-
 /** Rooms: the event DAG, creating rooms, membership, sending and reading events, redactions, upgrades. */
 export default defineModule({
   name: 'rooms',
@@ -43,7 +34,8 @@ export default defineModule({
         createRoomsServices(cradle, { defaultRoomVersion: config.default_room_version }),
       ).singleton(),
       roomsApi: asFunction(
-        ({ roomsServices }: { roomsServices: RoomsServices }) => new RoomsApiImpl(roomsServices),
+        ({ roomsServices }: { roomsServices: RoomsServices }) =>
+          new RoomsApiImpl(roomsServices, config.default_room_version),
       ).singleton(),
     });
   },
@@ -51,27 +43,23 @@ export default defineModule({
     roomsRoutes(router, cradle);
   },
   async start(cradle) {
-    const auth = authApiOf(cradle as unknown as Record<string, unknown>);
-    if (!auth) return;
-    const { membership, hooks } = cradle.roomsServices;
-    if (auth.getProfile) {
-      const getProfile = auth.getProfile.bind(auth);
-      hooks.profileLookup = async (userId) => (await getProfile(userId)) ?? undefined;
-    }
-    auth.onProfileChanged?.(async (change) => {
-      await membership.updateProfileInRooms(change.userId);
+    const { authApi, roomsServices } = cradle;
+    roomsServices.hooks.profileLookup = async (userId) => {
+      const profile = await authApi.getProfile(userId);
+      if (!profile) return undefined;
+      const displayname = profile['displayname'];
+      const avatarUrl = profile['avatar_url'];
+      return {
+        displayname: typeof displayname === 'string' ? displayname : null,
+        avatar_url: typeof avatarUrl === 'string' ? avatarUrl : null,
+      };
+    };
+    authApi.onProfileChanged(async (change) => {
+      if (change.field !== 'displayname' && change.field !== 'avatar_url') return;
+      await roomsServices.membership.updateProfileInRooms(change.userId);
     });
-    auth.onUserDeactivated?.(async (change) => {
-      await cradle.roomsApi.leaveAllRooms(typeof change === 'string' ? change : change.userId);
+    authApi.onUserDeactivated(async ({ userId }) => {
+      await cradle.roomsApi.leaveAllRooms(userId);
     });
   },
 });
-
-function authApiOf(cradle: Record<string, unknown>): AuthApiHooks | undefined {
-  try {
-    const api = cradle['authApi'];
-    return typeof api === 'object' && api !== null ? api : undefined;
-  } catch {
-    return undefined; // the auth module registers no authApi (yet)
-  }
-}

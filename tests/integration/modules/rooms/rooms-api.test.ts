@@ -90,6 +90,10 @@ void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
     t.same([...(await api.roomVersions([roomId, '!nope:test.local']))], [[roomId, '12']]);
     t.same(await api.joinedRooms(bob.userId), [roomId]);
     t.same(await api.getJoinedRooms(bob.userId), [roomId]);
+    const caps = api.roomVersionsCapability();
+    t.equal(caps.default, '12');
+    t.equal(caps.available['1'], 'stable');
+    t.equal(Object.keys(caps.available).length, 12);
   });
 
   await t.test('directory hooks: alias resolution, create hook, visibility, state as a user', async (t) => {
