@@ -79,7 +79,10 @@ export interface TimelineSlice {
 }
 
 export interface RoomsApi {
-  /** The newest position of the `events` stream (0 before any event). */
+  /**
+   * The newest position of the `events` stream every event at or below which is committed (0 before any
+   * event): the `upTo` of a sync. Never skips an event still being written in another room.
+   */
   currentStreamPosition(): Promise<number>;
   /**
    * The events of `roomId` with stream ordering in (`after`, `upTo`] that `userId` may see, the newest
@@ -203,8 +206,8 @@ export class RoomsApiImpl implements RoomsApi {
     return { default: this.defaultRoomVersion, available };
   }
 
-  currentStreamPosition(): Promise<number> {
-    return this.p.store.maxStreamOrdering();
+  async currentStreamPosition(): Promise<number> {
+    return this.p.sender.streams.safePosition(await this.p.store.maxStreamOrdering());
   }
 
   async timeline(

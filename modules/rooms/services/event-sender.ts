@@ -22,6 +22,7 @@ import { redactEvent } from '../../../core/protocol/redaction.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
 import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
+import { StreamTracker } from './stream-tracker.js';
 
 /** The largest event the spec allows, in bytes of its JSON. */
 export const MAX_EVENT_BYTES = 65536;
@@ -57,6 +58,8 @@ type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'notifier' | 'spamChecker
 
 export class EventSender {
   private readonly listeners: PersistedListener[] = [];
+  /** Stream orderings reserved by transactions still in flight (see StreamTracker). */
+  readonly streams = new StreamTracker();
 
   constructor(
     private readonly deps: Deps,
@@ -156,12 +159,13 @@ export class EventSender {
       }
     }
     if (ready.length === 0) return;
+    const reservations: number[] = [];
     try {
       const results = await this.deps.db.transaction(async (trx) => {
         const out: Persisted[] = [];
         let current = head;
         for (const { item, built } of ready) {
-          const persisted = await this.persist(current, built, item.req, trx);
+          const persisted = await this.persist(current, built, item.req, trx, reservations);
           out.push(persisted);
           current = persisted.head;
         }
@@ -181,6 +185,8 @@ export class EventSender {
       if (!only) return;
       if (err instanceof TxnReplayed || err instanceof HeadMoved) only.item.resolve(err);
       else only.item.reject(err);
+    } finally {
+      for (const n of reservations) this.streams.release(n);
     }
   }
 
@@ -221,30 +227,36 @@ export class EventSender {
       chainLength: 0,
       state: new Map(),
     };
-    const next = await this.heads.withRoomLock(built.roomId, () =>
-      this.deps.db.transaction(async (trx) => {
-        await this.store.insertRoom(
-          {
-            roomId: built.roomId,
-            roomVersion: version.id,
-            creator: sender,
-            visibility,
-            createdTs: Date.now(),
-            lastStream: 0,
-            maxDepth: 0,
-            forwardExtremities: [],
-            stateGroup: null,
-          },
-          trx,
-        );
-        return this.persist(
-          head,
-          built,
-          { roomId: built.roomId, sender, type: 'm.room.create', stateKey: '', content },
-          trx,
-        );
-      }),
-    );
+    const reservations: number[] = [];
+    const next = await this.heads
+      .withRoomLock(built.roomId, () =>
+        this.deps.db.transaction(async (trx) => {
+          await this.store.insertRoom(
+            {
+              roomId: built.roomId,
+              roomVersion: version.id,
+              creator: sender,
+              visibility,
+              createdTs: Date.now(),
+              lastStream: 0,
+              maxDepth: 0,
+              forwardExtremities: [],
+              stateGroup: null,
+            },
+            trx,
+          );
+          return this.persist(
+            head,
+            built,
+            { roomId: built.roomId, sender, type: 'm.room.create', stateKey: '', content },
+            trx,
+            reservations,
+          );
+        }),
+      )
+      .finally(() => {
+        for (const n of reservations) this.streams.release(n);
+      });
     this.heads.set(next.head);
     await this.announce(next.stored);
     return built.roomId;
@@ -330,6 +342,7 @@ export class EventSender {
     built: BuiltEvent,
     req: Pick<SendRequest, 'roomId' | 'sender' | 'type' | 'stateKey' | 'content' | 'txn' | 'redacts'>,
     trx: Parameters<RoomStore['insertEvent']>[1],
+    reservations: number[],
   ): Promise<{ head: RoomHead; stored: StoredEvent }> {
     const { eventId, pdu } = built;
     if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx))) {
@@ -386,7 +399,12 @@ export class EventSender {
       relatesTo: relatesTo?.eventId ?? null,
       relType: relatesTo?.relType ?? null,
     };
-    const streamOrdering = await this.store.insertEvent(newEvent, trx);
+    let reserved: number | undefined;
+    if (this.store.reservesStreamOrdering) {
+      reserved = await this.streams.reserve(() => this.store.reserveStreamOrdering(trx));
+      reservations.push(reserved);
+    }
+    const streamOrdering = await this.store.insertEvent(newEvent, trx, reserved);
     await this.store.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), trx);
     if (key) await this.store.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, trx);
     if (membership !== null && req.stateKey !== undefined) {

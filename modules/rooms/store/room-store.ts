@@ -6,7 +6,13 @@
  */
 import type { Knex } from 'knex';
 import type { Cradle } from '../../../core/container.js';
-import { forUpdate, fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
+import {
+  forUpdate,
+  fromJsonColumn,
+  isSqlite,
+  toJsonColumn,
+  toNumber,
+} from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 
@@ -229,13 +235,32 @@ export class RoomStore {
   // ---- events ------------------------------------------------------------------------------------------
 
   /** Inserts an event and returns its stream ordering (assigned by the database). */
-  async insertEvent(e: NewEvent, trx: Queryable = this.db): Promise<number> {
+  /** Whether writers reserve stream orderings first: not on SQLite, whose single writer commits in order. */
+  get reservesStreamOrdering(): boolean {
+    return !isSqlite(this.db);
+  }
+
+  /**
+   * PostgreSQL only (see `reservesStreamOrdering`): the next stream ordering, reserved before the insert
+   * (see StreamTracker).
+   */
+  async reserveStreamOrdering(trx: Queryable = this.db): Promise<number> {
+    const result: unknown = await trx.raw(
+      `SELECT nextval(pg_get_serial_sequence('rooms_events', 'stream_ordering')) AS n`,
+    );
+    return toNumber(rawRows<{ n: number | string }>(result)[0]?.n);
+  }
+
+  async insertEvent(e: NewEvent, trx: Queryable = this.db, streamOrdering?: number): Promise<number> {
     // Raw SQL: this is the hottest statement of the send path and the query builder costs more than it runs.
     const result: unknown = await trx.raw(
-      `INSERT INTO rooms_events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, json,
-         unsigned_json, rejected_reason, state_group, membership, relates_to, rel_type)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream_ordering`,
+      `INSERT INTO rooms_events (${streamOrdering === undefined ? '' : 'stream_ordering, '}event_id, room_id,
+         type, state_key, sender, depth, origin_server_ts, json, unsigned_json, rejected_reason, state_group,
+         membership, relates_to, rel_type)
+       VALUES (${streamOrdering === undefined ? '' : '?, '}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING stream_ordering`,
       [
+        ...(streamOrdering === undefined ? [] : [streamOrdering]),
         e.eventId,
         e.roomId,
         e.type,
