@@ -84,8 +84,25 @@ export class RoomEventsService {
         deduplicated: true,
       };
     }
-    if (type === 'm.room.member' && typeof content['membership'] !== 'string') {
-      throw new MatrixError(400, 'M_BAD_JSON', 'm.room.member needs content.membership');
+    if (type === 'm.room.member') {
+      const membership = content['membership'];
+      if (typeof membership !== 'string')
+        throw new MatrixError(400, 'M_BAD_JSON', 'm.room.member needs content.membership');
+      // Membership through the state endpoint asks the same spam checks as /join and /invite.
+      if (membership === 'join') {
+        const current = head.state.get(stateKey('m.room.member', key))?.pdu.content['membership'];
+        await this.deps.spamCheckers.assertAllowed('userMayJoinRoom', {
+          userId: key,
+          roomId,
+          isInvited: current === 'invite',
+        });
+      } else if (membership === 'invite') {
+        await this.deps.spamCheckers.assertAllowed('userMayInvite', {
+          inviter: actor.userId,
+          invitee: key,
+          roomId,
+        });
+      }
     }
     return this.sender.send({ roomId, sender: actor.userId, type, stateKey: key, content });
   }
