@@ -175,6 +175,15 @@ void t.test('membership', async (t) => {
       user_id: carol.userId,
     });
     t.equal(invite.body.error, 'no invites');
+    const viaState = await server.call(
+      alice,
+      'PUT',
+      server.room(roomId, `/state/m.room.member/${carol.userId}`),
+      {
+        membership: 'invite',
+      },
+    );
+    t.equal(viaState.body.error, 'no invites', 'the state endpoint asks the same checks');
   });
 
   await t.test('profile changes update member events; deactivation leaves rooms', async (t) => {
