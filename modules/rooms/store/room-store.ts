@@ -176,13 +176,6 @@ export class RoomStore {
     return row ? roomFromRow(row) : undefined;
   }
 
-  /** The room row, locked until `trx` ends on PostgreSQL (SQLite's single writer already serialises). */
-  async lockRoom(roomId: string, trx: Knex.Transaction): Promise<RoomRow | undefined> {
-    const row = (await forUpdate(this.db, trx('rooms_rooms').where({ room_id: roomId })).first()) as
-      RoomDbRow | undefined;
-    return row ? roomFromRow(row) : undefined;
-  }
-
   /**
    * Moves the room head from `expectedLastStream` to the new values. False when the head has moved since
    * (another process wrote to the room): the caller rolls back and retries on the reloaded head. On
