@@ -6,13 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Cradle } from '../../../core/container.js';
-import {
-  forUpdate,
-  fromJsonColumn,
-  isSqlite,
-  toJsonColumn,
-  toNumber,
-} from '../../../core/storage/dialect.js';
+import { fromJsonColumn, isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 
