@@ -1,0 +1,40 @@
+/**
+ * Which stream position is safe to read up to. On PostgreSQL, transactions of different rooms run at once
+ * and may commit out of stream order: a reader that took the highest committed stream ordering could skip
+ * a lower one that commits a moment later, and a sync would miss that event forever. Writers therefore
+ * reserve their stream ordering (`nextval`) before inserting and register it here until they commit or
+ * roll back; the safe position stays below every reservation still in flight. (Across processes this
+ * needs a shared table of positions, as Synapse keeps; one process is covered.) SQLite has one writer,
+ * so commit order is stream order there and nothing is reserved.
+ */
+export class StreamTracker {
+  private readonly inFlight = new Set<number>();
+  private pending = 0;
+  private lastSafe = 0;
+
+  /** Runs `reserve` (which obtains a stream ordering) and registers the result as in flight. */
+  async reserve(reserve: () => Promise<number>): Promise<number> {
+    this.pending++;
+    try {
+      const n = await reserve();
+      this.inFlight.add(n);
+      return n;
+    } finally {
+      this.pending--;
+    }
+  }
+
+  /** The reservation committed or rolled back. */
+  release(n: number): void {
+    this.inFlight.delete(n);
+  }
+
+  /** The highest position every event at or below which is committed, given the database's maximum. */
+  safePosition(databaseMax: number): number {
+    if (this.pending > 0) return this.lastSafe; // a reservation is being made: its number is not known yet
+    let safe = databaseMax;
+    for (const n of this.inFlight) safe = Math.min(safe, n - 1);
+    this.lastSafe = Math.max(this.lastSafe, safe);
+    return safe;
+  }
+}
