@@ -4,5 +4,7 @@
  */
 import type { AnyModuleDefinition } from '../core/define-module.js';
 import discovery from './discovery/index.js';
+import accountData from './account-data/index.js';
+import toDevice from './to-device/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, accountData, toDevice];
