@@ -71,7 +71,7 @@ export function accountDataRoutes(router: ModuleRouter, cradle: Cradle): void {
     const userId = ownUser(ctx, 'add');
     const roomId = roomOf(ctx);
     const body = await readBody(ctx, TagBody);
-    await service().putTag(userId, roomId, ctx.params['tag'] ?? '', body as JsonObject);
+    await service().putTag(userId, roomId, ctx.params['tag'] ?? '', body);
     ctx.body = {};
   });
 

@@ -84,11 +84,11 @@ export class AccountDataStore {
 
   /** A user's entries changed in `(from, to]`, oldest first. */
   async changedBetween(userId: string, from: number, to: number, trx?: Queryable): Promise<AccountDataRow[]> {
-    const rows: RawRow[] = await (trx ?? this.db)('account_data_entries')
+    const rows = (await (trx ?? this.db)('account_data_entries')
       .where('user_id', userId)
       .andWhere('stream_position', '>', from)
       .andWhere('stream_position', '<=', to)
-      .orderBy('stream_position');
+      .orderBy('stream_position')) as RawRow[];
     return rows.map(toRow);
   }
 
@@ -100,11 +100,11 @@ export class AccountDataStore {
     trx?: Queryable,
   ): Promise<AccountDataRow[]> {
     if (roomIds.length === 0) return [];
-    const rows: RawRow[] = await (trx ?? this.db)('account_data_entries')
+    const rows = (await (trx ?? this.db)('account_data_entries')
       .where('user_id', userId)
       .whereIn('room_id', [...roomIds])
       .andWhere('stream_position', '<=', to)
-      .orderBy('stream_position');
+      .orderBy('stream_position')) as RawRow[];
     return rows.map(toRow);
   }
 }

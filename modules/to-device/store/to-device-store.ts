@@ -98,13 +98,13 @@ export class ToDeviceStore {
     limit: number,
     trx?: Queryable,
   ): Promise<PendingMessage[]> {
-    const rows: MessageRow[] = await (trx ?? this.db)('to_device_messages')
+    const rows = (await (trx ?? this.db)('to_device_messages')
       .select('position', 'sender', 'type', 'content')
       .where({ user_id: userId, device_id: deviceId })
       .andWhere('position', '>', from)
       .andWhere('position', '<=', to)
       .orderBy('position')
-      .limit(limit);
+      .limit(limit)) as MessageRow[];
     return rows.map((r) => ({
       position: toNumber(r.position),
       sender: r.sender,
