@@ -6,5 +6,6 @@ import type { AnyModuleDefinition } from '../core/define-module.js';
 import discovery from './discovery/index.js';
 import accountData from './account-data/index.js';
 import toDevice from './to-device/index.js';
+import sync from './sync/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, accountData, toDevice];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, accountData, toDevice, sync];
