@@ -97,7 +97,10 @@ export class SyncService {
         return response;
       }
       const change = await wake;
-      if (!change || Date.now() >= deadline) return response;
+      if (!change || Date.now() >= deadline) {
+        // Timed out: answer with the newest positions so the next request does not re-read unrelated changes.
+        return (await this.build(req, feeds, since, await this.positions(feeds))).response;
+      }
     }
   }
 
@@ -143,7 +146,7 @@ export class SyncService {
     const joinedIds = joined.map((m) => m.roomId);
     const changedInWindow = groupByRoom(changes);
     const newlyJoined = new Set(
-      initial || req.fullState
+      initial
         ? joinedIds
         : joinedIds.filter((id) =>
             (changedInWindow.get(id) ?? []).some(
@@ -154,7 +157,7 @@ export class SyncService {
     const windowOf = (stream: string): SyncWindow => ({
       deviceId: req.deviceId,
       roomIds: joinedIds,
-      newRoomIds: [...newlyJoined],
+      newRoomIds: req.fullState ? joinedIds : [...newlyJoined],
       from: Math.min(since?.streams[stream] ?? 0, to.streams[stream] ?? 0),
       to: to.streams[stream] ?? 0,
     });
@@ -207,6 +210,7 @@ export class SyncService {
     const roomAccountData = accountData?.data.rooms ?? {};
     const candidates = joinedIds.filter(
       (id) =>
+        req.fullState ||
         newlyJoined.has(id) ||
         eventRooms.has(id) ||
         ephemeralOf[id] !== undefined ||
