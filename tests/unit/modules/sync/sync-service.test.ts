@@ -1,7 +1,7 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { InProcessNotifier } from '../../../../core/notifier/in-process.js';
-import type { SyncFeeds } from '../../../../modules/sync/api.js';
+import type { SyncEventJson, SyncFeeds } from '../../../../modules/sync/api.js';
 import type { SyncFilter } from '../../../../modules/sync/services/filter.js';
 import { SyncService, type SyncRequest } from '../../../../modules/sync/services/sync-service.js';
 import { FakeRooms } from './fake-rooms.js';
@@ -298,8 +298,11 @@ void t.test('feeds: ephemeral per room, account data, to-device position overrid
     typingFeed: {
       stream: 'typing',
       currentPosition: async () => 7,
-      changesFor: async (_u, w) => ({
-        data: w.from < 7 ? { [R]: [{ type: 'm.typing', content: { user_ids: [B] } }] } : ({}),
+      changesFor: async (_u, w) => {
+        const data: Record<string, SyncEventJson[]> = {};
+        if (w.from < 7) data[R] = [{ type: 'm.typing', content: { user_ids: [B] } }];
+        return { data };
+      },
       }),
     },
     toDeviceFeed: {
