@@ -193,7 +193,7 @@ void t.test('invites: invite_state with stripped state; none from an ignored inv
   rooms.member(R, A, 'invite', B);
   rooms.member(R, C, 'invite', B);
   const res = await sync(A, { since: first.next_batch });
-  const types = (res.rooms.invite[R]).invite_state.events.map((e: Json) => e.type).sort();
+  const types = res.rooms.invite[R].invite_state.events.map((e: Json) => e.type).sort();
   t.same(types, ['m.room.create', 'm.room.member', 'm.room.name']);
   t.same(Object.keys(res.rooms.join), [], 'an invited room is not joined');
   const carol = await sync(C);
@@ -303,7 +303,6 @@ void t.test('feeds: ephemeral per room, account data, to-device position overrid
         if (w.from < 7) data[R] = [{ type: 'm.typing', content: { user_ids: [B] } }];
         return { data };
       },
-      }),
     },
     toDeviceFeed: {
       stream: 'to_device',
