@@ -4,7 +4,6 @@ import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
 const ALICE = '@alice:test.local';
-const BOB = '@bob:test.local';
 
 function sync(server: TestServer, token: string, params: Record<string, string> = {}) {
   const q = new URLSearchParams(params);
