@@ -1,6 +1,7 @@
 /** Small HTTP client helpers shared by the sync integration tests (users, rooms, sends, syncs). */
 import type { Test } from 'tap';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
+import type { AnyModuleDefinition } from '../../../../core/define-module.js';
 import { login, makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 import { startServer, type TestResponse, type TestServer } from '../../../helpers/start-server.js';
 
@@ -19,8 +20,18 @@ let txn = 0;
 export class SyncTestServer {
   constructor(readonly server: TestServer) {}
 
-  static async start(t: Test, database: DatabaseConfig): Promise<SyncTestServer> {
-    return new SyncTestServer(await startServer(t, { database, config: { ...openRegistrationConfig } }));
+  static async start(
+    t: Test,
+    database: DatabaseConfig,
+    modules?: readonly AnyModuleDefinition[],
+  ): Promise<SyncTestServer> {
+    return new SyncTestServer(
+      await startServer(t, {
+        database,
+        config: { ...openRegistrationConfig },
+        ...(modules ? { modules } : {}),
+      }),
+    );
   }
 
   async user(localpart: string): Promise<Client> {
