@@ -62,6 +62,9 @@ export interface FeedChanges<T> {
  * - `currentPosition()` is cheap (one indexed read or a cached value).
  * - `changesFor()` must not scan: it reads rows in the window for this user (or these rooms) through an index.
  *   A feed whose positions do not survive a restart (typing) must treat `from > currentPosition()` as 0.
+ * - Sync does not call `changesFor` when the window is empty (`from === to`, `from > 0`) and `newRoomIds` is
+ *   empty: nothing can have changed. A feed must not rely on being called on every sync (the to-device feed,
+ *   whose `from` is an acknowledgement, is the one exception).
  */
 export interface SyncFeed<T> {
   readonly stream: string;
@@ -112,7 +115,8 @@ export type AccountDataFeed = SyncFeed<AccountDataChanges>;
 
 /**
  * `toDeviceFeed` (modules/to-device): messages for `window.deviceId` in `(from, to]`, at most 100, oldest first.
- * Calling it with `from` acknowledges (deletes) every message at or below `from` for that device.
+ * Calling it with `from` acknowledges (deletes) every message at or below `from` for that device; it is called
+ * on every sync, so it must keep an empty window cheap.
  */
 export type ToDeviceFeed = SyncFeed<TopLevelEvents>;
 

@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Notifier } from '../../../core/notifier/notifier.js';
+import { ACCOUNT_DATA_STREAM } from '../../account-data/api.js';
 import type { FeedChanges, SyncEventJson, SyncFeed, SyncFeeds, SyncWindow } from '../api.js';
 import { applyEventFields, limitEvents, matchesRoom, type SyncFilter } from './filter.js';
 import { RoomSyncBuilder, type JsonRecord, type RoomSyncContext } from './room-sync-builder.js';
@@ -57,6 +58,9 @@ export class SyncService {
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   private readonly roomBuilder: RoomSyncBuilder;
   private readonly logger: Logger;
+  private readonly ignoredCache = new LRUCache<string, { position: number; users: ReadonlySet<string> }>({
+    max: 50_000,
+  });
   private readonly membershipCache = new LRUCache<string, { at: number; memberships: MembershipAt[] }>({
     max: 50_000,
   });
@@ -106,6 +110,22 @@ export class SyncService {
         return (await this.build(req, feeds, since, await this.positions(feeds))).response;
       }
     }
+  }
+
+  /**
+   * The user's ignore list, cached with the account_data position it was read at: while that position stands
+   * (a database value, so this holds across processes) the list cannot have changed.
+   */
+  private async ignoredUsersAt(
+    userId: string,
+    accountDataPosition: number | undefined,
+  ): Promise<ReadonlySet<string>> {
+    const known = this.ignoredCache.get(userId);
+    if (accountDataPosition !== undefined && known?.position === accountDataPosition) return known.users;
+    const users = await this.ignoredUsers(userId);
+    if (accountDataPosition !== undefined)
+      this.ignoredCache.set(userId, { position: accountDataPosition, users });
+    return users;
   }
 
   /** What wakes a waiting sync: the user (invites, to-device, account data…) and every room they are in. */
@@ -161,11 +181,20 @@ export class SyncService {
     const filter = req.filter;
     const roomFilter = filter.room;
     const initial = since === undefined;
-    const [memberships, changes, ignored] = await Promise.all([
+    const known = this.membershipCache.get(req.userId);
+    // The membership cache is validated from its position to `to`; when that is `since`, the same read
+    // answers both questions (no change in the window), so it is not repeated.
+    const windowIsValidated = since !== undefined && known !== undefined && known.at === since.events;
+    const [memberships, ignored] = await Promise.all([
       this.membershipsAt(req.userId, to.events),
-      since ? rooms.membershipChanges(req.userId, since.events, to.events) : Promise.resolve([]),
-      this.ignoredUsers(req.userId),
+      this.ignoredUsersAt(req.userId, to.streams[ACCOUNT_DATA_STREAM]),
     ]);
+    const cachedStill =
+      windowIsValidated && this.membershipCache.get(req.userId)?.memberships === known.memberships;
+    const changes =
+      since && !cachedStill && since.events < to.events
+        ? await rooms.membershipChanges(req.userId, since.events, to.events)
+        : [];
     const visible = memberships.filter((m) => matchesRoom(roomFilter, m.roomId));
     const joined = visible.filter((m) => m.membership === 'join');
     const joinedIds = joined.map((m) => m.roomId);
@@ -186,8 +215,16 @@ export class SyncService {
       from: Math.min(since?.streams[stream] ?? 0, to.streams[stream] ?? 0),
       to: to.streams[stream] ?? 0,
     });
-    const ask = <T>(feed: SyncFeed<T> | undefined): Promise<FeedChanges<T> | undefined> =>
-      feed ? feed.changesFor(req.userId, windowOf(feed.stream)) : Promise.resolve(undefined);
+    // An empty window with no new room cannot hold a change: the feed is not asked (see SyncFeed).
+    const ask = <T>(feed: SyncFeed<T> | undefined): Promise<FeedChanges<T> | undefined> => {
+      if (!feed) return Promise.resolve(undefined);
+      const window = windowOf(feed.stream);
+      const acknowledges = feed === feeds.toDeviceFeed; // `since` itself is news to to-device: an acknowledgement
+      if (!acknowledges && window.from > 0 && window.from === window.to && window.newRoomIds.length === 0) {
+        return Promise.resolve(undefined);
+      }
+      return feed.changesFor(req.userId, window);
+    };
     const [typing, receipts, presence, pushRules, accountData, toDevice, deviceLists, eventRooms] =
       await Promise.all([
         ask(feeds.typingFeed),
