@@ -1,6 +1,7 @@
 import { aliasTo, asClass, asFunction } from 'awilix';
 import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
+import type { AuthApi } from '../auth/api.js';
 import type { ToDeviceFeed } from '../sync/api.js';
 import type { ToDeviceApi } from './api.js';
 import { toDeviceRoutes } from './routes/to-device.routes.js';
@@ -53,5 +54,17 @@ export default defineModule({
   },
   routes(router, { cradle }) {
     toDeviceRoutes(router, cradle);
+  },
+  async start(cradle) {
+    // Messages queued for a deleted device could never be delivered: drop them with the device.
+    let auth: AuthApi | undefined;
+    try {
+      auth = cradle.authApi;
+    } catch {
+      auth = undefined; // the auth module is disabled
+    }
+    auth?.onDeviceDeleted(({ userId, deviceIds }) =>
+      cradle.toDeviceStore.deleteForDevices(userId, deviceIds),
+    );
   },
 });

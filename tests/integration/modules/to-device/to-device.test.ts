@@ -90,6 +90,19 @@ void withAllDatabases(t, async (t, database) => {
     );
   });
 
+  await t.test("a deleted device's queue is dropped", async (t) => {
+    const erin = await makeUser(server, { localpart: 'erin', deviceId: 'E1' });
+    await send(server, alice, 'erin', { [erin.userId]: { E1: { bye: 1 } } });
+    const store = server.kernel.container.cradle.toDeviceStore;
+    t.equal((await store.pending(erin.userId, 'E1', 0, 1e9, 100)).length, 1);
+    const out = await server.request('POST', '/_matrix/client/v3/logout', {
+      token: erin.accessToken,
+      body: {},
+    });
+    t.equal(out.status, 200);
+    t.same(await store.pending(erin.userId, 'E1', 0, 1e9, 100), []);
+  });
+
   await t.test('a long-poll wakes when a message arrives', async (t) => {
     const b1 = (await sync(server, bob1)).body.next_batch;
     const started = Date.now();
