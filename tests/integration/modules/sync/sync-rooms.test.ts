@@ -188,6 +188,32 @@ void withAllDatabases(t, async (t, database) => {
     t.equal(full.rooms.join[roomId].state.events.filter((e: Json) => e.type === 'm.room.member').length, 4);
   });
 
+  await t.test('a rejected invite moves from invite to leave', async (t) => {
+    const roomId = await s.createRoom(alice);
+    const first = await s.syncOk(carol);
+    await s.invite(alice, roomId, carol);
+    const invited = await s.syncOk(carol, { since: first.next_batch });
+    t.ok(invited.rooms.invite[roomId]);
+    await s.leave(carol, roomId);
+    const rejected = await s.syncOk(carol, { since: invited.next_batch });
+    t.ok(rejected.rooms.leave[roomId]);
+    t.notOk(rejected.rooms.invite[roomId]);
+    t.notOk(rejected.rooms.join[roomId]);
+  });
+
+  await t.test('a displayname change is a state change, not a new join', async (t) => {
+    const roomId = await s.createRoom(alice, { preset: 'public_chat' });
+    await s.join(bob, roomId);
+    const first = await s.syncOk(alice);
+    await s.state(bob, roomId, 'm.room.member', { membership: 'join', displayname: 'Bobby' }, bob.userId);
+    const res = await s.syncOk(bob, { since: first.next_batch });
+    const room = res.rooms.join[roomId];
+    t.same(room.state.events, [], 'no full state: bob was already joined');
+    t.equal(room.timeline.events.at(-1).content.displayname, 'Bobby');
+    const aliceView = await s.syncOk(alice, { since: first.next_batch });
+    t.equal(aliceView.rooms.join[roomId].timeline.events.at(-1).content.displayname, 'Bobby');
+  });
+
   await t.test('a long-poll wakes when another user sends; the timeout returns empty', async (t) => {
     const roomId = await s.createRoom(alice, { preset: 'public_chat' });
     await s.join(bob, roomId);
