@@ -3,10 +3,22 @@
  * each module's `requires`. Switch them on and off under `modules:` in homeserver.yaml.
  */
 import type { AnyModuleDefinition } from '../core/define-module.js';
+import accountData from './account-data/index.js';
 import auth from './auth/index.js';
 import discovery from './discovery/index.js';
 import media from './media/index.js';
 import rooms from './rooms/index.js';
+import sync from './sync/index.js';
+import toDevice from './to-device/index.js';
 import urlPreviews from './url-previews/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms, media, urlPreviews];
+export const builtinModules: readonly AnyModuleDefinition[] = [
+  discovery,
+  auth,
+  rooms,
+  accountData,
+  toDevice,
+  sync,
+  media,
+  urlPreviews,
+];
