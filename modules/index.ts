@@ -8,5 +8,13 @@ import discovery from './discovery/index.js';
 import accountData from './account-data/index.js';
 import toDevice from './to-device/index.js';
 import sync from './sync/index.js';
+import e2ee from './e2ee/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, accountData, toDevice, sync];
+export const builtinModules: readonly AnyModuleDefinition[] = [
+  discovery,
+  auth,
+  accountData,
+  toDevice,
+  sync,
+  e2ee,
+];
