@@ -11,7 +11,7 @@ const DeviceSigningBody = Type.Object({
   master_key: Type.Optional(AnyObject),
   self_signing_key: Type.Optional(AnyObject),
   user_signing_key: Type.Optional(AnyObject),
-  auth: Type.Optional(AnyObject),
+  auth: Type.Optional(Type.Union([AnyObject, Type.Null()])),
 });
 
 const SignaturesBody = Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()));

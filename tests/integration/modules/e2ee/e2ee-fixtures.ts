@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import sodium from 'sodium-native';
 import type { Test } from 'tap';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
+import { defineModule, type AnyModuleDefinition } from '../../../../core/define-module.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import type { SigningKey } from '../../../../core/protocol/signing-key.js';
 import { signJson } from '../../../../core/protocol/signing.js';
@@ -21,11 +22,32 @@ import { startServer, type TestServer } from '../../../helpers/start-server.js';
 
 export const e2eeModules = [discovery, auth, rooms, accountData, toDevice, sync, e2ee];
 
-export function startE2eeServer(t: Test, database?: DatabaseConfig): Promise<TestServer> {
+/**
+ * matrix-js-sdk will not start its sync loop without GET /pushrules/. The push-rules module lives on another
+ * branch (ephemeral) that this one does not merge, so real-client tests add this stand-in serving an empty
+ * rule set; it has nothing to do with encryption. Drop it once push-rules is in the module list.
+ */
+export const pushRulesStandIn = defineModule({
+  name: 'test-push-rules-stand-in',
+  description: 'test only: an empty push rule set for matrix-js-sdk',
+  enabledByDefault: true,
+  register() {},
+  routes(router) {
+    router.get('/_matrix/client/v3/pushrules/', { auth: 'required', allowGuests: true }, async (ctx) => {
+      ctx.body = { global: { override: [], content: [], room: [], sender: [], underride: [] } };
+    });
+  },
+});
+
+export function startE2eeServer(
+  t: Test,
+  database?: DatabaseConfig,
+  extraModules: readonly AnyModuleDefinition[] = [],
+): Promise<TestServer> {
   return startServer(t, {
     ...(database ? { database } : {}),
     config: { ...openRegistrationConfig },
-    modules: e2eeModules,
+    modules: [...e2eeModules, ...extraModules],
   });
 }
 
