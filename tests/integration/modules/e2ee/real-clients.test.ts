@@ -5,9 +5,11 @@
  */
 import t, { type Test } from 'tap';
 import * as sdk from 'matrix-js-sdk';
+import * as RustCrypto from '@matrix-org/matrix-sdk-crypto-wasm';
 import { logger } from 'matrix-js-sdk/lib/logger.js';
 import type { TestServer } from '../../../helpers/start-server.js';
 import { makeUser, type TestUser } from '../../../helpers/fixtures.js';
+import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import { pushRulesStandIn, startE2eeServer } from './e2ee-fixtures.js';
 
 // The SDK's logger is loglevel underneath; its typed interface does not expose setLevel.
@@ -50,6 +52,8 @@ async function startClient(
     deviceId: user.deviceId,
   });
   await client.initRustCrypto({ useIndexedDB: false });
+  // initRustCrypto turns the wasm's tracing on at debug level; errors are enough here.
+  new RustCrypto.Tracing(RustCrypto.LoggerLevel.Error).turnOn();
   clients.push(client);
   const prepared = new Promise<void>((resolve) => {
     client.on(sdk.ClientEvent.Sync, (state) => {
@@ -81,14 +85,14 @@ async function bootstrapCrossSigning(client: sdk.MatrixClient, user: TestUser): 
   });
 }
 
-void t.test('two Rust-crypto clients exchange an encrypted message through Axon', async (t) => {
+void withAllDatabases(t, async (t, database) => {
   // Registered before the server's own teardown so the clients stop first: a client outliving the server
   // keeps retrying its requests on timers and the test process never exits.
   const clients: sdk.MatrixClient[] = [];
   t.teardown(() => {
     for (const c of clients) c.stopClient();
   });
-  const server = await startE2eeServer(t, undefined, [pushRulesStandIn]);
+  const server = await startE2eeServer(t, database, [pushRulesStandIn]);
   const aliceUser = await makeUser(server, { localpart: 'alice' });
   const bobUser = await makeUser(server, { localpart: 'bob' });
   const alice = await startClient(t, server, aliceUser, clients);
@@ -140,4 +144,23 @@ void t.test('two Rust-crypto clients exchange an encrypted message through Axon'
   );
   t.equal(event.getType(), 'm.room.message');
   t.equal(decrypted['body'], plaintext, 'bob reads the plaintext');
+
+  const aliceDevice = await bob
+    .getCrypto()
+    ?.getDeviceVerificationStatus(aliceUser.userId, aliceUser.deviceId);
+  t.ok(aliceDevice?.signedByOwner, "bob sees alice's device signed by her self-signing key");
+
+  // Alice backs her room key up: the Rust SDK creates a version and uploads the session to /room_keys.
+  await alice.getCrypto()?.resetKeyBackup();
+  const backup = await waitFor('the room key in the backup', async () => {
+    const res = await server.request('GET', '/_matrix/client/v3/room_keys/version', {
+      token: aliceUser.accessToken,
+    });
+    return res.status === 200 && res.body.count > 0 ? res.body : undefined;
+  });
+  t.equal(backup.algorithm, 'm.megolm_backup.v1.curve25519-aes-sha2');
+  const stored = await server.request('GET', `/_matrix/client/v3/room_keys/keys?version=${backup.version}`, {
+    token: aliceUser.accessToken,
+  });
+  t.ok(stored.body.rooms[roomId], "the room's session is backed up (encrypted)");
 });
