@@ -8,4 +8,9 @@ export interface E2eeApi {
    * renamed outside this module). Key uploads, cross-signing changes and device deletions already do this.
    */
   markDeviceListChanged(userId: string): Promise<void>;
+  /**
+   * Whether `deviceId` is one of `userId`'s cross-signing public keys: the spec forbids a device with such an
+   * id, so device creation (login, registration) should refuse it.
+   */
+  isCrossSigningKey(userId: string, deviceId: string): Promise<boolean>;
 }

@@ -85,6 +85,8 @@ export default defineModule({
         markDeviceListChanged: async (userId) => {
           await c.e2eeDeviceLists.deviceChanged(userId);
         },
+        isCrossSigningKey: async (userId, deviceId) =>
+          [...(await c.e2eeCrossSigningStore.keysOf(userId)).values()].some((k) => k.publicKey === deviceId),
       })).singleton(),
       deviceListsFeed: asFunction((c: Cradle): DeviceListsFeed => c.e2eeDeviceLists).singleton(),
       keysFeed: asFunction((c: Cradle): KeysFeed => ({
@@ -104,9 +106,18 @@ export default defineModule({
     auth.onDeviceDeleted(async ({ userId, deviceIds }) => {
       await cradle.e2eeKeys.devicesDeleted(userId, deviceIds);
     });
+    const logger = cradle.logger.child({ module: 'e2ee' });
     rooms.onEventPersisted(async (event) => {
       if (event.type !== 'm.room.member' || event.stateKey === null || event.membership === null) return;
-      await cradle.e2eeDeviceLists.membershipChanged(event.roomId, event.stateKey, event.membership);
+      try {
+        await cradle.e2eeDeviceLists.membershipChanged(event.roomId, event.stateKey, event.membership);
+      } catch (err) {
+        // The membership itself is persisted; failing it now would only make the client retry a done join.
+        logger.error(
+          { err, roomId: event.roomId, userId: event.stateKey },
+          'device-list membership update failed',
+        );
+      }
     });
   },
 });

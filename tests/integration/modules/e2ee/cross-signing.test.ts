@@ -253,6 +253,21 @@ void withAllDatabases(t, async (t, database) => {
     );
   });
 
+  await t.test(
+    'e2eeApi: cross-signing public keys are reserved device ids; device-list changes by hand',
+    async (t) => {
+      const { dev, cs } = await withKeys(server);
+      const api = server.kernel.container.cradle.e2eeApi;
+      t.equal(await api.isCrossSigningKey(dev.userId, cs.master.publicKeyB64), true);
+      t.equal(await api.isCrossSigningKey(dev.userId, cs.userSigning.publicKeyB64), true);
+      t.equal(await api.isCrossSigningKey(dev.userId, dev.deviceId), false);
+      const feed = server.kernel.container.cradle.deviceListsFeed;
+      const before = await feed.currentPosition();
+      await api.markDeviceListChanged(dev.userId);
+      t.equal(await feed.currentPosition(), before + 1, 'a new device_lists position');
+    },
+  );
+
   await t.test('signing without a self-signing key is M_MISSING_PARAM', async (t) => {
     const dev = await makeDevice(server);
     await dev.upload(server, { device_keys: dev.deviceKeys() });
