@@ -6,6 +6,7 @@ import type { AnyModuleDefinition } from '../core/define-module.js';
 import accountData from './account-data/index.js';
 import auth from './auth/index.js';
 import discovery from './discovery/index.js';
+import e2ee from './e2ee/index.js';
 import media from './media/index.js';
 import rooms from './rooms/index.js';
 import sync from './sync/index.js';
@@ -19,6 +20,7 @@ export const builtinModules: readonly AnyModuleDefinition[] = [
   accountData,
   toDevice,
   sync,
+  e2ee,
   media,
   urlPreviews,
 ];
