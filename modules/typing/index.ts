@@ -1,0 +1,34 @@
+import { asClass } from 'awilix';
+import { defineModule } from '../../core/define-module.js';
+import type { TypingFeed } from '../sync/api.js';
+import { typingRoutes } from './routes/typing.routes.js';
+import { TypingSyncFeed } from './services/typing-feed.js';
+import { TypingService, type TypingRooms } from './services/typing-service.js';
+
+declare module '../../core/container.js' {
+  interface Cradle {
+    typingService: TypingService;
+    typingRooms: TypingRooms;
+    typingFeed: TypingFeed;
+  }
+}
+
+/** Typing notifications: PUT /rooms/{roomId}/typing/{userId}, delivered as `m.typing` in sync. */
+export default defineModule({
+  name: 'typing',
+  description: 'typing notifications (m.typing)',
+  enabledByDefault: true,
+  requires: ['rooms'],
+  register({ container }) {
+    container.register({
+      typingService: asClass(TypingService).singleton(),
+      typingFeed: asClass(TypingSyncFeed).singleton(),
+    });
+  },
+  routes(router, { cradle }) {
+    typingRoutes(router, cradle);
+  },
+  async stop(cradle) {
+    cradle.typingService.clear();
+  },
+});
