@@ -43,6 +43,9 @@ export interface RoomVersion {
   readonly privilegedCreators: boolean;
   /** v1–2: `prev_events`/`auth_events` are `[eventId, {sha256}]` pairs rather than plain ids. */
   readonly eventReferencesAreTuples: boolean;
+  /** v1–2: the auth rules check `m.room.redaction` against the redact level and event id domains;
+   *  v3+ leave that to "handling redactions" (event ids no longer carry a domain). */
+  readonly redactionAuthRule: boolean;
 }
 
 const v1: RoomVersion = {
@@ -64,9 +67,16 @@ const v1: RoomVersion = {
   roomIdIsCreateEventHash: false,
   privilegedCreators: false,
   eventReferencesAreTuples: true,
+  redactionAuthRule: true,
 };
 const v2: RoomVersion = { ...v1, id: '2', stateRes: 'v2' };
-const v3: RoomVersion = { ...v2, id: '3', eventIdFormat: 'v3', eventReferencesAreTuples: false };
+const v3: RoomVersion = {
+  ...v2,
+  id: '3',
+  eventIdFormat: 'v3',
+  eventReferencesAreTuples: false,
+  redactionAuthRule: false,
+};
 const v4: RoomVersion = { ...v3, id: '4', eventIdFormat: 'v4' };
 const v5: RoomVersion = { ...v4, id: '5', enforceKeyValidity: true };
 const v6: RoomVersion = {

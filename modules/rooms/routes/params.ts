@@ -1,0 +1,56 @@
+/** Query-string helpers shared by the rooms routes. */
+import { MatrixError } from '../../../core/errors.js';
+import type { AxonContext } from '../../../core/http/context.js';
+import { requesterOf } from '../../../core/http/context.js';
+import type { Actor } from '../services/membership-service.js';
+
+export function queryString(ctx: AxonContext, name: string): string | undefined {
+  const v = ctx.query[name];
+  if (Array.isArray(v)) return v[0];
+  return v;
+}
+
+export function queryInt(ctx: AxonContext, name: string, fallback: number): number {
+  const v = queryString(ctx, name);
+  if (v === undefined || v === '') return fallback;
+  if (!/^-?\d+$/.test(v)) throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be an integer`);
+  return Number(v);
+}
+
+export function queryDir(ctx: AxonContext, fallback: 'f' | 'b'): 'f' | 'b' {
+  const v = queryString(ctx, 'dir');
+  if (v === undefined) return fallback;
+  if (v !== 'f' && v !== 'b') throw new MatrixError(400, 'M_INVALID_PARAM', 'dir must be f or b');
+  return v;
+}
+
+export function queryBool(ctx: AxonContext, name: string): boolean {
+  const v = queryString(ctx, name);
+  return v === 'true' || v === '1';
+}
+
+/** A JSON-encoded filter in the query string. */
+export function queryJson<T>(ctx: AxonContext, name: string): T | undefined {
+  const v = queryString(ctx, name);
+  if (v === undefined || v === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
+    return parsed as T;
+  } catch {
+    throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be a JSON object`);
+  }
+}
+
+export function actorOf(ctx: AxonContext): Actor {
+  const r = requesterOf(ctx);
+  return { userId: r.userId, deviceId: r.deviceId, isGuest: r.isGuest };
+}
+
+/** A path parameter (koa-router has already percent-decoded it). */
+export function param(ctx: AxonContext, name: string): string {
+  const v = ctx.params[name];
+  if (v === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing ${name}`);
+  return v;
+}

@@ -1,0 +1,378 @@
+/**
+ * The send path (ARCHITECTURE.md "The flow of an event"): build the event on the room's forward
+ * extremities with its auth events, check the auth rules against the state before it, persist everything
+ * in one transaction, announce it on the notifier. Writes to a room are serialised by an in-process lock
+ * and, across processes, by the locked room row.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cradle } from '../../../core/container.js';
+import { MatrixError } from '../../../core/errors.js';
+import { authEventsSelection } from '../../../core/protocol/auth-events-selection.js';
+import {
+  checkEventAuth,
+  type AuthEvent,
+  type AuthStateLookup,
+} from '../../../core/protocol/auth-rules/index.js';
+import { CanonicalJsonError } from '../../../core/protocol/canonical-json.js';
+import { buildEvent, type BuiltEvent } from '../../../core/protocol/event-builder.js';
+import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
+import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
+import { redactEvent } from '../../../core/protocol/redaction.js';
+import type { RoomVersion } from '../../../core/protocol/room-versions.js';
+import { isUniqueViolation } from '../../../core/storage/errors.js';
+import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
+import type { RoomHead, RoomHeads } from './room-heads.js';
+
+/** The largest event the spec allows, in bytes of its JSON. */
+export const MAX_EVENT_BYTES = 65536;
+
+export interface SendRequest {
+  readonly roomId: string;
+  readonly sender: string;
+  readonly type: string;
+  readonly stateKey?: string;
+  readonly content: JsonObject;
+  /** For m.room.redaction. */
+  readonly redacts?: string;
+  /** For m.room.redaction: the sender of the target (a user may always redact their own events). */
+  readonly redactionTargetSender?: string;
+  /** Makes the send idempotent per (sender, device, txn id). */
+  readonly txn?: { readonly deviceId: string; readonly txnId: string };
+  /** Runs under the room lock with the state before the event; throw to refuse (e.g. a membership rule). */
+  readonly precheck?: (head: RoomHead) => void;
+}
+
+export interface SentEvent {
+  readonly eventId: string;
+  readonly streamOrdering: number;
+  readonly roomId: string;
+  /** True when the txn id had been used: nothing new was sent. */
+  readonly deduplicated: boolean;
+}
+
+/** Called after each persisted event, in order, before the response. */
+export type PersistedListener = (event: StoredEvent) => Promise<void> | void;
+
+type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'notifier' | 'spamCheckers' | 'db' | 'logger'>;
+
+export class EventSender {
+  private readonly listeners: PersistedListener[] = [];
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly store: RoomStore,
+    readonly heads: RoomHeads,
+  ) {}
+
+  onPersisted(listener: PersistedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Builds, authorises and persists one event as a local user. */
+  async send(req: SendRequest): Promise<SentEvent> {
+    if (req.txn) {
+      const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
+      if (existing) return this.deduplicated(existing, req.roomId);
+    }
+    if (!(await this.heads.get(req.roomId)))
+      throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
+    const persisted = await this.heads.withRoomLock(req.roomId, async () => {
+      try {
+        return await this.deps.db.transaction(async (trx) => {
+          if (req.txn) {
+            const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId, trx);
+            if (existing) return { existing };
+          }
+          const head = await this.heads.forWrite(req.roomId, trx);
+          if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
+          req.precheck?.(head);
+          const built = this.build(head, req);
+          await this.checkSpam(built.pdu);
+          const next = await this.persist(head, built, req, trx);
+          return { next, built };
+        });
+      } catch (err) {
+        this.heads.invalidate(req.roomId); // a failed write may have left the cached head half-updated
+        if (req.txn && isUniqueViolation(err)) {
+          const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
+          if (existing) return { existing };
+        }
+        throw err;
+      }
+    });
+    if ('existing' in persisted) return this.deduplicated(persisted.existing as string, req.roomId);
+    const { next, built } = persisted;
+    this.heads.set(next.head);
+    await this.announce(next.stored);
+    return {
+      eventId: built.eventId,
+      streamOrdering: next.stored.streamOrdering,
+      roomId: req.roomId,
+      deduplicated: false,
+    };
+  }
+
+  /**
+   * Creates a room: persists its m.room.create event and the room row. Returns the room id (for v12+ the
+   * create event's reference hash). Later events go through `send`.
+   */
+  async createRoom(
+    sender: string,
+    version: RoomVersion,
+    content: JsonObject,
+    visibility: 'public' | 'private',
+  ): Promise<string> {
+    const roomId = version.roomIdIsCreateEventHash
+      ? undefined
+      : `!${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}:${this.deps.serverName}`;
+    const built = this.sign(version, {
+      room_id: roomId,
+      sender,
+      type: 'm.room.create',
+      state_key: '',
+      content,
+      prev_events: [],
+      auth_events: [],
+      depth: 1,
+    });
+    const created: AuthEvent = { eventId: built.eventId, pdu: built.pdu };
+    const verdict = checkEventAuth(created, () => undefined, version);
+    if (!verdict.allowed)
+      throw new MatrixError(400, 'M_BAD_JSON', `Invalid m.room.create: ${verdict.reason}`);
+    const head: RoomHead = {
+      roomId: built.roomId,
+      version,
+      lastStream: 0,
+      maxDepth: 0,
+      extremities: [],
+      stateGroup: null,
+      chainLength: 0,
+      state: new Map(),
+    };
+    const next = await this.heads.withRoomLock(built.roomId, () =>
+      this.deps.db.transaction(async (trx) => {
+        await this.store.insertRoom(
+          {
+            roomId: built.roomId,
+            roomVersion: version.id,
+            creator: sender,
+            visibility,
+            createdTs: Date.now(),
+            lastStream: 0,
+            maxDepth: 0,
+            forwardExtremities: [],
+            stateGroup: null,
+          },
+          trx,
+        );
+        return this.persist(
+          head,
+          built,
+          { roomId: built.roomId, sender, type: 'm.room.create', stateKey: '', content },
+          trx,
+        );
+      }),
+    );
+    this.heads.set(next.head);
+    await this.announce(next.stored);
+    return built.roomId;
+  }
+
+  private async deduplicated(eventId: string, roomId: string): Promise<SentEvent> {
+    const event = await this.store.getEvent(eventId);
+    return {
+      eventId,
+      streamOrdering: event?.streamOrdering ?? 0,
+      roomId: event?.roomId ?? roomId,
+      deduplicated: true,
+    };
+  }
+
+  private build(head: RoomHead, req: SendRequest): BuiltEvent {
+    const draft = { type: req.type, sender: req.sender, state_key: req.stateKey, content: req.content };
+    const authKeys = authEventsSelection(draft, head.version);
+    const authEvents: string[] = [];
+    for (const k of authKeys) {
+      const e = head.state.get(k);
+      if (e) authEvents.push(e.eventId);
+    }
+    const built = this.sign(head.version, {
+      room_id: head.roomId,
+      sender: req.sender,
+      type: req.type,
+      state_key: req.stateKey,
+      content: req.content,
+      redacts: req.redacts,
+      prev_events: head.extremities.slice(-10),
+      auth_events: authEvents,
+      depth: Math.min(head.maxDepth + 1, Number.MAX_SAFE_INTEGER),
+    });
+    const size = Buffer.byteLength(JSON.stringify(built.pdu), 'utf8');
+    if (size > MAX_EVENT_BYTES) {
+      throw new MatrixError(413, 'M_TOO_LARGE', `Event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
+    }
+    const lookup: AuthStateLookup = (type, key) => head.state.get(stateKey(type, key));
+    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version);
+    if (!verdict.allowed) throw new MatrixError(403, 'M_FORBIDDEN', verdict.reason);
+    if (req.type === 'm.room.redaction') this.checkRedactionPower(head, req);
+    return built;
+  }
+
+  private sign(version: RoomVersion, partial: Parameters<typeof buildEvent>[0]['partial']): BuiltEvent {
+    try {
+      return buildEvent({
+        roomVersion: version,
+        serverName: this.deps.serverName,
+        key: this.deps.signingKey,
+        partial,
+        referenceHash: () => undefined,
+      });
+    } catch (err) {
+      if (err instanceof CanonicalJsonError) throw new MatrixError(400, 'M_BAD_JSON', err.message);
+      throw err;
+    }
+  }
+
+  /** Redacting someone else's event needs the `redact` level (the v11+ auth rules no longer check it). */
+  private checkRedactionPower(head: RoomHead, req: SendRequest): void {
+    const create = head.state.get(stateKey('m.room.create', ''));
+    const pl = head.state.get(stateKey('m.room.power_levels', ''));
+    const levels = powerLevelsFromContent(pl?.pdu.content, head.version);
+    const level = userPowerLevelFrom(pl, create, req.sender, head.version);
+    if (level >= levels.redact) return;
+    if (req.redactionTargetSender === req.sender) return;
+    throw new MatrixError(
+      403,
+      'M_FORBIDDEN',
+      `Redacting another user's event needs power level ${levels.redact}; you have ${level}`,
+    );
+  }
+
+  private async checkSpam(pdu: PduJson): Promise<void> {
+    if (!this.deps.spamCheckers.has('checkEventForSpam')) return;
+    await this.deps.spamCheckers.assertAllowed('checkEventForSpam', { event: pdu });
+  }
+
+  private async persist(
+    head: RoomHead,
+    built: BuiltEvent,
+    req: Pick<SendRequest, 'roomId' | 'sender' | 'type' | 'stateKey' | 'content' | 'txn' | 'redacts'>,
+    trx: Parameters<RoomStore['insertEvent']>[1],
+  ): Promise<{ head: RoomHead; stored: StoredEvent }> {
+    const { eventId, pdu } = built;
+    const isState = req.stateKey !== undefined;
+    const key = isState ? stateKey(req.type, req.stateKey ?? '') : undefined;
+    let stateGroup = head.stateGroup;
+    let chainLength = head.chainLength;
+    let unsigned: ServerUnsigned | undefined;
+    if (key) {
+      const replaced = head.state.get(key);
+      if (replaced) {
+        unsigned = {
+          replaces_state: replaced.eventId,
+          prev_content: replaced.pdu.content,
+          prev_sender: replaced.pdu.sender,
+        };
+      }
+      const group = await this.store.createStateGroup(
+        head.roomId,
+        head.stateGroup,
+        head.chainLength,
+        new Map<StateKey, string>([[key, eventId]]),
+        () => {
+          const full = new Map<StateKey, string>();
+          for (const [k, e] of head.state) full.set(k, e.eventId);
+          full.set(key, eventId);
+          return full;
+        },
+        trx,
+      );
+      stateGroup = group.id;
+      chainLength = group.chainLength;
+    }
+    const relatesTo = relationOf(req.content);
+    const membership =
+      req.type === 'm.room.member' && typeof req.content['membership'] === 'string'
+        ? req.content['membership']
+        : null;
+    const newEvent = {
+      eventId,
+      roomId: head.roomId,
+      type: req.type,
+      stateKey: req.stateKey ?? null,
+      sender: req.sender,
+      depth: pdu.depth,
+      originServerTs: pdu.origin_server_ts,
+      pdu,
+      unsigned,
+      rejectedReason: null,
+      stateGroup,
+      membership,
+      relatesTo: relatesTo?.eventId ?? null,
+      relType: relatesTo?.relType ?? null,
+    };
+    const streamOrdering = await this.store.insertEvent(newEvent, trx);
+    await this.store.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), trx);
+    if (key) await this.store.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, trx);
+    if (membership !== null && req.stateKey !== undefined) {
+      await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, trx);
+    }
+    if (req.txn) await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx);
+    if (req.type === 'm.room.redaction' && req.redacts !== undefined) {
+      const target = await this.store.getEvent(req.redacts, trx);
+      if (target && target.roomId === head.roomId && target.redactedBy === null) {
+        await this.store.redactEvent(req.redacts, redactEvent(target.pdu, head.version), eventId, trx);
+      }
+    }
+    const next: RoomHead = {
+      ...head,
+      lastStream: streamOrdering,
+      maxDepth: Math.max(head.maxDepth, pdu.depth),
+      extremities: [eventId],
+      stateGroup,
+      chainLength,
+      state: key ? new Map(head.state).set(key, { eventId, pdu }) : head.state,
+    };
+    await this.store.updateRoomHead(
+      head.roomId,
+      {
+        lastStream: streamOrdering,
+        maxDepth: next.maxDepth,
+        forwardExtremities: next.extremities,
+        stateGroup,
+      },
+      trx,
+    );
+    return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
+  }
+
+  private async announce(stored: StoredEvent): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(stored);
+      } catch (err) {
+        this.deps.logger.error({ err, eventId: stored.eventId }, 'a persisted-event listener failed');
+      }
+    }
+    this.deps.notifier.publish({
+      stream: 'events',
+      position: stored.streamOrdering,
+      roomIds: [stored.roomId],
+      userIds: stored.type === 'm.room.member' && stored.stateKey !== null ? [stored.stateKey] : undefined,
+    });
+  }
+}
+
+function authIdsOf(pdu: PduJson): string[] {
+  return pdu.auth_events.map((r) => (typeof r === 'string' ? r : r[0]));
+}
+
+/** `m.relates_to` of a content: the related event and relation type, when well formed. */
+export function relationOf(content: JsonObject): { eventId: string; relType: string } | undefined {
+  const rel = content['m.relates_to'];
+  if (typeof rel !== 'object' || rel === null || Array.isArray(rel)) return undefined;
+  const eventId = rel['event_id'];
+  const relType = rel['rel_type'];
+  if (typeof eventId !== 'string' || typeof relType !== 'string') return undefined;
+  return { eventId, relType };
+}

@@ -1,0 +1,68 @@
+/**
+ * History visibility (spec client-server-api/modules/history_visibility.md "Server behaviour"): which
+ * events of a room a user may see, judged by the room's state at each event. In a room whose events this
+ * server wrote itself the stream order is the topological order, so "the state at the event" is read from
+ * the history of two state entries (the user's membership and the visibility setting) by stream position.
+ */
+import type { RoomStore, StoredEvent } from '../store/room-store.js';
+
+type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
+
+function visibilityOf(e: StoredEvent | undefined): Visibility {
+  const v = e?.pdu.content['history_visibility'];
+  return v === 'world_readable' || v === 'invited' || v === 'joined' || v === 'shared' ? v : 'shared';
+}
+
+/** The last event of `history` (oldest first) strictly before stream position `stream`. */
+function lastBefore(history: readonly StoredEvent[], stream: number): StoredEvent | undefined {
+  let lo = 0;
+  let hi = history.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((history[mid]?.streamOrdering ?? 0) < stream) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? history[lo - 1] : undefined;
+}
+
+export class HistoryVisibility {
+  constructor(private readonly store: RoomStore) {}
+
+  /** The subset of `events` (all of one room) that `userId` may see, order kept. */
+  async filter(userId: string, roomId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    const [memberships, visibilities] = await Promise.all([
+      this.store.stateHistory(roomId, 'm.room.member', userId),
+      this.store.stateHistory(roomId, 'm.room.history_visibility', ''),
+    ]);
+    const joins = memberships.filter((m) => m.membership === 'join');
+    const lastJoinStream = joins.length > 0 ? (joins[joins.length - 1]?.streamOrdering ?? 0) : -1;
+    const allowed = (visibility: Visibility, membership: string | undefined, stream: number): boolean => {
+      if (visibility === 'world_readable') return true;
+      if (membership === 'join') return true;
+      if (visibility === 'shared' && lastJoinStream >= stream) return true;
+      return visibility === 'invited' && membership === 'invite';
+    };
+    return events.filter((e) => {
+      const s = e.streamOrdering;
+      const hv = visibilityOf(lastBefore(visibilities, s));
+      const membership = lastBefore(memberships, s)?.membership ?? undefined;
+      if (allowed(hv, membership ?? undefined, s)) return true;
+      // A visibility change is visible if the setting before or after it allows; likewise one's own membership.
+      if (
+        e.type === 'm.room.history_visibility' &&
+        e.stateKey === '' &&
+        allowed(visibilityOf(e), membership ?? undefined, s)
+      )
+        return true;
+      if (e.type === 'm.room.member' && e.stateKey === userId && allowed(hv, e.membership ?? undefined, s))
+        return true;
+      return false;
+    });
+  }
+
+  /** Whether `userId` may see one event. */
+  async canSee(userId: string, event: StoredEvent): Promise<boolean> {
+    return (await this.filter(userId, event.roomId, [event])).length === 1;
+  }
+}

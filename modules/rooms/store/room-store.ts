@@ -1,0 +1,816 @@
+/* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- knex rows are typed by assertion here, at the store boundary */
+/**
+ * The only code that touches the rooms tables. Every method takes an optional `trx` so the send path can
+ * write an event, its edges, state group, current state, membership, txn id and the room head in one
+ * transaction.
+ */
+import type { Knex } from 'knex';
+import type { Cradle } from '../../../core/container.js';
+import { forUpdate, fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
+import type { Queryable } from '../../../core/storage/transaction.js';
+import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
+
+/** A state group gets a full snapshot once its delta chain would grow past this length. */
+export const SNAPSHOT_INTERVAL = 100;
+
+export interface RoomRow {
+  readonly roomId: string;
+  readonly roomVersion: string;
+  readonly creator: string;
+  readonly visibility: 'public' | 'private';
+  readonly createdTs: number;
+  readonly lastStream: number;
+  readonly maxDepth: number;
+  readonly forwardExtremities: readonly string[];
+  readonly stateGroup: number | null;
+}
+
+/** Facts the server adds to `unsigned` of a state event when it replaces an earlier one. */
+export interface ServerUnsigned {
+  replaces_state?: string;
+  prev_content?: Record<string, unknown>;
+  prev_sender?: string;
+}
+
+export interface StoredEvent {
+  readonly streamOrdering: number;
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly depth: number;
+  readonly originServerTs: number;
+  /** The PDU; the redacted form once redacted. */
+  readonly pdu: PduJson;
+  readonly unsigned: ServerUnsigned | undefined;
+  readonly redactedBy: string | null;
+  readonly rejectedReason: string | null;
+  readonly stateGroup: number | null;
+  readonly membership: string | null;
+  readonly relatesTo: string | null;
+  readonly relType: string | null;
+}
+
+export type NewEvent = Omit<StoredEvent, 'streamOrdering' | 'redactedBy'>;
+
+interface EventDbRow {
+  stream_ordering: number | string;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  depth: number | string;
+  origin_server_ts: number | string;
+  json: string;
+  unsigned_json: string | null;
+  redacted_by: string | null;
+  rejected_reason: string | null;
+  state_group: number | string | null;
+  membership: string | null;
+  relates_to: string | null;
+  rel_type: string | null;
+}
+
+interface RoomDbRow {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  visibility: string;
+  created_ts: number | string;
+  last_stream: number | string;
+  max_depth: number | string;
+  forward_extremities: string;
+  state_group: number | string | null;
+}
+
+export function eventFromRow(r: EventDbRow): StoredEvent {
+  return {
+    streamOrdering: toNumber(r.stream_ordering),
+    eventId: r.event_id,
+    roomId: r.room_id,
+    type: r.type,
+    stateKey: r.state_key,
+    sender: r.sender,
+    depth: toNumber(r.depth),
+    originServerTs: toNumber(r.origin_server_ts),
+    pdu: JSON.parse(r.json) as PduJson,
+    unsigned: fromJsonColumn<ServerUnsigned>(r.unsigned_json),
+    redactedBy: r.redacted_by,
+    rejectedReason: r.rejected_reason,
+    stateGroup: r.state_group == null ? null : toNumber(r.state_group),
+    membership: r.membership,
+    relatesTo: r.relates_to,
+    relType: r.rel_type,
+  };
+}
+
+function roomFromRow(r: RoomDbRow): RoomRow {
+  return {
+    roomId: r.room_id,
+    roomVersion: r.room_version,
+    creator: r.creator,
+    visibility: r.visibility === 'public' ? 'public' : 'private',
+    createdTs: toNumber(r.created_ts),
+    lastStream: toNumber(r.last_stream),
+    maxDepth: toNumber(r.max_depth),
+    forwardExtremities: JSON.parse(r.forward_extremities) as string[],
+    stateGroup: r.state_group == null ? null : toNumber(r.state_group),
+  };
+}
+
+/** Position in a room's topological order: (depth, stream ordering). */
+export interface TopoPosition {
+  readonly depth: number;
+  readonly stream: number;
+}
+
+export interface MembershipRow {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly membership: string;
+  readonly eventId: string;
+  readonly streamOrdering: number;
+  readonly forgotten: boolean;
+}
+
+export class RoomStore {
+  private readonly db: Knex;
+
+  constructor({ db }: Pick<Cradle, 'db'>) {
+    this.db = db;
+  }
+
+  // ---- rooms -------------------------------------------------------------------------------------------
+
+  async insertRoom(room: RoomRow, trx: Queryable = this.db): Promise<void> {
+    await trx('rooms_rooms').insert({
+      room_id: room.roomId,
+      room_version: room.roomVersion,
+      creator: room.creator,
+      visibility: room.visibility,
+      created_ts: room.createdTs,
+      last_stream: room.lastStream,
+      max_depth: room.maxDepth,
+      forward_extremities: toJsonColumn(room.forwardExtremities),
+      state_group: room.stateGroup,
+    });
+  }
+
+  async getRoom(roomId: string, trx: Queryable = this.db): Promise<RoomRow | undefined> {
+    const row = (await trx('rooms_rooms').where({ room_id: roomId }).first()) as RoomDbRow | undefined;
+    return row ? roomFromRow(row) : undefined;
+  }
+
+  /** The room row, locked until `trx` ends on PostgreSQL (SQLite's single writer already serialises). */
+  async lockRoom(roomId: string, trx: Knex.Transaction): Promise<RoomRow | undefined> {
+    const row = (await forUpdate(this.db, trx('rooms_rooms').where({ room_id: roomId })).first()) as
+      RoomDbRow | undefined;
+    return row ? roomFromRow(row) : undefined;
+  }
+
+  async updateRoomHead(
+    roomId: string,
+    head: {
+      lastStream: number;
+      maxDepth: number;
+      forwardExtremities: readonly string[];
+      stateGroup: number | null;
+    },
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_rooms')
+      .where({ room_id: roomId })
+      .update({
+        last_stream: head.lastStream,
+        max_depth: head.maxDepth,
+        forward_extremities: toJsonColumn(head.forwardExtremities),
+        state_group: head.stateGroup,
+      });
+  }
+
+  async setVisibility(
+    roomId: string,
+    visibility: 'public' | 'private',
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_rooms').where({ room_id: roomId }).update({ visibility });
+  }
+
+  async listRooms(
+    options: { visibility?: 'public' | 'private' } = {},
+    trx: Queryable = this.db,
+  ): Promise<RoomRow[]> {
+    const q = trx('rooms_rooms').orderBy('created_ts', 'asc');
+    if (options.visibility) q.where({ visibility: options.visibility });
+    return ((await q) as RoomDbRow[]).map(roomFromRow);
+  }
+
+  // ---- events ------------------------------------------------------------------------------------------
+
+  /** Inserts an event and returns its stream ordering (assigned by the database). */
+  async insertEvent(e: NewEvent, trx: Queryable = this.db): Promise<number> {
+    const rows = (await trx('rooms_events')
+      .insert({
+        event_id: e.eventId,
+        room_id: e.roomId,
+        type: e.type,
+        state_key: e.stateKey,
+        sender: e.sender,
+        depth: e.depth,
+        origin_server_ts: e.originServerTs,
+        json: JSON.stringify(e.pdu),
+        unsigned_json: e.unsigned ? toJsonColumn(e.unsigned) : null,
+        rejected_reason: e.rejectedReason,
+        state_group: e.stateGroup,
+        membership: e.membership,
+        relates_to: e.relatesTo,
+        rel_type: e.relType,
+      })
+      .returning('stream_ordering')) as { stream_ordering: number | string }[];
+    return toNumber(rows[0]?.stream_ordering);
+  }
+
+  async insertEdges(
+    eventId: string,
+    prevEvents: readonly string[],
+    authEvents: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    if (prevEvents.length > 0) {
+      await trx('rooms_event_edges').insert(prevEvents.map((p) => ({ event_id: eventId, prev_event_id: p })));
+    }
+    if (authEvents.length > 0) {
+      await trx('rooms_event_auth').insert(authEvents.map((a) => ({ event_id: eventId, auth_event_id: a })));
+    }
+  }
+
+  async getEvent(eventId: string, trx: Queryable = this.db): Promise<StoredEvent | undefined> {
+    const row = (await trx('rooms_events').where({ event_id: eventId }).first()) as EventDbRow | undefined;
+    return row ? eventFromRow(row) : undefined;
+  }
+
+  async getEvents(eventIds: readonly string[], trx: Queryable = this.db): Promise<Map<string, StoredEvent>> {
+    const out = new Map<string, StoredEvent>();
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const rows = (await trx('rooms_events').whereIn(
+        'event_id',
+        eventIds.slice(i, i + 500),
+      )) as EventDbRow[];
+      for (const r of rows) out.set(r.event_id, eventFromRow(r));
+    }
+    return out;
+  }
+
+  async prevEventsOf(eventId: string, trx: Queryable = this.db): Promise<string[]> {
+    const rows = (await trx('rooms_event_edges').where({ event_id: eventId }).select('prev_event_id')) as {
+      prev_event_id: string;
+    }[];
+    return rows.map((r) => r.prev_event_id);
+  }
+
+  async authEventsOf(eventId: string, trx: Queryable = this.db): Promise<string[]> {
+    const rows = (await trx('rooms_event_auth').where({ event_id: eventId }).select('auth_event_id')) as {
+      auth_event_id: string;
+    }[];
+    return rows.map((r) => r.auth_event_id);
+  }
+
+  /** Replaces the stored PDU with its redacted form: the original content is gone from the database. */
+  async redactEvent(
+    eventId: string,
+    redacted: PduJson,
+    redactedBy: string,
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_events')
+      .where({ event_id: eventId })
+      .update({ json: JSON.stringify(redacted), redacted_by: redactedBy, unsigned_json: null });
+  }
+
+  /**
+   * Events of a room in topological order, after (`dir` f) or before (`dir` b) `from`, exclusive, up to
+   * `limit`, stopping at `to` (inclusive bound) when given.
+   */
+  async roomEventsTopological(
+    roomId: string,
+    from: TopoPosition,
+    dir: 'f' | 'b',
+    limit: number,
+    to?: TopoPosition,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    if (dir === 'b') {
+      q.where((w) =>
+        w
+          .where('depth', '<', from.depth)
+          .orWhere((w2) => w2.where('depth', from.depth).andWhere('stream_ordering', '<=', from.stream)),
+      );
+      if (to) {
+        q.where((w) =>
+          w
+            .where('depth', '>', to.depth)
+            .orWhere((w2) => w2.where('depth', to.depth).andWhere('stream_ordering', '>', to.stream)),
+        );
+      }
+      q.orderBy([
+        { column: 'depth', order: 'desc' },
+        { column: 'stream_ordering', order: 'desc' },
+      ]);
+    } else {
+      q.where((w) =>
+        w
+          .where('depth', '>', from.depth)
+          .orWhere((w2) => w2.where('depth', from.depth).andWhere('stream_ordering', '>', from.stream)),
+      );
+      if (to) {
+        q.where((w) =>
+          w
+            .where('depth', '<', to.depth)
+            .orWhere((w2) => w2.where('depth', to.depth).andWhere('stream_ordering', '<=', to.stream)),
+        );
+      }
+      q.orderBy([
+        { column: 'depth', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ]);
+    }
+    return ((await q.limit(limit)) as EventDbRow[]).map(eventFromRow);
+  }
+
+  /** The topological position of the newest event of the room at or before stream position `stream`. */
+  async topoPositionAtStream(
+    roomId: string,
+    stream: number,
+    trx: Queryable = this.db,
+  ): Promise<TopoPosition> {
+    const row = (await trx('rooms_events')
+      .where({ room_id: roomId })
+      .andWhere('stream_ordering', '<=', stream)
+      .orderBy([
+        { column: 'depth', order: 'desc' },
+        { column: 'stream_ordering', order: 'desc' },
+      ])
+      .first('depth', 'stream_ordering')) as
+      { depth: number | string; stream_ordering: number | string } | undefined;
+    return row
+      ? { depth: toNumber(row.depth), stream: toNumber(row.stream_ordering) }
+      : { depth: 0, stream: 0 };
+  }
+
+  /** Events of the given rooms with stream ordering in (`after`, `upTo`], newest first, up to `limit` per call. */
+  async eventsInStreamRange(
+    roomIds: readonly string[],
+    after: number,
+    upTo: number,
+    limit: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    if (roomIds.length === 0) return [];
+    const rows = (await trx('rooms_events')
+      .whereIn('room_id', roomIds)
+      .andWhere('stream_ordering', '>', after)
+      .andWhere('stream_ordering', '<=', upTo)
+      .whereNull('rejected_reason')
+      .orderBy('stream_ordering', 'desc')
+      .limit(limit)) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
+  async maxStreamOrdering(trx: Queryable = this.db): Promise<number> {
+    const row = (await trx('rooms_events').max('stream_ordering as m').first()) as
+      { m: number | string | null } | undefined;
+    return toNumber(row?.m);
+  }
+
+  /** Events related to `eventId`, optionally of one rel_type and event type, in topological order. */
+  async relations(
+    eventId: string,
+    options: { relType?: string; eventType?: string; dir: 'f' | 'b'; from?: TopoPosition; limit: number },
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    const q = trx('rooms_events').where({ relates_to: eventId }).whereNull('rejected_reason');
+    if (options.relType) q.andWhere({ rel_type: options.relType });
+    if (options.eventType) q.andWhere({ type: options.eventType });
+    const from = options.from;
+    if (from) {
+      if (options.dir === 'b') {
+        q.where((w) =>
+          w
+            .where('depth', '<', from.depth)
+            .orWhere((w2) => w2.where('depth', from.depth).andWhere('stream_ordering', '<', from.stream)),
+        );
+      } else {
+        q.where((w) =>
+          w
+            .where('depth', '>', from.depth)
+            .orWhere((w2) => w2.where('depth', from.depth).andWhere('stream_ordering', '>', from.stream)),
+        );
+      }
+    }
+    const order = options.dir === 'b' ? 'desc' : 'asc';
+    q.orderBy([
+      { column: 'depth', order },
+      { column: 'stream_ordering', order },
+    ]);
+    return ((await q.limit(options.limit)) as EventDbRow[]).map(eventFromRow);
+  }
+
+  /** Thread roots of a room (events with at least one m.thread relation), newest activity first. */
+  async threadRoots(
+    roomId: string,
+    options: { beforeStream?: number; limit: number },
+    trx: Queryable = this.db,
+  ): Promise<{ rootId: string; latestStream: number }[]> {
+    const q = trx('rooms_events')
+      .where({ room_id: roomId, rel_type: 'm.thread' })
+      .whereNull('rejected_reason')
+      .groupBy('relates_to')
+      .select('relates_to')
+      .max('stream_ordering as latest');
+    if (options.beforeStream !== undefined)
+      q.having(trx.raw('max(stream_ordering)'), '<', options.beforeStream);
+    const rows = (await q.orderBy('latest', 'desc').limit(options.limit)) as {
+      relates_to: string;
+      latest: number | string;
+    }[];
+    return rows.map((r) => ({ rootId: r.relates_to, latestStream: toNumber(r.latest) }));
+  }
+
+  /** Count and latest event of the m.thread relations to each of `rootIds`. */
+  async threadSummaries(
+    rootIds: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<Map<string, { count: number; latestStream: number }>> {
+    const out = new Map<string, { count: number; latestStream: number }>();
+    if (rootIds.length === 0) return out;
+    const rows = (await trx('rooms_events')
+      .whereIn('relates_to', rootIds)
+      .andWhere({ rel_type: 'm.thread' })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
+      .groupBy('relates_to')
+      .select('relates_to')
+      .count('* as n')
+      .max('stream_ordering as latest')) as {
+      relates_to: string;
+      n: number | string;
+      latest: number | string;
+    }[];
+    for (const r of rows) out.set(r.relates_to, { count: toNumber(r.n), latestStream: toNumber(r.latest) });
+    return out;
+  }
+
+  /** Which of `rootIds` have an m.thread reply from `userId`. */
+  async threadParticipants(
+    rootIds: readonly string[],
+    userId: string,
+    trx: Queryable = this.db,
+  ): Promise<Set<string>> {
+    if (rootIds.length === 0) return new Set();
+    const rows = (await trx('rooms_events')
+      .whereIn('relates_to', rootIds)
+      .andWhere({ rel_type: 'm.thread', sender: userId })
+      .distinct('relates_to')) as { relates_to: string }[];
+    return new Set(rows.map((r) => r.relates_to));
+  }
+
+  async eventAtStream(stream: number, trx: Queryable = this.db): Promise<StoredEvent | undefined> {
+    const row = (await trx('rooms_events').where({ stream_ordering: stream }).first()) as
+      EventDbRow | undefined;
+    return row ? eventFromRow(row) : undefined;
+  }
+
+  /** The event of the room closest to `ts` in direction `dir` (f: at or after, b: at or before). */
+  async eventNearTimestamp(
+    roomId: string,
+    ts: number,
+    dir: 'f' | 'b',
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent | undefined> {
+    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    if (dir === 'f')
+      q.andWhere('origin_server_ts', '>=', ts).orderBy([
+        { column: 'origin_server_ts', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ]);
+    else
+      q.andWhere('origin_server_ts', '<=', ts).orderBy([
+        { column: 'origin_server_ts', order: 'desc' },
+        { column: 'stream_ordering', order: 'desc' },
+      ]);
+    const row = (await q.first()) as EventDbRow | undefined;
+    return row ? eventFromRow(row) : undefined;
+  }
+
+  /** State events of one (type, state_key) in a room, oldest first (history of a state entry). */
+  async stateHistory(
+    roomId: string,
+    type: string,
+    key: string,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    const rows = (await trx('rooms_events')
+      .where({ room_id: roomId, type, state_key: key })
+      .whereNull('rejected_reason')
+      .orderBy('stream_ordering', 'asc')) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
+  /** Membership events targeting `userId` in any room with stream ordering in (`after`, `upTo`]. */
+  async membershipEventsOfUser(
+    userId: string,
+    after: number,
+    upTo: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    const rows = (await trx('rooms_events')
+      .where({ type: 'm.room.member', state_key: userId })
+      .andWhere('stream_ordering', '>', after)
+      .andWhere('stream_ordering', '<=', upTo)
+      .whereNull('rejected_reason')
+      .orderBy('stream_ordering', 'asc')) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
+  /** Membership events of the given rooms in (`after`, `upTo`], oldest first (device-list tracking). */
+  async membershipEventsInRooms(
+    roomIds: readonly string[],
+    after: number,
+    upTo: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    if (roomIds.length === 0) return [];
+    const rows = (await trx('rooms_events')
+      .whereIn('room_id', roomIds)
+      .andWhere({ type: 'm.room.member' })
+      .andWhere('stream_ordering', '>', after)
+      .andWhere('stream_ordering', '<=', upTo)
+      .whereNull('rejected_reason')
+      .orderBy('stream_ordering', 'asc')) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
+  // ---- state groups ------------------------------------------------------------------------------------
+
+  /**
+   * Stores the state after a state event as a new group: the one-entry delta off `prevGroup`, or a full
+   * snapshot (`fullState`) when the chain would pass SNAPSHOT_INTERVAL or there is no previous group.
+   */
+  async createStateGroup(
+    roomId: string,
+    prevGroup: number | null,
+    prevChainLength: number,
+    delta: ReadonlyMap<StateKey, string>,
+    fullState: () => ReadonlyMap<StateKey, string>,
+    trx: Queryable = this.db,
+  ): Promise<{ id: number; chainLength: number }> {
+    const snapshot = prevGroup === null || prevChainLength + 1 >= SNAPSHOT_INTERVAL;
+    const chainLength = snapshot ? 0 : prevChainLength + 1;
+    const rows = (await trx('rooms_state_groups')
+      .insert({ room_id: roomId, prev_group: prevGroup, is_snapshot: snapshot, chain_length: chainLength })
+      .returning('id')) as { id: number | string }[];
+    const id = toNumber(rows[0]?.id);
+    const entries = snapshot ? fullState() : delta;
+    const values = [...entries].map(([k, eventId]) => {
+      const i = k.indexOf('\u0000');
+      return { state_group: id, type: k.slice(0, i), state_key: k.slice(i + 1), event_id: eventId };
+    });
+    for (let i = 0; i < values.length; i += 200)
+      await trx('rooms_state_group_entries').insert(values.slice(i, i + 200));
+    return { id, chainLength };
+  }
+
+  async stateGroupInfo(
+    id: number,
+    trx: Queryable = this.db,
+  ): Promise<{ prevGroup: number | null; isSnapshot: boolean; chainLength: number } | undefined> {
+    const row = (await trx('rooms_state_groups').where({ id }).first()) as
+      | { prev_group: number | string | null; is_snapshot: boolean | number; chain_length: number | string }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      prevGroup: row.prev_group == null ? null : toNumber(row.prev_group),
+      isSnapshot: row.is_snapshot === true || row.is_snapshot === 1,
+      chainLength: toNumber(row.chain_length),
+    };
+  }
+
+  /** The full state map of a group: walks the delta chain back to its snapshot and applies deltas forward. */
+  async stateOfGroup(id: number, trx: Queryable = this.db): Promise<Map<StateKey, string>> {
+    const chain: number[] = [];
+    let cursor: number | null = id;
+    while (cursor !== null) {
+      const info = await this.stateGroupInfo(cursor, trx);
+      if (!info) break;
+      chain.push(cursor);
+      if (info.isSnapshot) break;
+      cursor = info.prevGroup;
+    }
+    const rows = (await trx('rooms_state_group_entries').whereIn('state_group', chain)) as {
+      state_group: number | string;
+      type: string;
+      state_key: string;
+      event_id: string;
+    }[];
+    const byGroup = new Map<number, typeof rows>();
+    for (const r of rows) {
+      const g = toNumber(r.state_group);
+      let list = byGroup.get(g);
+      if (!list) byGroup.set(g, (list = []));
+      list.push(r);
+    }
+    const state = new Map<StateKey, string>();
+    for (const g of chain.reverse())
+      for (const r of byGroup.get(g) ?? []) state.set(stateKey(r.type, r.state_key), r.event_id);
+    return state;
+  }
+
+  // ---- current state and membership -------------------------------------------------------------------
+
+  async setCurrentState(
+    roomId: string,
+    type: string,
+    key: string,
+    eventId: string,
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_current_state')
+      .insert({ room_id: roomId, type, state_key: key, event_id: eventId })
+      .onConflict(['room_id', 'type', 'state_key'])
+      .merge(['event_id']);
+  }
+
+  /** The current state as (type, state_key) → event, with the events. */
+  async currentStateEvents(roomId: string, trx: Queryable = this.db): Promise<StoredEvent[]> {
+    const rows = (await trx('rooms_current_state as cs')
+      .join('rooms_events as e', 'e.event_id', 'cs.event_id')
+      .where('cs.room_id', roomId)
+      .select('e.*')) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
+  async currentStateEvent(
+    roomId: string,
+    type: string,
+    key: string,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent | undefined> {
+    const row = (await trx('rooms_current_state as cs')
+      .join('rooms_events as e', 'e.event_id', 'cs.event_id')
+      .where({ 'cs.room_id': roomId, 'cs.type': type, 'cs.state_key': key })
+      .first('e.*')) as EventDbRow | undefined;
+    return row ? eventFromRow(row) : undefined;
+  }
+
+  async setMembership(
+    roomId: string,
+    userId: string,
+    membership: string,
+    eventId: string,
+    streamOrdering: number,
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_memberships')
+      .insert({
+        room_id: roomId,
+        user_id: userId,
+        membership,
+        event_id: eventId,
+        stream_ordering: streamOrdering,
+        forgotten: false,
+      })
+      .onConflict(['room_id', 'user_id'])
+      .merge(['membership', 'event_id', 'stream_ordering', 'forgotten']);
+  }
+
+  async getMembership(
+    roomId: string,
+    userId: string,
+    trx: Queryable = this.db,
+  ): Promise<MembershipRow | undefined> {
+    const row = (await trx('rooms_memberships').where({ room_id: roomId, user_id: userId }).first()) as
+      MembershipDbRow | undefined;
+    return row ? membershipFromRow(row) : undefined;
+  }
+
+  /** Rooms where `userId` has one of `memberships` (every room they have a membership in when omitted). */
+  async roomsOfUser(
+    userId: string,
+    memberships?: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<MembershipRow[]> {
+    const q = trx('rooms_memberships').where({ user_id: userId });
+    if (memberships) q.whereIn('membership', memberships);
+    return ((await q) as MembershipDbRow[]).map(membershipFromRow);
+  }
+
+  async membersOfRoom(
+    roomId: string,
+    memberships?: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<MembershipRow[]> {
+    const q = trx('rooms_memberships').where({ room_id: roomId });
+    if (memberships) q.whereIn('membership', memberships);
+    return ((await q.orderBy('user_id')) as MembershipDbRow[]).map(membershipFromRow);
+  }
+
+  async countMembers(
+    roomIds: readonly string[],
+    membership: string,
+    trx: Queryable = this.db,
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (roomIds.length === 0) return out;
+    const rows = (await trx('rooms_memberships')
+      .whereIn('room_id', roomIds)
+      .andWhere({ membership })
+      .groupBy('room_id')
+      .select('room_id')
+      .count('* as n')) as { room_id: string; n: number | string }[];
+    for (const r of rows) out.set(r.room_id, toNumber(r.n));
+    return out;
+  }
+
+  /** Users sharing a joined room with `userId` (including themself when joined anywhere). */
+  async usersSharingRoomWith(userId: string, trx: Queryable = this.db): Promise<string[]> {
+    const rows = (await trx('rooms_memberships as a')
+      .join('rooms_memberships as b', 'a.room_id', 'b.room_id')
+      .where({ 'a.user_id': userId, 'a.membership': 'join', 'b.membership': 'join' })
+      .distinct('b.user_id')) as { user_id: string }[];
+    return rows.map((r) => r.user_id);
+  }
+
+  async setForgotten(roomId: string, userId: string, trx: Queryable = this.db): Promise<void> {
+    await trx('rooms_memberships').where({ room_id: roomId, user_id: userId }).update({ forgotten: true });
+  }
+
+  // ---- txn ids -------------------------------------------------------------------------------------------
+
+  async getTxn(
+    userId: string,
+    deviceId: string,
+    txnId: string,
+    trx: Queryable = this.db,
+  ): Promise<string | undefined> {
+    const row = (await trx('rooms_txns')
+      .where({ user_id: userId, device_id: deviceId, txn_id: txnId })
+      .first('event_id')) as { event_id: string } | undefined;
+    return row?.event_id;
+  }
+
+  async insertTxn(
+    userId: string,
+    deviceId: string,
+    txnId: string,
+    eventId: string,
+    trx: Queryable = this.db,
+  ): Promise<void> {
+    await trx('rooms_txns').insert({
+      user_id: userId,
+      device_id: deviceId,
+      txn_id: txnId,
+      event_id: eventId,
+      created_ts: Date.now(),
+    });
+  }
+
+  /** The (user, device, txn id) an event was sent with, for `unsigned.transaction_id`. */
+  async txnOfEvents(
+    eventIds: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<Map<string, { userId: string; deviceId: string; txnId: string }>> {
+    const out = new Map<string, { userId: string; deviceId: string; txnId: string }>();
+    if (eventIds.length === 0) return out;
+    const rows = (await trx('rooms_txns').whereIn('event_id', eventIds)) as {
+      user_id: string;
+      device_id: string;
+      txn_id: string;
+      event_id: string;
+    }[];
+    for (const r of rows) out.set(r.event_id, { userId: r.user_id, deviceId: r.device_id, txnId: r.txn_id });
+    return out;
+  }
+}
+
+interface MembershipDbRow {
+  room_id: string;
+  user_id: string;
+  membership: string;
+  event_id: string;
+  stream_ordering: number | string;
+  forgotten: boolean | number;
+}
+
+function membershipFromRow(r: MembershipDbRow): MembershipRow {
+  return {
+    roomId: r.room_id,
+    userId: r.user_id,
+    membership: r.membership,
+    eventId: r.event_id,
+    streamOrdering: toNumber(r.stream_ordering),
+    forgotten: r.forgotten === true || r.forgotten === 1,
+  };
+}
