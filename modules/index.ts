@@ -3,6 +3,7 @@
  * each module's `requires`. Switch them on and off under `modules:` in homeserver.yaml.
  */
 import type { AnyModuleDefinition } from '../core/define-module.js';
+import auth from './auth/index.js';
 import discovery from './discovery/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth];

@@ -1,0 +1,111 @@
+/**
+ * What other modules may call on the auth module: resolve it from the container as `authApi`
+ * (`cradle.authApi`). Everything here is stable, narrow and documented; nothing else in modules/auth is
+ * public.
+ *
+ * _Added in Axon 0.1._
+ */
+import type { Requester } from '../../core/http/context.js';
+
+export interface AuthUser {
+  readonly userId: string;
+  readonly admin: boolean;
+  readonly isGuest: boolean;
+  readonly deactivated: boolean;
+  readonly shadowBanned: boolean;
+  /** Synapse's user_type (`bot`, `support`) or null. */
+  readonly userType: string | null;
+  readonly creationTs: number;
+}
+
+export interface AuthDevice {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly displayName: string | null;
+  readonly lastSeenIp: string | null;
+  readonly lastSeenTs: number | null;
+}
+
+/** A profile as GET /profile returns it: `displayname`, `avatar_url`, `m.tz` and custom fields. */
+export type Profile = Readonly<Record<string, unknown>>;
+
+export interface ProfileChange {
+  readonly userId: string;
+  /** The field that changed (`displayname`, `avatar_url`, `m.tz`, a custom key). */
+  readonly field: string;
+  /** The new value; undefined when the field was deleted. */
+  readonly value: unknown;
+  /** The whole profile after the change. */
+  readonly profile: Profile;
+}
+
+/** A UIA flow: the stages a client completes in order, e.g. `['m.login.password']`. */
+export type UiaFlow = readonly string[];
+
+export interface UiaRequest {
+  /** The authenticated requester, or null on unauthenticated endpoints (registration). */
+  readonly requester: Requester | null;
+  /** The request body as the client sent it (its `auth` member is the UIA submission). */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** The flows offered; one must be completed. */
+  readonly flows: readonly UiaFlow[];
+  /** What the client is authorising (for logs and for binding the session to one operation). */
+  readonly description: string;
+  /** The request's method and path: a session may not be reused for another operation. */
+  readonly method: string;
+  readonly path: string;
+  /** Per-stage `params` shown to the client. */
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export interface UiaResult {
+  /** The session id. */
+  readonly sessionId: string;
+  /** Completed stages and what each established (for m.login.password: the user id). */
+  readonly completed: Readonly<Record<string, unknown>>;
+  /** The body of the operation: the current body, or the one stored in the session when it had none. */
+  readonly clientDict: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * User-interactive authentication for any endpoint. `require` resolves once a flow is complete and throws
+ * the 401 UIA response (flows, params, session, completed; errcode when a stage failed) otherwise; the
+ * route simply lets it propagate.
+ *
+ * @example
+ *   await authApi.uia.require({ requester, body, flows: [['m.login.password']],
+ *     description: 'upload cross-signing keys', method: ctx.method, path: ctx.path });
+ */
+export interface UiaService {
+  require(request: UiaRequest): Promise<UiaResult>;
+}
+
+export interface AuthApi {
+  /** A local user (deactivated ones included), or undefined when the id was never registered. */
+  getUser(userId: string): Promise<AuthUser | undefined>;
+  /** Whether a local user exists and is not deactivated. */
+  userExists(userId: string): Promise<boolean>;
+  isServerAdmin(userId: string): Promise<boolean>;
+  /** True when a spam checker answered SHADOW_BAN at registration: the user's actions should look successful but do nothing. */
+  isShadowBanned(userId: string): Promise<boolean>;
+  /**
+   * Creates a local user without UIA (password providers, plugins, admin tools); returns the full user id.
+   * Throws 400 M_USER_IN_USE / M_INVALID_USERNAME like registration.
+   */
+  registerUser(
+    localpart: string,
+    options?: { readonly displayName?: string; readonly admin?: boolean; readonly password?: string },
+  ): Promise<string>;
+  /** A local user's profile, undefined when the user does not exist. */
+  getProfile(userId: string): Promise<Profile | undefined>;
+  getDevice(userId: string, deviceId: string): Promise<AuthDevice | undefined>;
+  listDevices(userId: string): Promise<readonly AuthDevice[]>;
+  /** Called after a profile field changed (rooms pushes new m.room.member events for displayname/avatar_url). */
+  onProfileChanged(listener: (change: ProfileChange) => Promise<void>): void;
+  /** Called after a user was deactivated (rooms makes the user leave; erase: the user asked for erasure). */
+  onUserDeactivated(listener: (event: { userId: string; erase: boolean }) => Promise<void>): void;
+  /** Called after devices were deleted (logout, device deletion, deactivation): e2ee deletes their keys. */
+  onDeviceDeleted(listener: (event: { userId: string; deviceIds: readonly string[] }) => Promise<void>): void;
+  /** The reusable UIA service. */
+  readonly uia: UiaService;
+}

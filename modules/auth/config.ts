@@ -1,0 +1,122 @@
+/**
+ * The auth module's homeserver.yaml keys: Synapse's names, meanings and defaults, so an operator's existing
+ * config carries over. Durations are accepted as Synapse accepts them: milliseconds as an integer, or a
+ * string such as "5m", "1h", "7d".
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { BootError } from '../../core/errors.js';
+import { rateLimitSchema } from '../../core/http/rate-limit.js';
+
+const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(ms|[smhdwy])?$' })]);
+const OptionalDuration = Type.Optional(Type.Union([Duration, Type.Null()]));
+
+export const AuthConfigSchema = Type.Object({
+  enable_registration: Type.Boolean({ default: false }),
+  enable_registration_without_verification: Type.Boolean({ default: false }),
+  registration_shared_secret: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+  registration_requires_token: Type.Boolean({ default: false }),
+  allow_guest_access: Type.Boolean({ default: false }),
+  password_config: Type.Object(
+    {
+      enabled: Type.Union([Type.Boolean(), Type.Literal('only_for_reauth')], { default: true }),
+      localdb_enabled: Type.Boolean({ default: true }),
+      policy: Type.Object(
+        {
+          enabled: Type.Boolean({ default: false }),
+          minimum_length: Type.Integer({ minimum: 0, default: 0 }),
+          require_digit: Type.Boolean({ default: false }),
+          require_symbol: Type.Boolean({ default: false }),
+          require_lowercase: Type.Boolean({ default: false }),
+          require_uppercase: Type.Boolean({ default: false }),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
+  rc_login: Type.Object(
+    {
+      address: rateLimitSchema({ per_second: 0.003, burst_count: 5 }),
+      account: rateLimitSchema({ per_second: 0.003, burst_count: 5 }),
+      failed_attempts: rateLimitSchema({ per_second: 0.17, burst_count: 3 }),
+    },
+    { default: {} },
+  ),
+  rc_registration: rateLimitSchema({ per_second: 0.17, burst_count: 3 }),
+  rc_registration_token_validity: rateLimitSchema({ per_second: 0.1, burst_count: 5 }),
+  refreshable_access_token_lifetime: Type.Union([Duration, Type.Null()], { default: '5m' }),
+  refresh_token_lifetime: OptionalDuration,
+  nonrefreshable_access_token_lifetime: OptionalDuration,
+  session_lifetime: OptionalDuration,
+  login_via_existing_session: Type.Object(
+    {
+      enabled: Type.Boolean({ default: false }),
+      require_ui_auth: Type.Boolean({ default: true }),
+      token_timeout: Type.Union([Duration], { default: '5m' }),
+    },
+    { default: {} },
+  ),
+});
+
+export type AuthConfig = Static<typeof AuthConfigSchema>;
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
+
+/** Synapse's `parse_duration`: an integer is milliseconds; "30s", "5m", "1h", "2d", "1w", "1y". */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)(ms|[smhdwy])?$/.exec(value);
+  if (!match?.[1]) throw new Error(`invalid duration "${value}"`);
+  return Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1);
+}
+
+export function parseOptionalDuration(value: string | number | null | undefined): number | null {
+  return value === null || value === undefined ? null : parseDuration(value);
+}
+
+/** Lifetimes in milliseconds (null: never expires), computed once from the config. */
+export interface TokenLifetimes {
+  readonly refreshableAccessTokenMs: number | null;
+  readonly refreshTokenMs: number | null;
+  readonly nonrefreshableAccessTokenMs: number | null;
+  readonly sessionMs: number | null;
+  readonly loginTokenMs: number;
+}
+
+export function tokenLifetimes(config: AuthConfig): TokenLifetimes {
+  return {
+    refreshableAccessTokenMs: parseOptionalDuration(config.refreshable_access_token_lifetime),
+    refreshTokenMs: parseOptionalDuration(config.refresh_token_lifetime),
+    nonrefreshableAccessTokenMs: parseOptionalDuration(config.nonrefreshable_access_token_lifetime),
+    sessionMs: parseOptionalDuration(config.session_lifetime),
+    loginTokenMs: parseDuration(config.login_via_existing_session.token_timeout),
+  };
+}
+
+/**
+ * Synapse refuses to boot with open registration and no verification step unless the operator says so
+ * explicitly: open registration without verification is a known spam vector.
+ */
+export function checkAuthConfig(config: AuthConfig): void {
+  if (
+    config.enable_registration &&
+    !config.enable_registration_without_verification &&
+    !config.registration_requires_token
+  ) {
+    throw new BootError(
+      'AXON_ERR_CONFIG_INVALID',
+      'enable_registration is true but no verification is required: open registration without any ' +
+        'verification is a known vector for spam and abuse. Require a registration token ' +
+        '(registration_requires_token: true), or set enable_registration_without_verification: true to ' +
+        'allow it anyway.',
+    );
+  }
+}

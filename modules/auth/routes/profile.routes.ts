@@ -1,0 +1,46 @@
+import { Type } from '@sinclair/typebox';
+import type { Cradle } from '../../../core/container.js';
+import { readBody } from '../../../core/http/body.js';
+import { requesterOf } from '../../../core/http/context.js';
+import type { ModuleRouter } from '../../../core/http/router-registry.js';
+
+const AnyObject = Type.Object({}, { additionalProperties: true });
+
+/** Spec: "Profiles" (v1.16+ per-field endpoints). */
+export function profileRoutes(router: ModuleRouter, cradle: Cradle): void {
+  router.get('/_matrix/client/v3/profile/:userId', { auth: 'optional' }, async (ctx) => {
+    ctx.body = await cradle.authProfiles.get(ctx.params['userId'] ?? '');
+  });
+
+  router.get('/_matrix/client/v3/profile/:userId/:keyName', { auth: 'optional' }, async (ctx) => {
+    ctx.body = await cradle.authProfiles.getField(ctx.params['userId'] ?? '', ctx.params['keyName'] ?? '');
+  });
+
+  router.put(
+    '/_matrix/client/v3/profile/:userId/:keyName',
+    { auth: 'required', allowGuests: true },
+    async (ctx) => {
+      const body = await readBody(ctx, AnyObject);
+      await cradle.authProfiles.setField(
+        requesterOf(ctx),
+        ctx.params['userId'] ?? '',
+        ctx.params['keyName'] ?? '',
+        body,
+      );
+      ctx.body = {};
+    },
+  );
+
+  router.delete(
+    '/_matrix/client/v3/profile/:userId/:keyName',
+    { auth: 'required', allowGuests: true },
+    async (ctx) => {
+      await cradle.authProfiles.deleteField(
+        requesterOf(ctx),
+        ctx.params['userId'] ?? '',
+        ctx.params['keyName'] ?? '',
+      );
+      ctx.body = {};
+    },
+  );
+}
