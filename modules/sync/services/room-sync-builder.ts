@@ -1,0 +1,265 @@
+/**
+ * One room's part of a sync response: the timeline (filtered, limited, prev_batch), the state before it
+ * (full for a new room or full_state, the delta across the gap when the timeline is limited, lazy-loaded
+ * members), ephemeral events, room account data, the summary and unread counts.
+ */
+import { LRUCache } from 'lru-cache';
+import type { RoomUnreadCounts, SyncEventJson } from '../api.js';
+import {
+  applyEventFields,
+  DEFAULT_TIMELINE_LIMIT,
+  limitEvents,
+  matchesRoom,
+  matchesRoomEventFilter,
+  type SyncFilter,
+} from './filter.js';
+import type { MembershipAt, SyncRoomEvent, SyncRoomsSource, TimelineSlice } from './rooms-source.js';
+import type { SyncToken } from './sync-token.js';
+
+export type JsonRecord = Record<string, unknown>;
+
+export interface RoomSyncContext {
+  readonly userId: string;
+  readonly deviceId: string | null;
+  readonly filter: SyncFilter;
+  readonly since: SyncToken | undefined;
+  readonly to: SyncToken;
+  readonly fullState: boolean;
+  readonly useStateAfter: boolean;
+  readonly ignored: ReadonlySet<string>;
+}
+
+export interface JoinedRoomInput {
+  readonly newlyJoined: boolean;
+  readonly hasEvents: boolean;
+  readonly ephemeral: readonly SyncEventJson[];
+  readonly accountData: readonly SyncEventJson[];
+  readonly counts: RoomUnreadCounts | undefined;
+}
+
+type Timeline = TimelineSlice;
+
+export class RoomSyncBuilder {
+  /**
+   * Membership event ids already sent to a device per room, so lazy loading can skip redundant members.
+   * Losing an entry only makes a response send a member again, which the spec allows.
+   */
+  private readonly sentMembers = new LRUCache<string, Map<string, string>>({ max: 10_000 });
+
+  constructor(private readonly rooms: () => SyncRoomsSource) {}
+
+  async joined(
+    ctx: RoomSyncContext,
+    roomId: string,
+    input: JoinedRoomInput,
+  ): Promise<JsonRecord | undefined> {
+    const from = input.newlyJoined || !ctx.since ? 0 : ctx.since.events;
+    const timeline: Timeline =
+      input.newlyJoined || input.hasEvents
+        ? await this.timeline(ctx, roomId, from, ctx.to.events)
+        : { events: [], limited: false, prevBatch: `s${ctx.to.events}`, start: ctx.to.events };
+    const state = await this.state(ctx, roomId, timeline, input.newlyJoined, ctx.to.events);
+    const ephemeral = limitEvents(ctx.filter.room?.ephemeral, input.ephemeral).filter(() =>
+      matchesRoom(ctx.filter.room?.ephemeral, roomId),
+    );
+    const accountData = limitEvents(ctx.filter.room?.account_data, input.accountData).filter(() =>
+      matchesRoom(ctx.filter.room?.account_data, roomId),
+    );
+    if (
+      !input.newlyJoined &&
+      timeline.events.length === 0 &&
+      state.length === 0 &&
+      ephemeral.length === 0 &&
+      accountData.length === 0
+    ) {
+      return undefined;
+    }
+    const room: JsonRecord = {
+      timeline: this.timelineJson(ctx, timeline),
+      ephemeral: { events: ephemeral.map((e) => this.shapeSimple(ctx, e)) },
+      account_data: { events: accountData.map((e) => this.shapeSimple(ctx, e)) },
+    };
+    if (ctx.useStateAfter) {
+      room['state_after'] = { events: await this.stateAfter(ctx, roomId, input.newlyJoined, ctx.to.events) };
+    } else {
+      room['state'] = { events: state.map((e) => this.shape(ctx, e)) };
+    }
+    const membersChanged = [...timeline.events, ...state].some((e) => e.event.type === 'm.room.member');
+    if (input.newlyJoined || membersChanged) room['summary'] = await this.summary(ctx, roomId);
+    if (input.counts) {
+      room['unread_notifications'] = { ...input.counts.main };
+      if (ctx.filter.room?.timeline?.unread_thread_notifications) {
+        room['unread_thread_notifications'] = { ...(input.counts.threads ?? {}) };
+      }
+    }
+    return room;
+  }
+
+  /** A room the user left (or was kicked or banned from): what happened up to the leave, then nothing more. */
+  async left(
+    ctx: RoomSyncContext,
+    m: MembershipAt,
+    accountData: readonly SyncEventJson[],
+  ): Promise<JsonRecord> {
+    const upTo = Math.min(m.stream, ctx.to.events);
+    const leftInWindow = ctx.since !== undefined && !ctx.fullState && m.stream > ctx.since.events;
+    const from = leftInWindow && ctx.since ? ctx.since.events : 0;
+    const timeline = await this.timeline(ctx, m.roomId, from, upTo);
+    const fresh = from === 0;
+    const state = await this.state(ctx, m.roomId, timeline, fresh, upTo);
+    const room: JsonRecord = {
+      timeline: this.timelineJson(ctx, timeline),
+      account_data: {
+        events: limitEvents(ctx.filter.room?.account_data, accountData).map((e) => this.shapeSimple(ctx, e)),
+      },
+    };
+    if (ctx.useStateAfter)
+      room['state_after'] = { events: await this.stateAfter(ctx, m.roomId, fresh, upTo) };
+    else room['state'] = { events: state.map((e) => this.shape(ctx, e)) };
+    return room;
+  }
+
+  /** The newest `limit` events in `(from, to]` that pass the timeline filter and are not from ignored users. */
+  private async timeline(ctx: RoomSyncContext, roomId: string, from: number, to: number): Promise<Timeline> {
+    const filter = ctx.filter.room?.timeline;
+    const limit = filter?.limit ?? DEFAULT_TIMELINE_LIMIT;
+    const viewer = { userId: ctx.userId, deviceId: ctx.deviceId };
+    if (!matchesRoom(filter, roomId) || limit === 0) {
+      const probe = await this.rooms().timeline(roomId, { from, to, limit: 1, viewer });
+      return { events: [], limited: probe.events.length > 0, prevBatch: probe.prevBatch, start: to };
+    }
+    const slice = await this.rooms().timeline(roomId, {
+      from,
+      to,
+      limit,
+      viewer,
+      federationFormat: ctx.filter.event_format === 'federation',
+      filter: {
+        types: filter?.types,
+        not_types: filter?.not_types,
+        senders: filter?.senders,
+        not_senders: filter?.not_senders,
+        contains_url: filter?.contains_url,
+      },
+    });
+    // Spec "Ignoring Users": state events of an ignored user are still sent; everything else is hidden.
+    const events = slice.events.filter(
+      (e) => e.event.state_key !== undefined || !ctx.ignored.has(e.event.sender),
+    );
+    return { ...slice, events };
+  }
+
+  /**
+   * State before the timeline: everything for a new room (or full_state), the changes since `since` when the
+   * timeline does not reach back to it (a gap), nothing otherwise (the timeline carries the changes). With lazy
+   * loading, membership events are kept only for the timeline's senders (and the user on a new room), except
+   * those that changed in a gap, which the spec requires.
+   */
+  private async state(
+    ctx: RoomSyncContext,
+    roomId: string,
+    timeline: Timeline,
+    fresh: boolean,
+    to: number,
+  ): Promise<SyncRoomEvent[]> {
+    const filter = ctx.filter.room?.state;
+    const lazy = filter?.lazy_load_members === true;
+    const full = fresh || ctx.fullState;
+    const start = timeline.events.length > 0 ? timeline.start : to;
+    const gap = !full && timeline.limited;
+    let state: SyncRoomEvent[] = [];
+    let before: SyncRoomEvent[] | undefined;
+    if (full || (lazy && timeline.events.length > 0)) before = await this.rooms().stateAt(roomId, start);
+    if (full) state = before ?? [];
+    else if (gap && ctx.since) state = await this.rooms().stateDelta(roomId, ctx.since.events, start);
+    if (!matchesRoom(filter, roomId)) return [];
+    state = state.filter((e) => matchesRoomEventFilter(filter, e.event));
+    if (!lazy) return state;
+
+    const senders = new Set(timeline.events.map((e) => e.event.sender));
+    if (full) senders.add(ctx.userId);
+    const inState = new Set(state.map((e) => e.event.event_id));
+    const kept = state.filter(
+      (e) => e.event.type !== 'm.room.member' || gap || senders.has(e.event.state_key ?? ''),
+    );
+    // Members who sent in the timeline but whose membership did not change in the window.
+    for (const e of before ?? []) {
+      if (e.event.type !== 'm.room.member' || inState.has(e.event.event_id)) continue;
+      if (senders.has(e.event.state_key ?? '') && matchesRoomEventFilter(filter, e.event)) kept.push(e);
+    }
+    return this.dropRedundant(ctx, roomId, kept, filter?.include_redundant_members === true, full);
+  }
+
+  /** Lazy loading without include_redundant_members: skip member events this device already has. */
+  private dropRedundant(
+    ctx: RoomSyncContext,
+    roomId: string,
+    state: SyncRoomEvent[],
+    includeRedundant: boolean,
+    reset: boolean,
+  ): SyncRoomEvent[] {
+    const key = `${ctx.userId}|${ctx.deviceId ?? ''}|${roomId}`;
+    if (reset || !ctx.since) this.sentMembers.delete(key);
+    let sent = this.sentMembers.get(key);
+    if (!sent) this.sentMembers.set(key, (sent = new Map()));
+    const out: SyncRoomEvent[] = [];
+    for (const e of state) {
+      if (e.event.type === 'm.room.member') {
+        const member = e.event.state_key ?? '';
+        if (!includeRedundant && sent.get(member) === e.event.event_id) continue;
+        sent.set(member, e.event.event_id);
+      }
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** `state_after` (use_state_after): the state changes between `since` and the end of the timeline. */
+  private async stateAfter(
+    ctx: RoomSyncContext,
+    roomId: string,
+    fresh: boolean,
+    to: number,
+  ): Promise<JsonRecord[]> {
+    const changed =
+      fresh || ctx.fullState || !ctx.since
+        ? await this.rooms().stateAt(roomId, to)
+        : await this.rooms().stateDelta(roomId, ctx.since.events, to);
+    const filter = ctx.filter.room?.state;
+    return changed.filter((e) => matchesRoomEventFilter(filter, e.event)).map((e) => this.shape(ctx, e));
+  }
+
+  private timelineJson(ctx: RoomSyncContext, timeline: Timeline): JsonRecord {
+    return {
+      events: timeline.events.map((e) => this.shape(ctx, e)),
+      limited: timeline.limited,
+      prev_batch: timeline.prevBatch,
+    };
+  }
+
+  /** `m.heroes` (up to 5 other members, joined then invited) and the member counts. */
+  private async summary(ctx: RoomSyncContext, roomId: string): Promise<JsonRecord> {
+    const { joined, invited } = await this.rooms().members(roomId);
+    const heroes = [...joined, ...invited].filter((u) => u !== ctx.userId).slice(0, 5);
+    return {
+      'm.heroes': heroes,
+      'm.joined_member_count': joined.length,
+      'm.invited_member_count': invited.length,
+    };
+  }
+
+  /** A room event in the requested format, without `room_id` (it is the key), with only `event_fields`. */
+  private shape(ctx: RoomSyncContext, e: SyncRoomEvent): JsonRecord {
+    let out: JsonRecord;
+    if (ctx.filter.event_format === 'federation' && e.pdu) out = { ...(e.pdu as JsonRecord) };
+    else {
+      out = { ...e.event };
+      delete out['room_id'];
+    }
+    return applyEventFields(out, ctx.filter.event_fields);
+  }
+
+  private shapeSimple(ctx: RoomSyncContext, e: SyncEventJson): JsonRecord {
+    return applyEventFields({ ...e }, ctx.filter.event_fields);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * `SyncRoomsSource` over the rooms module's public API (`roomsApi`, modules/rooms/api.ts) and nothing else.
+ */
+import type { JsonObject } from '../../../core/protocol/pdu.js';
+import type {
+  ClientEventJson,
+  Membership,
+  MembershipAt,
+  StrippedStateEvent,
+  SyncRoomEvent,
+  SyncRoomsSource,
+  TimelineFilter,
+  TimelineSlice,
+} from './rooms-source.js';
+
+/** The part of `RoomsApi` sync calls (structural, so this file compiles against any compatible rooms api). */
+export interface RoomsApiForSync {
+  currentStreamPosition(): Promise<number>;
+  timeline(
+    userId: string,
+    roomId: string,
+    range: { after: number; upTo: number; limit: number; deviceId?: string | null; filter?: TimelineFilter },
+  ): Promise<{ events: ClientEventJson[]; limited: boolean; prevBatch: string }>;
+  eventsInStreamRange(
+    roomIds: readonly string[],
+    after: number,
+    upTo: number,
+    limit: number,
+  ): Promise<{ roomId: string; streamOrdering: number }[]>;
+  stateAt(roomId: string, at: number): Promise<ClientEventJson[]>;
+  stateDelta(roomId: string, from: number, to: number): Promise<ClientEventJson[]>;
+  membershipChangesOfUser(
+    userId: string,
+    after: number,
+    upTo: number,
+  ): Promise<
+    {
+      roomId: string;
+      membership: string;
+      sender: string;
+      eventId: string;
+      streamOrdering: number;
+      event: ClientEventJson;
+    }[]
+  >;
+  roomsOfUser(
+    userId: string,
+    memberships?: readonly string[],
+  ): Promise<{ roomId: string; membership: string; eventId: string; streamOrdering: number }[]>;
+  members(roomId: string, membership?: string): Promise<string[]>;
+  getEvent(eventId: string): Promise<ClientEventJson | undefined>;
+}
+
+/** How many events one range read may return before sync stops asking which rooms they belong to. */
+const ROOMS_WITH_EVENTS_SCAN = 2000;
+
+/** State types shown with an invite (spec "Stripped state": the recommended set). */
+const STRIPPED_TYPES = new Set([
+  'm.room.create',
+  'm.room.name',
+  'm.room.avatar',
+  'm.room.topic',
+  'm.room.join_rules',
+  'm.room.canonical_alias',
+  'm.room.encryption',
+]);
+
+const MEMBERSHIPS = new Set<string>(['join', 'invite', 'knock', 'leave', 'ban']);
+
+function asMembership(value: unknown): Membership | undefined {
+  return typeof value === 'string' && MEMBERSHIPS.has(value) ? (value as Membership) : undefined;
+}
+
+const wrap = (event: ClientEventJson): SyncRoomEvent => ({ event });
+
+export class RoomsApiSyncSource implements SyncRoomsSource {
+  constructor(private readonly api: () => RoomsApiForSync) {}
+
+  currentPosition(): Promise<number> {
+    return this.api().currentStreamPosition();
+  }
+
+  /**
+   * Current memberships, with any that changed after `at` rolled back to what they were at `at` (so a sync
+   * whose positions were read just before a membership change stays consistent).
+   */
+  async membershipsAt(userId: string, at: number): Promise<MembershipAt[]> {
+    const rows = await this.api().roomsOfUser(userId);
+    const out: MembershipAt[] = [];
+    const late = rows.filter((r) => r.streamOrdering > at);
+    const history = late.length > 0 ? await this.membershipChanges(userId, 0, at) : ([] as MembershipAt[]);
+    const lastAt = new Map<string, MembershipAt>();
+    for (const h of history) lastAt.set(h.roomId, h);
+    for (const r of rows) {
+      if (r.streamOrdering > at) {
+        const before = lastAt.get(r.roomId);
+        if (before) out.push(before);
+        continue;
+      }
+      const membership = asMembership(r.membership);
+      if (!membership) continue;
+      out.push({ roomId: r.roomId, membership, eventId: r.eventId, stream: r.streamOrdering, sender: '' });
+    }
+    if (out.some((m) => m.membership === 'invite' || m.membership === 'knock')) {
+      await Promise.all(
+        out.map(async (m, i) => {
+          if (m.membership !== 'invite' && m.membership !== 'knock') return;
+          const event = await this.api().getEvent(m.eventId);
+          if (event) out[i] = { ...m, sender: event.sender };
+        }),
+      );
+    }
+    return out;
+  }
+
+  async membershipChanges(userId: string, from: number, to: number): Promise<MembershipAt[]> {
+    const changes = await this.api().membershipChangesOfUser(userId, from, to);
+    const out: MembershipAt[] = [];
+    for (const c of changes) {
+      const membership = asMembership(c.membership);
+      if (!membership) continue;
+      const prev = (c.event.unsigned?.['prev_content'] as JsonObject | undefined)?.['membership'];
+      const prevMembership = asMembership(prev);
+      out.push({
+        roomId: c.roomId,
+        membership,
+        eventId: c.eventId,
+        stream: c.streamOrdering,
+        sender: c.sender,
+        ...(prevMembership ? { prevMembership } : {}),
+      });
+    }
+    return out;
+  }
+
+  async roomsWithEvents(roomIds: readonly string[], from: number, to: number): Promise<Set<string>> {
+    if (roomIds.length === 0 || from >= to) return new Set();
+    const events = await this.api().eventsInStreamRange(roomIds, from, to, ROOMS_WITH_EVENTS_SCAN);
+    // A huge window: every room may have something; the per-room timeline reads will tell.
+    if (events.length >= ROOMS_WITH_EVENTS_SCAN) return new Set(roomIds);
+    return new Set(events.map((e) => e.roomId));
+  }
+
+  async timeline(
+    roomId: string,
+    range: {
+      from: number;
+      to: number;
+      limit: number;
+      viewer: { userId: string; deviceId: string | null };
+      filter?: TimelineFilter;
+    },
+  ): Promise<TimelineSlice> {
+    const slice = await this.api().timeline(range.viewer.userId, roomId, {
+      after: range.from,
+      upTo: range.to,
+      limit: range.limit,
+      deviceId: range.viewer.deviceId,
+      filter: range.filter,
+    });
+    return {
+      events: slice.events.map(wrap),
+      limited: slice.limited,
+      prevBatch: slice.prevBatch,
+      start: streamBefore(slice.prevBatch, range.to),
+    };
+  }
+
+  async stateAt(roomId: string, at: number): Promise<SyncRoomEvent[]> {
+    return (await this.api().stateAt(roomId, at)).map(wrap);
+  }
+
+  async stateDelta(roomId: string, from: number, to: number): Promise<SyncRoomEvent[]> {
+    return (await this.api().stateDelta(roomId, from, to)).map(wrap);
+  }
+
+  /**
+   * The invite's own `unsigned.invite_room_state` (an invite from another server carries it) or, for a room
+   * this server knows, the recommended state types at the invite, plus the stripped membership event.
+   */
+  async strippedState(roomId: string, membershipEventId: string): Promise<StrippedStateEvent[]> {
+    const member = await this.api().getEvent(membershipEventId);
+    if (!member) return [];
+    const own = strip(member);
+    const carried = member.unsigned?.['invite_room_state'] ?? member.unsigned?.['knock_room_state'];
+    if (Array.isArray(carried)) return [...(carried as StrippedStateEvent[]), own];
+    const rows = await this.api().roomsOfUser(member.state_key ?? '');
+    const at = rows.find((r) => r.eventId === membershipEventId)?.streamOrdering ?? Number.MAX_SAFE_INTEGER;
+    const state = await this.api().stateAt(roomId, at);
+    return [...state.filter((e) => STRIPPED_TYPES.has(e.type)).map(strip), own];
+  }
+
+  async members(roomId: string): Promise<{ joined: string[]; invited: string[] }> {
+    const [joined, invited] = await Promise.all([
+      this.api().members(roomId, 'join'),
+      this.api().members(roomId, 'invite'),
+    ]);
+    return { joined, invited };
+  }
+}
+
+function strip(e: ClientEventJson): StrippedStateEvent {
+  return { type: e.type, state_key: e.state_key ?? '', sender: e.sender, content: e.content };
+}
+
+/** The stream position a rooms pagination token (`t<depth>-<stream>` or `s<stream>`) stands just after. */
+function streamBefore(token: string, fallback: number): number {
+  const m = /^t-?\d+-(\d+)$/.exec(token) ?? /^s(\d+)/.exec(token);
+  return m?.[1] ? Number(m[1]) : fallback;
+}
+
+/** A source with no rooms at all, for a server running sync without the rooms module. */
+export const noRooms: SyncRoomsSource = {
+  currentPosition: async () => 0,
+  membershipsAt: async () => [],
+  membershipChanges: async () => [],
+  roomsWithEvents: async () => new Set(),
+  timeline: async (_roomId, range) => ({
+    events: [],
+    limited: false,
+    prevBatch: `s${range.to}`,
+    start: range.to,
+  }),
+  stateAt: async () => [],
+  stateDelta: async () => [],
+  strippedState: async () => [],
+  members: async () => ({ joined: [], invited: [] }),
+};

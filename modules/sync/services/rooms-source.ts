@@ -1,0 +1,101 @@
+/**
+ * What sync needs from the rooms module, as one narrow port. `rooms-adapter.ts` implements it through
+ * `roomsApi` (modules/rooms/api.ts) only; unit tests implement it in memory.
+ */
+import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
+
+/** An event in client format (spec ClientEvent) with `room_id`. */
+export interface ClientEventJson {
+  readonly event_id: string;
+  readonly room_id: string;
+  readonly type: string;
+  readonly sender: string;
+  readonly state_key?: string;
+  readonly content: JsonObject;
+  readonly origin_server_ts: number;
+  readonly unsigned?: Readonly<Record<string, unknown>>;
+  readonly [extra: string]: unknown;
+}
+
+/** A room event as sync handles it: client format, and the PDU when the source can give it (event_format). */
+export interface SyncRoomEvent {
+  readonly event: ClientEventJson;
+  readonly pdu?: Readonly<PduJson>;
+}
+
+/** A timeline slice: oldest first, `limited` when more events fell in the range. */
+export interface TimelineSlice {
+  readonly events: SyncRoomEvent[];
+  readonly limited: boolean;
+  /** A /messages `from` token just before the first event. */
+  readonly prevBatch: string;
+  /** The stream position just before the first event (the state before the timeline is the state here). */
+  readonly start: number;
+}
+
+/** The RoomEventFilter fields the source applies to a timeline (before the limit). */
+export interface TimelineFilter {
+  readonly types?: string[];
+  readonly not_types?: string[];
+  readonly senders?: string[];
+  readonly not_senders?: string[];
+  readonly contains_url?: boolean;
+}
+
+export type Membership = 'join' | 'invite' | 'knock' | 'leave' | 'ban';
+
+export interface MembershipAt {
+  readonly roomId: string;
+  readonly membership: Membership;
+  readonly eventId: string;
+  /** Stream position of the membership event. */
+  readonly stream: number;
+  readonly sender: string;
+  /** The membership this event replaced (from `unsigned.prev_content`), undefined for a first membership. */
+  readonly prevMembership?: Membership;
+}
+
+/** A stripped state event (invite_state / knock_state). */
+export interface StrippedStateEvent {
+  readonly type: string;
+  readonly state_key: string;
+  readonly sender: string;
+  readonly content: JsonObject;
+}
+
+export interface SyncRoomsSource {
+  /** The newest stream position of room events (the `events` stream). */
+  currentPosition(): Promise<number>;
+  /** The user's membership in every room as of stream `at` (latest membership event ≤ at), forgotten rooms left out. */
+  membershipsAt(userId: string, at: number): Promise<MembershipAt[]>;
+  /** The user's own membership events in `(from, to]`, oldest first. */
+  membershipChanges(userId: string, from: number, to: number): Promise<MembershipAt[]>;
+  /** Which of `roomIds` have any event in `(from, to]` (one range read, not one per room). */
+  roomsWithEvents(roomIds: readonly string[], from: number, to: number): Promise<Set<string>>;
+  /**
+   * The newest `limit` events of a room in `(from, to]` that pass `filter` and `viewer` may see, oldest first,
+   * formatted for the viewer's device (its own transaction ids).
+   */
+  timeline(
+    roomId: string,
+    range: {
+      from: number;
+      to: number;
+      limit: number;
+      viewer: { userId: string; deviceId: string | null };
+      filter?: TimelineFilter;
+      federationFormat?: boolean;
+    },
+  ): Promise<TimelineSlice>;
+  /** The room's state after every event at or below stream `at`. */
+  stateAt(roomId: string, at: number): Promise<SyncRoomEvent[]>;
+  /** State entries that differ between stream positions `from` and `to` (their values at `to`). */
+  stateDelta(roomId: string, from: number, to: number): Promise<SyncRoomEvent[]>;
+  /**
+   * Stripped state to show with an invite or knock (the membership event's `invite_room_state`/`knock_room_state`),
+   * including the stripped membership event itself.
+   */
+  strippedState(roomId: string, membershipEventId: string): Promise<StrippedStateEvent[]>;
+  /** Joined and invited member counts and the user ids of joined + invited members, in membership order. */
+  members(roomId: string): Promise<{ joined: string[]; invited: string[] }>;
+}
