@@ -1,4 +1,5 @@
 import { asClass, asFunction, asValue } from 'awilix';
+import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import type { PresenceFeed } from '../sync/api.js';
 import type { PresenceApi } from './api.js';
@@ -37,6 +38,10 @@ export default defineModule({
     container.register({
       presenceSettings: asValue({ ...DEFAULT_PRESENCE_SETTINGS, enabled: config.presence.enabled }),
       presenceStore: asClass(PresenceStore).singleton(),
+      presenceRooms: asFunction(({ roomsApi }: Cradle): PresenceRooms => ({
+        joinedRooms: (userId) => roomsApi.joinedRooms(userId),
+        usersSharingRoomWith: async (userId) => new Set(await roomsApi.usersSharingRoomWith(userId)),
+      })).singleton(),
       presenceService: asClass(PresenceService).singleton(),
       presenceApi: asFunction(({ presenceService }: { presenceService: PresenceService }): PresenceApi => ({
         markActive: (userId) => presenceService.markActive(userId),
@@ -48,7 +53,14 @@ export default defineModule({
     presenceRoutes(router, cradle);
   },
   async start(cradle) {
-    if (cradle.presenceService.enabled) cradle.presenceService.startSweeper();
+    const presence = cradle.presenceService;
+    if (!presence.enabled) return;
+    presence.startSweeper();
+    // Sending an event is a pro-active action (spec: Last active ago).
+    const local = `:${cradle.serverName}`;
+    cradle.roomsApi.onEventPersisted(async (event) => {
+      if (event.sender.endsWith(local)) await presence.markActive(event.sender);
+    });
   },
   async stop(cradle) {
     cradle.presenceService.stopSweeper();

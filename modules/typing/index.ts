@@ -1,4 +1,5 @@
-import { asClass } from 'awilix';
+import { asClass, asFunction } from 'awilix';
+import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import type { TypingFeed } from '../sync/api.js';
 import { typingRoutes } from './routes/typing.routes.js';
@@ -22,6 +23,11 @@ export default defineModule({
   register({ container }) {
     container.register({
       typingService: asClass(TypingService).singleton(),
+      typingRooms: asFunction(({ roomsApi }: Cradle): TypingRooms => ({
+        isJoined: async (roomId, userId) =>
+          (await roomsApi.currentStateEvent(roomId, 'm.room.member', userId))?.content['membership'] ===
+          'join',
+      })).singleton(),
       typingFeed: asClass(TypingSyncFeed).singleton(),
     });
   },
