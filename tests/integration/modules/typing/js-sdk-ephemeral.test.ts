@@ -8,6 +8,7 @@ import {
   createClient,
   RoomEvent,
   RoomMemberEvent,
+  SyncState,
   UserEvent,
   type MatrixClient,
   type MatrixEvent,
@@ -34,7 +35,7 @@ async function startClient(baseUrl: string, user: TestUser): Promise<MatrixClien
   });
   const prepared = waitFor<void>('the first sync', (done) =>
     client.on(ClientEvent.Sync, (state) => {
-      if (state === 'PREPARED') done();
+      if (state === SyncState.Prepared) done();
     }),
   );
   await client.startClient({ initialSyncLimit: 10 });
