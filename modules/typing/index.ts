@@ -34,6 +34,15 @@ export default defineModule({
   routes(router, { cradle }) {
     typingRoutes(router, cradle);
   },
+  async start(cradle) {
+    const typing = cradle.typingService;
+    // Someone who leaves (or is kicked or banned) stops typing there at once.
+    cradle.roomsApi.onEventPersisted((event) => {
+      if (event.type === 'm.room.member' && event.stateKey !== null && event.membership !== 'join') {
+        typing.stopTyping(event.roomId, event.stateKey);
+      }
+    });
+  },
   async stop(cradle) {
     cradle.typingService.clear();
   },

@@ -57,5 +57,17 @@ void t.test('PUT /rooms/{roomId}/typing/{userId}', async (t) => {
       );
       t.same(value, { type: 'm.typing', content: { user_ids: [] } });
     });
+
+    await t.test('leaving the room stops typing there', async (t) => {
+      await server.call('PUT', typingPath(bob.userId), bob, { typing: true, timeout: 30000 });
+      const since = (await server.sync(alice)).body.next_batch as string;
+      await server.call('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, bob, {});
+      const { value } = await server.syncUntil(alice, since, (body) =>
+        (body.rooms?.join?.[roomId]?.ephemeral?.events ?? []).find(
+          (e: { type: string }) => e.type === 'm.typing',
+        ),
+      );
+      t.same(value, { type: 'm.typing', content: { user_ids: [] } });
+    });
   });
 });
