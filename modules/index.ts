@@ -5,8 +5,9 @@
 import type { AnyModuleDefinition } from '../core/define-module.js';
 import auth from './auth/index.js';
 import discovery from './discovery/index.js';
+import rooms from './rooms/index.js';
 import accountData from './account-data/index.js';
 import toDevice from './to-device/index.js';
 import sync from './sync/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, accountData, toDevice, sync];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms, accountData, toDevice, sync];

@@ -204,7 +204,8 @@ export class LoginService {
     request: { method: string; path: string },
   ): Promise<{ login_token: string; expires_in_ms: number }> {
     if (requester.isGuest) throw new MatrixError(403, 'M_FORBIDDEN', 'Guests cannot generate login tokens');
-    this.rateLimits.getLoginToken.assert(requester.userId);
+    // Checked before UIA without counting, counted once a token is issued: UIA takes two requests.
+    this.rateLimits.getLoginToken.assert(requester.userId, { update: false });
     if (this.config.login_via_existing_session.require_ui_auth) {
       await this.uia.require({
         requester,
@@ -215,6 +216,7 @@ export class LoginService {
         path: request.path,
       });
     }
+    this.rateLimits.getLoginToken.assert(requester.userId);
     const { token, expiresInMs } = await this.sessions.createLoginToken(requester.userId);
     return { login_token: token, expires_in_ms: expiresInMs };
   }

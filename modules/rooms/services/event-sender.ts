@@ -5,6 +5,7 @@
  * and, across processes, by the locked room row.
  */
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { authEventsSelection } from '../../../core/protocol/auth-events-selection.js';
@@ -19,7 +20,6 @@ import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../..
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import { isUniqueViolation } from '../../../core/storage/errors.js';
 import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 
@@ -70,46 +70,118 @@ export class EventSender {
 
   /** Builds, authorises and persists one event as a local user. */
   async send(req: SendRequest): Promise<SentEvent> {
-    if (req.txn) {
-      const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
-      if (existing) return this.deduplicated(existing, req.roomId);
-    }
+    const txnKey = req.txn ? `${req.sender}|${req.txn.deviceId}|${req.txn.txnId}` : undefined;
+    const recent = txnKey ? this.recentTxns.get(txnKey) : undefined;
+    if (recent) return this.deduplicated(recent, req.roomId);
     if (!(await this.heads.get(req.roomId)))
       throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
-    const persisted = await this.heads.withRoomLock(req.roomId, async () => {
-      try {
-        return await this.deps.db.transaction(async (trx) => {
-          if (req.txn) {
-            const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId, trx);
-            if (existing) return { existing };
-          }
-          const head = await this.heads.forWrite(req.roomId, trx);
-          if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
-          req.precheck?.(head);
-          const built = this.build(head, req);
-          await this.checkSpam(built.pdu);
-          const next = await this.persist(head, built, req, trx);
-          return { next, built };
-        });
-      } catch (err) {
-        this.heads.invalidate(req.roomId); // a failed write may have left the cached head half-updated
-        if (req.txn && isUniqueViolation(err)) {
-          const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
-          if (existing) return { existing };
-        }
-        throw err;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.enqueue(req);
+      if (outcome instanceof TxnReplayed && req.txn) {
+        const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
+        if (existing) return this.deduplicated(existing, req.roomId);
+        continue;
       }
+      if (outcome instanceof HeadMoved || outcome instanceof TxnReplayed) {
+        if (attempt >= 10) throw new MatrixError(503, 'M_UNKNOWN', 'The room is busy; try again');
+        continue;
+      }
+      const { next, built } = outcome;
+      if (txnKey) this.recentTxns.set(txnKey, built.eventId);
+      await this.announce(next.stored);
+      return {
+        eventId: built.eventId,
+        streamOrdering: next.stored.streamOrdering,
+        roomId: req.roomId,
+        deduplicated: false,
+      };
+    }
+  }
+
+  /** Recently used txn ids of this process, so a client's retry is answered without building anything. */
+  private readonly recentTxns = new LRUCache<string, string>({ max: 10_000 });
+
+  /** Sends waiting for their room's write lock; whoever holds it persists them all in one transaction. */
+  private readonly pending = new Map<string, Pending[]>();
+
+  /**
+   * Queues a send for its room. Group commit: the first send of an idle room takes the room lock; sends
+   * that arrive meanwhile wait in the queue and are built one on top of the other and persisted together
+   * in one transaction (one fsync) — the DAG stays linear, and concurrent senders stop paying one commit
+   * each.
+   */
+  private enqueue(req: SendRequest): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      let queue = this.pending.get(req.roomId);
+      if (!queue) this.pending.set(req.roomId, (queue = []));
+      queue.push({ req, resolve, reject });
+      if (queue.length === 1) void this.heads.withRoomLock(req.roomId, () => this.drain(req.roomId));
     });
-    if ('existing' in persisted) return this.deduplicated(persisted.existing as string, req.roomId);
-    const { next, built } = persisted;
-    this.heads.set(next.head);
-    await this.announce(next.stored);
-    return {
-      eventId: built.eventId,
-      streamOrdering: next.stored.streamOrdering,
-      roomId: req.roomId,
-      deduplicated: false,
-    };
+  }
+
+  private async drain(roomId: string): Promise<void> {
+    for (;;) {
+      const queue = this.pending.get(roomId);
+      if (!queue || queue.length === 0) {
+        this.pending.delete(roomId);
+        return;
+      }
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        await this.persistBatch(roomId, batch);
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+      }
+    }
+  }
+
+  /** Builds each send on the head left by the previous one, then persists the batch in one transaction. */
+  private async persistBatch(roomId: string, batch: readonly Pending[]): Promise<void> {
+    const head = await this.heads.get(roomId);
+    if (!head) {
+      for (const item of batch) item.reject(new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`));
+      return;
+    }
+    const ready: { item: Pending; built: BuiltEvent }[] = [];
+    let speculative = head;
+    for (const item of batch) {
+      try {
+        item.req.precheck?.(speculative);
+        const built = this.build(speculative, item.req);
+        await this.checkSpam(built.pdu);
+        ready.push({ item, built });
+        speculative = afterBuilt(speculative, built, item.req);
+      } catch (err) {
+        item.reject(err);
+      }
+    }
+    if (ready.length === 0) return;
+    try {
+      const results = await this.deps.db.transaction(async (trx) => {
+        const out: Persisted[] = [];
+        let current = head;
+        for (const { item, built } of ready) {
+          const persisted = await this.persist(current, built, item.req, trx);
+          out.push(persisted);
+          current = persisted.head;
+        }
+        return out;
+      });
+      const last = results[results.length - 1];
+      if (last) this.heads.set(last.head);
+      ready.forEach(({ item, built }, i) => item.resolve({ next: results[i] as Persisted, built }));
+    } catch (err) {
+      this.heads.invalidate(roomId); // reload from the database on the next write
+      if (ready.length > 1) {
+        // One send spoiled the batch (a replayed txn id, a moved head): retry each alone so only it is affected.
+        for (const { item } of ready) await this.persistBatch(roomId, [item]);
+        return;
+      }
+      const only = ready[0];
+      if (!only) return;
+      if (err instanceof TxnReplayed || err instanceof HeadMoved) only.item.resolve(err);
+      else only.item.reject(err);
+    }
   }
 
   /**
@@ -260,6 +332,9 @@ export class EventSender {
     trx: Parameters<RoomStore['insertEvent']>[1],
   ): Promise<{ head: RoomHead; stored: StoredEvent }> {
     const { eventId, pdu } = built;
+    if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx))) {
+      throw new TxnReplayed();
+    }
     const isState = req.stateKey !== undefined;
     const key = isState ? stateKey(req.type, req.stateKey ?? '') : undefined;
     let stateGroup = head.stateGroup;
@@ -317,7 +392,6 @@ export class EventSender {
     if (membership !== null && req.stateKey !== undefined) {
       await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, trx);
     }
-    if (req.txn) await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx);
     if (req.type === 'm.room.redaction' && req.redacts !== undefined) {
       const target = await this.store.getEvent(req.redacts, trx);
       if (target && target.roomId === head.roomId && target.redactedBy === null) {
@@ -333,8 +407,9 @@ export class EventSender {
       chainLength,
       state: key ? new Map(head.state).set(key, { eventId, pdu }) : head.state,
     };
-    await this.store.updateRoomHead(
+    const advanced = await this.store.advanceRoomHead(
       head.roomId,
+      head.lastStream,
       {
         lastStream: streamOrdering,
         maxDepth: next.maxDepth,
@@ -343,6 +418,7 @@ export class EventSender {
       },
       trx,
     );
+    if (!advanced) throw new HeadMoved();
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
   }
 
@@ -362,6 +438,38 @@ export class EventSender {
     });
   }
 }
+
+/** How many queued sends of one room go into one transaction. */
+const MAX_BATCH = 64;
+
+interface Persisted {
+  readonly head: RoomHead;
+  readonly stored: StoredEvent;
+}
+
+type Outcome = { readonly next: Persisted; readonly built: BuiltEvent } | TxnReplayed | HeadMoved;
+
+interface Pending {
+  readonly req: SendRequest;
+  resolve(outcome: Outcome): void;
+  reject(err: unknown): void;
+}
+
+/** The head as the event builder sees it after `built`: what the next event of a batch builds on. */
+function afterBuilt(head: RoomHead, built: BuiltEvent, req: SendRequest): RoomHead {
+  const key = req.stateKey !== undefined ? stateKey(req.type, req.stateKey) : undefined;
+  return {
+    ...head,
+    extremities: [built.eventId],
+    maxDepth: Math.max(head.maxDepth, built.pdu.depth),
+    state: key ? new Map(head.state).set(key, { eventId: built.eventId, pdu: built.pdu }) : head.state,
+  };
+}
+
+/** The (user, device, txn id) was used already: roll back and answer with the first event. */
+class TxnReplayed extends Error {}
+/** Another writer (process) advanced the room since the head was read: roll back and rebuild. */
+class HeadMoved extends Error {}
 
 function authIdsOf(pdu: PduJson): string[] {
   return pdu.auth_events.map((r) => (typeof r === 'string' ? r : r[0]));

@@ -5,7 +5,6 @@
  * write transaction, so a write by another process is noticed and the head reloaded.
  */
 import { LRUCache } from 'lru-cache';
-import type { Knex } from 'knex';
 import type { AuthEvent } from '../../../core/protocol/auth-rules/index.js';
 import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
 import { getRoomVersion, type RoomVersion } from '../../../core/protocol/room-versions.js';
@@ -59,15 +58,6 @@ export class RoomHeads {
     };
     this.heads.set(room.roomId, head);
     return head;
-  }
-
-  /** The head as of the locked room row in `trx`: the cached one if still current, else reloaded. */
-  async forWrite(roomId: string, trx: Knex.Transaction): Promise<RoomHead | undefined> {
-    const room = await this.store.lockRoom(roomId, trx);
-    if (!room) return undefined;
-    const cached = this.heads.get(roomId);
-    if (cached && cached.lastStream === room.lastStream) return cached;
-    return this.load(room, trx);
   }
 
   set(head: RoomHead): void {

@@ -85,6 +85,13 @@ interface RoomDbRow {
   state_group: number | string | null;
 }
 
+/** Rows of a `knex.raw` result: an array on SQLite, `{ rows }` on PostgreSQL. */
+function rawRows<T = Record<string, unknown>>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown } | undefined)?.rows;
+  return Array.isArray(rows) ? (rows as T[]) : [];
+}
+
 export function eventFromRow(r: EventDbRow): StoredEvent {
   return {
     streamOrdering: toNumber(r.stream_ordering),
@@ -170,8 +177,15 @@ export class RoomStore {
     return row ? roomFromRow(row) : undefined;
   }
 
-  async updateRoomHead(
+  /**
+   * Moves the room head from `expectedLastStream` to the new values. False when the head has moved since
+   * (another process wrote to the room): the caller rolls back and retries on the reloaded head. On
+   * PostgreSQL the UPDATE's row lock serialises writers, and the WHERE re-check after the lock is released
+   * is what detects the race.
+   */
+  async advanceRoomHead(
     roomId: string,
+    expectedLastStream: number,
     head: {
       lastStream: number;
       maxDepth: number;
@@ -179,15 +193,20 @@ export class RoomStore {
       stateGroup: number | null;
     },
     trx: Queryable = this.db,
-  ): Promise<void> {
-    await trx('rooms_rooms')
-      .where({ room_id: roomId })
-      .update({
-        last_stream: head.lastStream,
-        max_depth: head.maxDepth,
-        forward_extremities: toJsonColumn(head.forwardExtremities),
-        state_group: head.stateGroup,
-      });
+  ): Promise<boolean> {
+    const result: unknown = await trx.raw(
+      `UPDATE rooms_rooms SET last_stream = ?, max_depth = ?, forward_extremities = ?, state_group = ?
+       WHERE room_id = ? AND last_stream = ? RETURNING room_id`,
+      [
+        head.lastStream,
+        head.maxDepth,
+        toJsonColumn(head.forwardExtremities),
+        head.stateGroup,
+        roomId,
+        expectedLastStream,
+      ],
+    );
+    return rawRows(result).length === 1;
   }
 
   async setVisibility(
@@ -211,25 +230,29 @@ export class RoomStore {
 
   /** Inserts an event and returns its stream ordering (assigned by the database). */
   async insertEvent(e: NewEvent, trx: Queryable = this.db): Promise<number> {
-    const rows = (await trx('rooms_events')
-      .insert({
-        event_id: e.eventId,
-        room_id: e.roomId,
-        type: e.type,
-        state_key: e.stateKey,
-        sender: e.sender,
-        depth: e.depth,
-        origin_server_ts: e.originServerTs,
-        json: JSON.stringify(e.pdu),
-        unsigned_json: e.unsigned ? toJsonColumn(e.unsigned) : null,
-        rejected_reason: e.rejectedReason,
-        state_group: e.stateGroup,
-        membership: e.membership,
-        relates_to: e.relatesTo,
-        rel_type: e.relType,
-      })
-      .returning('stream_ordering')) as { stream_ordering: number | string }[];
-    return toNumber(rows[0]?.stream_ordering);
+    // Raw SQL: this is the hottest statement of the send path and the query builder costs more than it runs.
+    const result: unknown = await trx.raw(
+      `INSERT INTO rooms_events (event_id, room_id, type, state_key, sender, depth, origin_server_ts, json,
+         unsigned_json, rejected_reason, state_group, membership, relates_to, rel_type)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING stream_ordering`,
+      [
+        e.eventId,
+        e.roomId,
+        e.type,
+        e.stateKey,
+        e.sender,
+        e.depth,
+        e.originServerTs,
+        JSON.stringify(e.pdu),
+        e.unsigned ? toJsonColumn(e.unsigned) : null,
+        e.rejectedReason,
+        e.stateGroup,
+        e.membership,
+        e.relatesTo,
+        e.relType,
+      ],
+    );
+    return toNumber(rawRows<{ stream_ordering: number | string }>(result)[0]?.stream_ordering);
   }
 
   async insertEdges(
@@ -238,12 +261,12 @@ export class RoomStore {
     authEvents: readonly string[],
     trx: Queryable = this.db,
   ): Promise<void> {
-    if (prevEvents.length > 0) {
-      await trx('rooms_event_edges').insert(prevEvents.map((p) => ({ event_id: eventId, prev_event_id: p })));
-    }
-    if (authEvents.length > 0) {
-      await trx('rooms_event_auth').insert(authEvents.map((a) => ({ event_id: eventId, auth_event_id: a })));
-    }
+    const rows = [...prevEvents.map((p) => [eventId, p, 'p']), ...authEvents.map((a) => [eventId, a, 'a'])];
+    if (rows.length === 0) return;
+    await trx.raw(
+      `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
+      rows.flat(),
+    );
   }
 
   async getEvent(eventId: string, trx: Queryable = this.db): Promise<StoredEvent | undefined> {
@@ -264,17 +287,21 @@ export class RoomStore {
   }
 
   async prevEventsOf(eventId: string, trx: Queryable = this.db): Promise<string[]> {
-    const rows = (await trx('rooms_event_edges').where({ event_id: eventId }).select('prev_event_id')) as {
-      prev_event_id: string;
+    const rows = (await trx('rooms_event_edges')
+      .where({ event_id: eventId, kind: 'p' })
+      .select('other_id')) as {
+      other_id: string;
     }[];
-    return rows.map((r) => r.prev_event_id);
+    return rows.map((r) => r.other_id);
   }
 
   async authEventsOf(eventId: string, trx: Queryable = this.db): Promise<string[]> {
-    const rows = (await trx('rooms_event_auth').where({ event_id: eventId }).select('auth_event_id')) as {
-      auth_event_id: string;
+    const rows = (await trx('rooms_event_edges')
+      .where({ event_id: eventId, kind: 'a' })
+      .select('other_id')) as {
+      other_id: string;
     }[];
-    return rows.map((r) => r.auth_event_id);
+    return rows.map((r) => r.other_id);
   }
 
   /** Replaces the stored PDU with its redacted form: the original content is gone from the database. */
@@ -761,20 +788,23 @@ export class RoomStore {
     return row?.event_id;
   }
 
+  /**
+   * Records the txn id of an event; false when (user, device, txn) was already used (the caller rolls
+   * back and answers with the first event).
+   */
   async insertTxn(
     userId: string,
     deviceId: string,
     txnId: string,
     eventId: string,
     trx: Queryable = this.db,
-  ): Promise<void> {
-    await trx('rooms_txns').insert({
-      user_id: userId,
-      device_id: deviceId,
-      txn_id: txnId,
-      event_id: eventId,
-      created_ts: Date.now(),
-    });
+  ): Promise<boolean> {
+    const result: unknown = await trx.raw(
+      `INSERT INTO rooms_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, device_id, txn_id) DO NOTHING RETURNING event_id`,
+      [userId, deviceId, txnId, eventId, Date.now()],
+    );
+    return rawRows(result).length === 1;
   }
 
   /** The (user, device, txn id) an event was sent with, for `unsigned.transaction_id`. */

@@ -52,17 +52,13 @@ export const roomsDagMigration: Migration = {
       t.index(['room_id', 'origin_server_ts'], 'rooms_events_room_ts');
     });
 
+    // prev_events (kind 'p') and auth_events (kind 'a') of each event, one table so one insert stores both.
     await knex.schema.createTable('rooms_event_edges', (t) => {
       t.string('event_id').notNullable();
-      t.string('prev_event_id').notNullable();
-      t.primary(['event_id', 'prev_event_id']);
-      t.index(['prev_event_id'], 'rooms_event_edges_prev');
-    });
-
-    await knex.schema.createTable('rooms_event_auth', (t) => {
-      t.string('event_id').notNullable();
-      t.string('auth_event_id').notNullable();
-      t.primary(['event_id', 'auth_event_id']);
+      t.string('other_id').notNullable();
+      t.string('kind', 1).notNullable();
+      t.primary(['event_id', 'kind', 'other_id']);
+      t.index(['other_id', 'kind'], 'rooms_event_edges_other');
     });
 
     await knex.schema.createTable('rooms_state_groups', (t) => {
@@ -119,7 +115,6 @@ export const roomsDagMigration: Migration = {
       'rooms_current_state',
       'rooms_state_group_entries',
       'rooms_state_groups',
-      'rooms_event_auth',
       'rooms_event_edges',
       'rooms_events',
       'rooms_rooms',

@@ -1,92 +1,65 @@
 /**
- * A test server with the rooms module. Until the auth module is available on this branch, a stand-in
- * `auth` module resolves tokens of the form `test-token:<user id>` and offers the authApi hooks rooms uses
- * (profiles, profile changes, deactivation), so these tests drive rooms over HTTP as clients would.
+ * A full test server (auth + rooms) with open registration, and small client helpers the rooms tests
+ * share: register users, create rooms, send, read.
  */
-import { asValue } from 'awilix';
 import type { Test } from 'tap';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
-import { defineModule } from '../../../../core/define-module.js';
-import { MatrixError } from '../../../../core/errors.js';
-import discovery from '../../../../modules/discovery/index.js';
-import rooms from '../../../../modules/rooms/index.js';
-import { startServer, type TestServer } from '../../../helpers/start-server.js';
+import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
+import { startServer, type TestResponse, type TestServer } from '../../../helpers/start-server.js';
 import type { EngineName } from '../../../helpers/with-all-databases.js';
 
 export interface TestUser {
   readonly userId: string;
   readonly token: string;
-}
-
-type Listener = (change: { userId: string }) => Promise<void> | void;
-
-export class FakeAuthApi {
-  readonly profiles = new Map<string, { displayname?: string | null; avatar_url?: string | null }>();
-  private readonly profileListeners: Listener[] = [];
-  private readonly deactivationListeners: Listener[] = [];
-  getProfile(userId: string) {
-    return Promise.resolve(this.profiles.get(userId));
-  }
-  onProfileChanged(l: Listener): void {
-    this.profileListeners.push(l);
-  }
-  onUserDeactivated(l: Listener): void {
-    this.deactivationListeners.push(l);
-  }
-  async setProfile(
-    userId: string,
-    profile: { displayname?: string | null; avatar_url?: string | null },
-  ): Promise<void> {
-    this.profiles.set(userId, profile);
-    for (const l of this.profileListeners) await l({ userId });
-  }
-  async deactivate(userId: string): Promise<void> {
-    for (const l of this.deactivationListeners) await l({ userId });
-  }
-}
-
-export function fakeAuthModule(authApi: FakeAuthApi) {
-  return defineModule({
-    name: 'auth',
-    description: 'test stand-in for the auth module',
-    enabledByDefault: true,
-    register({ container }) {
-      container.register({
-        accessTokenResolver: asValue({
-          resolve(token: string) {
-            const m = /^test-token:(@[^|]+)(?:\|(.*))?$/.exec(token);
-            if (!m?.[1]) return Promise.reject(new MatrixError(401, 'M_UNKNOWN_TOKEN', 'Unknown token'));
-            return Promise.resolve({
-              userId: m[1],
-              deviceId: m[2] ?? 'DEVICE',
-              isGuest: false,
-              accessTokenId: token,
-            });
-          },
-        }),
-        authApi: asValue(authApi),
-      });
-    },
-  });
+  readonly deviceId: string;
 }
 
 export interface RoomsTestServer extends TestServer {
-  readonly authApi: FakeAuthApi;
-  user(localpart: string, device?: string): TestUser;
+  /** Registers `@localpart:test.local` over HTTP. */
+  user(localpart: string): Promise<TestUser>;
+  /** POST /createRoom; fails the test on a non-200. */
+  createRoom(user: TestUser, body?: Record<string, unknown>): Promise<string>;
+  /** PUT send/m.room.message with a fresh txn id; returns the event id. */
+  send(user: TestUser, roomId: string, body: string, type?: string): Promise<string>;
+  /** `request` on a room path: `room(roomId, '/messages')` → `/_matrix/client/v3/rooms/<id>/messages`. */
+  room(roomId: string, rest: string): string;
+  call(user: TestUser | undefined, method: string, path: string, body?: unknown): Promise<TestResponse>;
 }
+
+let txnCounter = 0;
 
 export async function startRoomsServer(
   t: Test,
   options: { engine?: EngineName; database?: DatabaseConfig; config?: Record<string, unknown> } = {},
 ): Promise<RoomsTestServer> {
-  const authApi = new FakeAuthApi();
-  const server = await startServer(t, { ...options, modules: [discovery, fakeAuthModule(authApi), rooms] });
+  const server = await startServer(t, {
+    ...options,
+    config: { ...openRegistrationConfig, ...options.config },
+  });
+  const call = (user: TestUser | undefined, method: string, path: string, body?: unknown) =>
+    server.request(method, path, { token: user?.token, body });
+  const room = (roomId: string, rest: string) =>
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
   return {
     ...server,
-    authApi,
-    user: (localpart, device) => {
-      const userId = `@${localpart}:${server.serverName}`;
-      return { userId, token: `test-token:${userId}${device ? `|${device}` : ''}` };
+    call,
+    room,
+    async user(localpart) {
+      const u = await makeUser(server, { localpart });
+      return { userId: u.userId, token: u.accessToken, deviceId: u.deviceId };
+    },
+    async createRoom(user, body = {}) {
+      const res = await call(user, 'POST', '/_matrix/client/v3/createRoom', body);
+      if (res.status !== 200) throw new Error(`createRoom failed: ${res.status} ${res.text}`);
+      return res.body.room_id as string;
+    },
+    async send(user, roomId, body, type = 'm.room.message') {
+      const res = await call(user, 'PUT', room(roomId, `/send/${type}/txn${++txnCounter}`), {
+        msgtype: 'm.text',
+        body,
+      });
+      if (res.status !== 200) throw new Error(`send failed: ${res.status} ${res.text}`);
+      return res.body.event_id as string;
     },
   };
 }

@@ -1,0 +1,128 @@
+import t from 'tap';
+import type { PersistedEvent } from '../../../../modules/rooms/api.js';
+import { startRoomsServer } from './rooms-test-server.js';
+
+void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
+  const server = await startRoomsServer(t);
+  const api = server.kernel.container.cradle.roomsApi;
+  const alice = await server.user('alice');
+  const bob = await server.user('bob');
+  const persisted: PersistedEvent[] = [];
+  api.onEventPersisted((e) => {
+    persisted.push(e);
+  });
+  const wakes: number[] = [];
+  server.kernel.container.cradle.notifier.subscribe({ userIds: [bob.userId] }, (c) => wakes.push(c.position));
+
+  const start = await api.currentStreamPosition();
+  const roomId = await server.createRoom(alice, { preset: 'public_chat', name: 'Before' });
+  const afterCreate = await api.currentStreamPosition();
+  t.ok(afterCreate > start, 'the stream advances');
+  await server.call(bob, 'POST', server.room(roomId, '/join'), {});
+  t.equal(wakes.length, 1, "bob's membership event wakes bob");
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await server.send(alice, roomId, `m${i}`));
+  await server.call(alice, 'PUT', server.room(roomId, '/state/m.room.name/'), { name: 'After' });
+  const now = await api.currentStreamPosition();
+  t.equal(persisted[persisted.length - 1]?.type, 'm.room.name', 'listeners see every persisted event');
+
+  await t.test('timeline: newest events of a range, limited, prev_batch paginates on', async (t) => {
+    const slice = await api.timeline(alice.userId, roomId, {
+      after: afterCreate,
+      upTo: now,
+      limit: 3,
+      deviceId: alice.deviceId,
+    });
+    t.same(
+      slice.events.map((e) => e.type),
+      ['m.room.message', 'm.room.message', 'm.room.name'],
+    );
+    t.equal(slice.events[1]?.event_id, ids[4]);
+    t.equal(slice.limited, true);
+    t.equal(
+      slice.events[0]?.unsigned['transaction_id'] !== undefined,
+      true,
+      "the sender's device sees its txn ids",
+    );
+    const more = await server.call(
+      alice,
+      'GET',
+      server.room(roomId, `/messages?dir=b&limit=2&from=${slice.prevBatch}`),
+    );
+    t.same(
+      more.body.chunk.map((e: { event_id: string }) => e.event_id),
+      [ids[2], ids[1]],
+    );
+    const whole = await api.timeline(alice.userId, roomId, { after: afterCreate, upTo: now, limit: 50 });
+    t.equal(whole.limited, false);
+    t.equal(whole.events.length, 7);
+  });
+
+  await t.test('state at a position and deltas between positions', async (t) => {
+    const before = await api.stateAt(roomId, afterCreate);
+    t.same(before.find((e) => e.type === 'm.room.name')?.content, { name: 'Before' });
+    t.notOk(before.some((e) => e.state_key === bob.userId));
+    const delta = await api.stateDelta(roomId, afterCreate, now);
+    t.same(
+      delta.map((e) => `${e.type}|${e.state_key}`).sort(),
+      [`m.room.member|${bob.userId}`, 'm.room.name|'].sort(),
+    );
+    t.same((await api.currentStateEvent(roomId, 'm.room.name', ''))?.content, { name: 'After' });
+    t.ok((await api.currentState(roomId)).length >= 6);
+    t.same((await api.getRoomState(roomId)).get('m.room.name\u0000'), { name: 'After' });
+  });
+
+  await t.test('memberships, members, counts, shared users, versions', async (t) => {
+    const changes = await api.membershipChangesOfUser(bob.userId, start, now);
+    t.same(
+      changes.map((c) => [c.roomId, c.membership]),
+      [[roomId, 'join']],
+    );
+    const inRoom = await api.membershipChangesInRooms([roomId], start, now);
+    t.same(
+      inRoom.map((c) => c.userId),
+      [alice.userId, bob.userId],
+    );
+    t.same((await api.members(roomId)).sort(), [alice.userId, bob.userId].sort());
+    t.equal((await api.joinedMemberCounts([roomId])).get(roomId), 2);
+    t.same((await api.usersSharingRoomWith(bob.userId)).sort(), [alice.userId, bob.userId].sort());
+    t.equal(await api.roomVersion(roomId), '12');
+    t.same([...(await api.roomVersions([roomId, '!nope:test.local']))], [[roomId, '12']]);
+    t.same(await api.joinedRooms(bob.userId), [roomId]);
+    t.same(await api.getJoinedRooms(bob.userId), [roomId]);
+  });
+
+  await t.test('directory hooks: alias resolution, create hook, visibility, state as a user', async (t) => {
+    api.setAliasResolver(async (alias) => (alias === '#hello:test.local' ? roomId : undefined));
+    const carol = await server.user('carol');
+    const joined = await server.call(
+      carol,
+      'POST',
+      `/_matrix/client/v3/join/${encodeURIComponent('#hello:test.local')}`,
+      {},
+    );
+    t.same(joined.body, { room_id: roomId });
+    const seen: string[] = [];
+    api.onRoomCreated(async ({ roomId: r, request }) => {
+      seen.push(String(request['room_alias_name']));
+      await api.sendStateEvent(alice.userId, r, 'm.room.canonical_alias', '', { alias: '#x:test.local' });
+    });
+    const r2 = await server.createRoom(alice, { room_alias_name: 'x' });
+    t.same(seen, ['x']);
+    t.same((await api.currentStateEvent(r2, 'm.room.canonical_alias', ''))?.content, {
+      alias: '#x:test.local',
+    });
+    await api.setRoomVisibility(r2, 'public');
+    t.ok((await api.listRooms({ visibility: 'public' })).some((r) => r.roomId === r2));
+    const refused = await api
+      .sendStateEvent(bob.userId, r2, 'm.room.topic', '', { topic: 'x' })
+      .catch((e: unknown) => e);
+    t.equal((refused as { status?: number }).status, 403, 'auth rules apply to API sends');
+    const sent = await api.sendEvent(alice.userId, roomId, 'm.room.message', {
+      msgtype: 'm.notice',
+      body: 'bot',
+    });
+    t.equal((await api.getEvent(sent.eventId))?.content['body'], 'bot');
+    t.same([...(await api.visibleEventIds(carol.userId, roomId, [sent.eventId]))], [sent.eventId]);
+  });
+});
