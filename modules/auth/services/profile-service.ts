@@ -41,14 +41,15 @@ export class ProfileService {
   async getField(userId: string, key: string): Promise<Record<string, unknown>> {
     checkKey(key);
     const profile = await this.get(userId);
-    if (!(key in profile)) throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
+    if (!Object.hasOwn(profile, key))
+      throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
     return { [key]: profile[key] };
   }
 
   async setField(requester: Requester, userId: string, key: string, body: Readonly<Record<string, unknown>>) {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
-    if (!(key in body)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
+    if (!Object.hasOwn(body, key)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
     let value = body[key];
     if (key === 'displayname' || key === 'avatar_url' || key === 'm.tz') {
       if (value === null && key !== 'm.tz') value = '';
@@ -74,7 +75,7 @@ export class ProfileService {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
     const before = await this.store.profiles.get(userId);
-    if (!(key in before)) return;
+    if (!Object.hasOwn(before, key)) return;
     await this.store.profiles.delete(userId, [key]);
     const { [key]: _removed, ...profile } = before;
     await this.events.emit('profileChanged', this.events.profileChanged, {

@@ -142,9 +142,11 @@ export class RegistrationService {
     );
     const params = outcome.clientDict;
     const localpart = wanted ?? (await this.wantedLocalpart(params['username']));
-    if (typeof password === 'string') passwordHash ??= await this.passwords.hash(password);
-    else if (typeof outcome.serverData['password_hash'] === 'string')
-      passwordHash = outcome.serverData['password_hash'];
+    // As Synapse: the hash stored with the session's first request wins; hash only when none was stored.
+    const stored = outcome.serverData['password_hash'];
+    if (passwordHash === undefined && typeof stored === 'string') passwordHash = stored;
+    if (passwordHash === undefined && typeof password === 'string')
+      passwordHash = await this.passwords.hash(password);
 
     const verdict = await this.spamCheckers.checkRegistrationForSpam({
       username: localpart,
@@ -155,18 +157,19 @@ export class RegistrationService {
     if (verdict === 'DENY') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration has been rejected');
 
     const uiaResults = { uiaResults: outcome.completed, params };
-    const finalLocalpart =
-      localpart ??
-      (await this.passwordProviders.getUsernameForRegistration(uiaResults)) ??
-      (await this.generateLocalpart());
+    const chosen =
+      localpart ?? (await this.passwordProviders.getUsernameForRegistration(uiaResults)) ?? undefined;
     const displayName = (await this.passwordProviders.getDisplaynameForRegistration(uiaResults)) ?? undefined;
     this.rateLimits.registration.assert(info.ip);
-    const userId = await this.createUser(finalLocalpart, {
+    const userOptions = {
       passwordHash: passwordHash ?? null,
       displayName,
       shadowBanned: verdict === 'SHADOW_BAN',
-      generated: localpart === undefined,
-    });
+    };
+    const userId =
+      chosen === undefined
+        ? await this.createWithGeneratedLocalpart(userOptions)
+        : await this.createUser(chosen, { ...userOptions, generated: localpart === undefined });
     const token = outcome.completed['m.login.registration_token'];
     if (typeof token === 'string') await this.tokens.complete(token);
     if (params['inhibit_login'] === true) return { user_id: userId, home_server: this.serverName };
@@ -185,8 +188,7 @@ export class RegistrationService {
     if (!this.config.allow_guest_access)
       throw new MatrixError(403, 'M_FORBIDDEN', 'Guest access is disabled');
     this.rateLimits.registration.assert(info.ip);
-    const localpart = await this.generateLocalpart();
-    const userId = await this.createUser(localpart, { passwordHash: null, isGuest: true, generated: true });
+    const userId = await this.createWithGeneratedLocalpart({ passwordHash: null, isGuest: true });
     return this.loginResponse(
       await this.sessions.createSession({
         userId,
@@ -293,6 +295,19 @@ export class RegistrationService {
     const localpart = username.toLowerCase();
     await this.available(localpart);
     return localpart;
+  }
+
+  /** A user with a generated numeric localpart; a concurrent registration taking it makes us pick again. */
+  private async createWithGeneratedLocalpart(
+    options: Parameters<RegistrationService['createUser']>[1],
+  ): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.createUser(await this.generateLocalpart(), { ...options, generated: true });
+      } catch (err) {
+        if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE') || attempt >= 10) throw err;
+      }
+    }
   }
 
   /** The smallest free numeric localpart from the user count on (Synapse hands out numeric ids too). */

@@ -125,7 +125,7 @@ export class UiaServiceImpl implements UiaService {
       );
 
     const type = auth?.['type'];
-    if (typeof type === 'string' && !(type in completed)) {
+    if (typeof type === 'string' && !Object.hasOwn(completed, type)) {
       if (!request.flows.some((flow) => flow.includes(type))) {
         throw new MatrixError(400, 'M_UNRECOGNIZED', 'Unknown authentication type');
       }
@@ -143,7 +143,7 @@ export class UiaServiceImpl implements UiaService {
       await this.store.uia.setCompleted(session, completed);
     }
 
-    if (request.flows.some((flow) => flow.every((stage) => stage in completed))) {
+    if (request.flows.some((flow) => flow.every((stage) => Object.hasOwn(completed, stage)))) {
       await this.store.uia.delete(session);
       return { sessionId: session, completed, clientDict, serverData };
     }
@@ -195,12 +195,12 @@ export class UiaServiceImpl implements UiaService {
     const named = userFromAuthDict(auth) ?? requester?.userId;
     if (named === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing user identifier');
     const userId = this.passwords.qualify(named);
-    if (requester && userId !== requester.userId) {
+    if (requester && userId.toLowerCase() !== requester.userId.toLowerCase()) {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Invalid auth');
     }
     this.rateLimits.failedAttempts.assert(userId.toLowerCase(), { update: false });
     const { type: _type, session: _session, identifier: _identifier, user: _user, ...fields } = auth;
-    const result = await this.passwords.check(userId, type, fields);
+    const result = await this.passwords.check(requester?.userId ?? userId, type, fields);
     if (!result || (requester && result.userId !== requester.userId)) {
       this.rateLimits.failedAttempts.record(userId.toLowerCase());
       throw new StageFailure('M_FORBIDDEN', 'Invalid password');
