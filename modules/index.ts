@@ -10,4 +10,11 @@ import accountData from './account-data/index.js';
 import toDevice from './to-device/index.js';
 import sync from './sync/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms, accountData, toDevice, sync];
+export const builtinModules: readonly AnyModuleDefinition[] = [
+  discovery,
+  auth,
+  rooms,
+  accountData,
+  toDevice,
+  sync,
+];

@@ -1,6 +1,7 @@
 import { asClass, asFunction } from 'awilix';
 import type { AxonContainer, Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
+import type { RoomsApi } from '../rooms/api.js';
 import { SYNC_FEED_NAMES, type SyncFeeds } from './api.js';
 import { filterRoutes } from './routes/filter.routes.js';
 import { syncRoutes } from './routes/sync.routes.js';
@@ -37,6 +38,10 @@ function feedsOf(container: AxonContainer): () => Partial<SyncFeeds> {
   };
 }
 
+function noRoomsApi(): never {
+  throw new Error('the rooms module is not enabled');
+}
+
 /** GET /sync, filters, and the next_batch token over every stream. */
 export default defineModule({
   name: 'sync',
@@ -44,8 +49,9 @@ export default defineModule({
   enabledByDefault: true,
   migrations: [syncFiltersMigration],
   register({ container }) {
-    const roomsApi = (): RoomsApiForSync | undefined => optional<RoomsApiForSync>(container, 'roomsApi');
-    const adapter = new RoomsApiSyncSource(() => roomsApi() as RoomsApiForSync);
+    // RoomsApi is used only through the slice sync needs (checked here at compile time).
+    const roomsApi = (): RoomsApiForSync | undefined => optional<RoomsApi>(container, 'roomsApi');
+    const adapter = new RoomsApiSyncSource(() => roomsApi() ?? noRoomsApi());
     container.register({
       syncFiltersStore: asClass(FiltersStore).singleton(),
       syncFiltersService: asFunction(

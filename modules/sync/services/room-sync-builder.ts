@@ -67,6 +67,7 @@ export class RoomSyncBuilder {
     );
     if (
       !input.newlyJoined &&
+      !ctx.fullState &&
       timeline.events.length === 0 &&
       state.length === 0 &&
       ephemeral.length === 0 &&

@@ -14,7 +14,7 @@ export interface ClientEventJson {
   readonly content: JsonObject;
   readonly origin_server_ts: number;
   readonly unsigned?: Readonly<Record<string, unknown>>;
-  readonly [extra: string]: unknown;
+  readonly redacts?: string;
 }
 
 /** A room event as sync handles it: client format, and the PDU when the source can give it (event_format). */

@@ -3,6 +3,7 @@
  * each stream becomes the response. With nothing to say and a `timeout`, the request waits on the notifier
  * (rooms the user is joined to, and the user), then looks again.
  */
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Notifier } from '../../../core/notifier/notifier.js';
 import type { FeedChanges, SyncEventJson, SyncFeed, SyncFeeds, SyncWindow } from '../api.js';
@@ -56,6 +57,9 @@ export class SyncService {
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   private readonly roomBuilder: RoomSyncBuilder;
   private readonly logger: Logger;
+  private readonly membershipCache = new LRUCache<string, { at: number; memberships: MembershipAt[] }>({
+    max: 50_000,
+  });
 
   constructor(deps: {
     rooms: () => SyncRoomsSource;
@@ -97,18 +101,42 @@ export class SyncService {
         return response;
       }
       const change = await wake;
-      if (!change || Date.now() >= deadline) return response;
+      if (!change || Date.now() >= deadline) {
+        // Timed out: answer with the newest positions so the next request does not re-read unrelated changes.
+        return (await this.build(req, feeds, since, await this.positions(feeds))).response;
+      }
     }
   }
 
   /** What wakes a waiting sync: the user (invites, to-device, account data…) and every room they are in. */
   private async interest(userId: string): Promise<{ userIds: string[]; roomIds: string[] }> {
-    const rooms = this.rooms();
-    const memberships = await rooms.membershipsAt(userId, Number.MAX_SAFE_INTEGER);
+    // The last known memberships suffice: a membership change names the user, so it wakes this wait anyway.
+    const known = this.membershipCache.get(userId);
+    const memberships = known
+      ? known.memberships
+      : await this.membershipsAt(userId, await this.rooms().currentPosition());
     return {
       userIds: [userId],
       roomIds: memberships.filter((m) => m.membership === 'join').map((m) => m.roomId),
     };
+  }
+
+  /**
+   * The user's memberships at `at`, from a per-user cache that is checked, not trusted: one indexed read of
+   * the user's membership events since the cached position (usually none) proves it current, on any process.
+   */
+  private async membershipsAt(userId: string, at: number): Promise<MembershipAt[]> {
+    const rooms = this.rooms();
+    const known = this.membershipCache.get(userId);
+    if (known && known.at <= at) {
+      if (known.at === at || (await rooms.membershipChanges(userId, known.at, at)).length === 0) {
+        this.membershipCache.set(userId, { at, memberships: known.memberships });
+        return known.memberships;
+      }
+    }
+    const memberships = await rooms.membershipsAt(userId, at);
+    this.membershipCache.set(userId, { at, memberships });
+    return memberships;
   }
 
   private async positions(feeds: Partial<SyncFeeds>): Promise<SyncToken> {
@@ -134,7 +162,7 @@ export class SyncService {
     const roomFilter = filter.room;
     const initial = since === undefined;
     const [memberships, changes, ignored] = await Promise.all([
-      rooms.membershipsAt(req.userId, to.events),
+      this.membershipsAt(req.userId, to.events),
       since ? rooms.membershipChanges(req.userId, since.events, to.events) : Promise.resolve([]),
       this.ignoredUsers(req.userId),
     ]);
@@ -143,7 +171,7 @@ export class SyncService {
     const joinedIds = joined.map((m) => m.roomId);
     const changedInWindow = groupByRoom(changes);
     const newlyJoined = new Set(
-      initial || req.fullState
+      initial
         ? joinedIds
         : joinedIds.filter((id) =>
             (changedInWindow.get(id) ?? []).some(
@@ -154,7 +182,7 @@ export class SyncService {
     const windowOf = (stream: string): SyncWindow => ({
       deviceId: req.deviceId,
       roomIds: joinedIds,
-      newRoomIds: [...newlyJoined],
+      newRoomIds: req.fullState ? joinedIds : [...newlyJoined],
       from: Math.min(since?.streams[stream] ?? 0, to.streams[stream] ?? 0),
       to: to.streams[stream] ?? 0,
     });
@@ -207,6 +235,7 @@ export class SyncService {
     const roomAccountData = accountData?.data.rooms ?? {};
     const candidates = joinedIds.filter(
       (id) =>
+        req.fullState ||
         newlyJoined.has(id) ||
         eventRooms.has(id) ||
         ephemeralOf[id] !== undefined ||

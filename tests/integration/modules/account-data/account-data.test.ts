@@ -1,18 +1,16 @@
 import t from 'tap';
-import { builtinModules } from '../../../../modules/index.js';
 import { startServer } from '../../../helpers/start-server.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
-import { fakeAuthModule } from '../sync/fake-auth.js';
+import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
 const ALICE = '@alice:test.local';
 const BOB = '@bob:test.local';
 const ROOM = '!room:test.local';
 
 void withAllDatabases(t, async (t, database) => {
-  const auth = fakeAuthModule();
-  const server = await startServer(t, { database, modules: [...builtinModules, auth.module] });
-  const alice = auth.token(ALICE);
-  const bob = auth.token(BOB);
+  const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
+  const alice = (await makeUser(server, { localpart: 'alice' })).accessToken;
+  const bob = (await makeUser(server, { localpart: 'bob' })).accessToken;
   const base = `/_matrix/client/v3/user/${encodeURIComponent(ALICE)}`;
 
   await t.test('global account data round-trips and overwrites', async (t) => {

@@ -1,8 +1,7 @@
 import t from 'tap';
-import { builtinModules } from '../../../../modules/index.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
-import { fakeAuthModule } from '../sync/fake-auth.js';
+import { login, makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
 const ALICE = '@alice:test.local';
 const BOB = '@bob:test.local';
@@ -21,11 +20,11 @@ function send(server: TestServer, token: string, txn: string, messages: unknown)
 }
 
 void withAllDatabases(t, async (t, database) => {
-  const auth = fakeAuthModule();
-  const server = await startServer(t, { database, modules: [...builtinModules, auth.module] });
-  const alice = auth.token(ALICE, 'A1');
-  const bob1 = auth.token(BOB, 'B1');
-  const bob2 = auth.token(BOB, 'B2');
+  const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
+  const alice = (await makeUser(server, { localpart: 'alice', deviceId: 'A1' })).accessToken;
+  const bobUser = await makeUser(server, { localpart: 'bob', deviceId: 'B1' });
+  const bob1 = bobUser.accessToken;
+  const bob2 = (await login(server, bobUser, { device_id: 'B2' })).accessToken;
 
   await t.test(
     'delivered exactly once: acknowledged by the next since, redelivered for a repeated since',
@@ -71,14 +70,14 @@ void withAllDatabases(t, async (t, database) => {
   });
 
   await t.test('an initial sync delivers what is pending', async (t) => {
-    const carol = auth.token('@carol:test.local', 'C1');
+    const carol = (await makeUser(server, { localpart: 'carol', deviceId: 'C1' })).accessToken;
     await send(server, alice, 'carol', { '@carol:test.local': { C1: { hi: 1 } } });
     const res = await sync(server, carol);
     t.same(res.body.to_device.events[0].content, { hi: 1 });
   });
 
   await t.test('at most 100 per sync; the rest follows', async (t) => {
-    const dave = auth.token('@dave:test.local', 'D1');
+    const dave = (await makeUser(server, { localpart: 'dave', deviceId: 'D1' })).accessToken;
     const d0 = (await sync(server, dave)).body.next_batch;
     for (let i = 0; i < 105; i++)
       await send(server, alice, `many${i}`, { '@dave:test.local': { D1: { i } } });
