@@ -9,6 +9,10 @@ import rooms from './rooms/index.js';
 import accountData from './account-data/index.js';
 import toDevice from './to-device/index.js';
 import sync from './sync/index.js';
+import typing from './typing/index.js';
+import receipts from './receipts/index.js';
+import presence from './presence/index.js';
+import pushRules from './push-rules/index.js';
 
 export const builtinModules: readonly AnyModuleDefinition[] = [
   discovery,
@@ -17,4 +21,8 @@ export const builtinModules: readonly AnyModuleDefinition[] = [
   accountData,
   toDevice,
   sync,
+  typing,
+  receipts,
+  presence,
+  pushRules,
 ];

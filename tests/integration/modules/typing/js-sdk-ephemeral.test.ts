@@ -16,6 +16,17 @@ import {
 import type { TestUser } from '../../../helpers/fixtures.js';
 import { startEphemeralServer } from './ephemeral-test-server.js';
 
+/**
+ * matrix-js-sdk arms an 80 s local timeout per request and does not clear it when `stopClient` aborts the
+ * request, which would keep this test process alive long after the test ends: such long timers are unref'd.
+ */
+const nativeSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+  const handle = nativeSetTimeout(() => fn(...args), ms);
+  if ((ms ?? 0) >= 60_000) handle.unref();
+  return handle;
+}) as unknown as typeof setTimeout;
+
 function waitFor<T>(what: string, register: (done: (value: T) => void) => void, ms = 8000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
@@ -51,7 +62,6 @@ void t.test('matrix-js-sdk sees typing, receipts and presence from another user 
   const eventId = await server.send(alice, roomId, { msgtype: 'm.text', body: 'hello bob' });
 
   const client = await startClient(server.baseUrl, bob);
-  t.teardown(() => client.stopClient());
   t.ok(client.getRoom(roomId), 'the room is in the client after the initial sync');
 
   await t.test('typing', async (t) => {
@@ -105,4 +115,6 @@ void t.test('matrix-js-sdk sees typing, receipts and presence from another user 
     );
     t.equal(await presence, 'unavailable');
   });
+
+  client.stopClient();
 });
