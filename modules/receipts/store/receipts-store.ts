@@ -40,6 +40,8 @@ const toRow = (r: RawRow): ReceiptRow => ({
   position: toNumber(r.stream_position),
 });
 
+const CHUNK = 500;
+
 export type NewReceipt = Omit<ReceiptRow, 'position'>;
 
 export class ReceiptsStore {
@@ -111,13 +113,17 @@ export class ReceiptsStore {
     to: number,
     trx?: Queryable,
   ): Promise<ReceiptRow[]> {
-    if (roomIds.length === 0) return [];
-    const rows = (await (trx ?? this.db)('receipts_receipts')
-      .whereIn('room_id', roomIds)
-      .where('stream_position', '>', from)
-      .where('stream_position', '<=', to)
-      .orderBy('stream_position')) as RawRow[];
-    return rows.map(toRow);
+    const out: ReceiptRow[] = [];
+    // Chunked: a user in thousands of rooms must not exceed the engine's bound-parameter limit.
+    for (let i = 0; i < roomIds.length; i += CHUNK) {
+      const rows = (await (trx ?? this.db)('receipts_receipts')
+        .whereIn('room_id', roomIds.slice(i, i + CHUNK))
+        .where('stream_position', '>', from)
+        .where('stream_position', '<=', to)
+        .orderBy('stream_position')) as RawRow[];
+      out.push(...rows.map(toRow));
+    }
+    return out;
   }
 
   /** Every current receipt in `roomIds` (up to `to`), for rooms new to a sync. */
