@@ -38,7 +38,9 @@ export const pushRulesMigration: Migration = {
       t.integer('id').primary().comment('Always 1: a single-row counter');
       t.bigInteger('position').notNullable().comment('The newest position handed out');
     });
-    await knex('push_rules_stream').insert({ id: 1, position: 0 });
+    // Position 1 stands for the server-default rules every user starts with: an incremental sync then always
+    // has a `from` of at least 1, and only an initial sync (from 0) sends rules that never changed.
+    await knex('push_rules_stream').insert({ id: 1, position: 1 });
     await knex.schema.createTable('push_rules_notifications', (t) => {
       t.bigIncrements('id').comment('Insertion order, the pagination key of GET /notifications');
       t.string('user_id').notNullable().comment('Who was notified');

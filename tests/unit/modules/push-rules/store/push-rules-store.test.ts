@@ -41,12 +41,13 @@ void t.test('push-rules stores', async (t) => {
     });
 
     await t.test('changes take stream positions; lastChange is per user', async (t) => {
-      t.equal(await rules.recordChange(alice), 1);
-      t.equal(await rules.recordChange('@bob:test'), 2);
-      t.equal(await rules.recordChange(alice), 3);
-      t.equal(await rules.lastChange(alice), 3);
+      t.equal(await rules.currentPosition(), 1, 'position 1 is the server defaults');
+      t.equal(await rules.recordChange(alice), 2);
+      t.equal(await rules.recordChange('@bob:test'), 3);
+      t.equal(await rules.recordChange(alice), 4);
+      t.equal(await rules.lastChange(alice), 4);
       t.equal(await rules.lastChange('@carol:test'), 0);
-      t.equal(await rules.currentPosition(), 3);
+      t.equal(await rules.currentPosition(), 4);
     });
 
     await t.test('unread counts per room and thread; markRead by position and thread', async (t) => {
