@@ -8,9 +8,13 @@ import auth from './auth/index.js';
 import discovery from './discovery/index.js';
 import e2ee from './e2ee/index.js';
 import media from './media/index.js';
+import presence from './presence/index.js';
+import pushRules from './push-rules/index.js';
+import receipts from './receipts/index.js';
 import rooms from './rooms/index.js';
 import sync from './sync/index.js';
 import toDevice from './to-device/index.js';
+import typing from './typing/index.js';
 import urlPreviews from './url-previews/index.js';
 
 export const builtinModules: readonly AnyModuleDefinition[] = [
@@ -20,6 +24,10 @@ export const builtinModules: readonly AnyModuleDefinition[] = [
   accountData,
   toDevice,
   sync,
+  typing,
+  receipts,
+  presence,
+  pushRules,
   e2ee,
   media,
   urlPreviews,

@@ -1,0 +1,181 @@
+/**
+ * Evaluates every new event against the push rules of each local member (spec "Server behaviour": local
+ * users in the room, excluding the sender) and records what notified; serves unread counts (cleared by
+ * read receipts and by the user's own events) and GET /notifications.
+ */
+import type { Cradle } from '../../../core/container.js';
+import type { JsonObject } from '../../../core/protocol/pdu.js';
+import { threadIdOf, type ReceiptUpdate } from '../../receipts/api.js';
+import type { RoomUnreadCounts } from '../../sync/api.js';
+import { evaluate, type EvaluationContext } from '../rules/evaluator.js';
+import type { Ruleset } from '../rules/types.js';
+import type { NewNotification, NotificationsStore } from '../store/notifications-store.js';
+import type { PushRulesService } from './push-rules-service.js';
+
+/** A persisted event, as the rooms module announces it. */
+export interface NewEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly streamOrdering: number;
+  readonly content: JsonObject;
+}
+
+/** What push evaluation needs from the rooms module. */
+export interface PushRooms {
+  joinedMembers(roomId: string): Promise<readonly string[]>;
+  /** The room facts every member's evaluation shares: member count and power levels. */
+  powerFacts(
+    roomId: string,
+    sender: string,
+  ): Promise<{ senderPowerLevel: number; notificationLevels: Record<string, number> }>;
+  displayName(roomId: string, userId: string): Promise<string | undefined>;
+  /** An event's content (for thread lookups), or undefined. */
+  eventContent(eventId: string): Promise<JsonObject | undefined>;
+  /** The event in the client format without `room_id` (for GET /notifications), or undefined. */
+  clientEvent(eventId: string): Promise<JsonObject | undefined>;
+}
+
+type Deps = Pick<Cradle, 'serverName' | 'logger'> & {
+  notificationsStore: NotificationsStore;
+  pushRulesService: PushRulesService;
+  pushRooms: PushRooms;
+};
+
+export class NotificationService {
+  constructor(private readonly deps: Deps) {}
+
+  /** Called for every persisted event before sync hears of it, so its counts arrive with it. */
+  async processEvent(event: NewEvent): Promise<void> {
+    const { pushRooms, pushRulesService, notificationsStore } = this.deps;
+    const threadId = await threadIdOf({ eventId: event.eventId, content: event.content }, async (id) => {
+      const content = await pushRooms.eventContent(id);
+      return content ? { eventId: id, content } : undefined;
+    });
+    if (this.isLocal(event.sender)) {
+      // Sending an event moves the sender's read-up-to mark to it (spec: Marking notifications as read).
+      await notificationsStore.markRead(event.sender, event.roomId, event.streamOrdering, threadId);
+    }
+    const members = await pushRooms.joinedMembers(event.roomId);
+    const targets = new Set(members.filter((u) => this.isLocal(u)));
+    // An invitee is not joined yet but is who `.m.rule.invite_for_me` is for.
+    if (
+      event.type === 'm.room.member' &&
+      event.content['membership'] === 'invite' &&
+      event.stateKey !== null
+    ) {
+      if (this.isLocal(event.stateKey)) targets.add(event.stateKey);
+    }
+    targets.delete(event.sender);
+    if (targets.size === 0) return;
+
+    const facts = await pushRooms.powerFacts(event.roomId, event.sender);
+    const evaluated: Record<string, unknown> = {
+      type: event.type,
+      content: event.content,
+      sender: event.sender,
+      room_id: event.roomId,
+      event_id: event.eventId,
+    };
+    if (event.stateKey !== null) evaluated['state_key'] = event.stateKey;
+    const rows: NewNotification[] = [];
+    const now = Date.now();
+    for (const userId of targets) {
+      const ruleset = await pushRulesService.ruleset(userId);
+      const ctx: EvaluationContext = {
+        userId,
+        roomMemberCount: members.length,
+        senderPowerLevel: facts.senderPowerLevel,
+        notificationPowerLevels: facts.notificationLevels,
+        displayName: usesDisplayName(ruleset) ? await pushRooms.displayName(event.roomId, userId) : undefined,
+      };
+      const match = evaluate(ruleset, evaluated, ctx);
+      if (!match || (!match.notify && !match.highlight)) continue;
+      rows.push({
+        userId,
+        roomId: event.roomId,
+        eventId: event.eventId,
+        streamOrdering: event.streamOrdering,
+        threadId,
+        actions: match.actions,
+        notify: match.notify,
+        highlight: match.highlight,
+        ts: now,
+      });
+    }
+    await notificationsStore.insert(rows);
+  }
+
+  /** A read receipt clears the notifications up to its event (in its thread when threaded). */
+  async receiptMoved(update: ReceiptUpdate): Promise<void> {
+    await this.deps.notificationsStore.markRead(
+      update.userId,
+      update.roomId,
+      update.eventStreamOrdering,
+      update.threadId,
+    );
+  }
+
+  async countsFor(userId: string, roomIds: readonly string[]): Promise<Record<string, RoomUnreadCounts>> {
+    const out: Record<
+      string,
+      {
+        main: { notification_count: number; highlight_count: number };
+        threads: Record<string, { notification_count: number; highlight_count: number }>;
+      }
+    > = {};
+    for (const roomId of roomIds)
+      out[roomId] = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
+    for (const row of await this.deps.notificationsStore.unreadCounts(userId, roomIds)) {
+      const room = out[row.roomId];
+      if (!room) continue;
+      const counts = { notification_count: row.notifications, highlight_count: row.highlights };
+      if (row.threadId === 'main') room.main = counts;
+      else if (row.notifications > 0 || row.highlights > 0) room.threads[row.threadId] = counts;
+    }
+    return out;
+  }
+
+  /** GET /notifications. */
+  async list(
+    userId: string,
+    options: { from?: string | undefined; limit?: number | undefined; only?: string | undefined },
+  ): Promise<{ notifications: JsonObject[]; next_token?: string }> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 1000);
+    const before =
+      options.from !== undefined && /^[0-9]+$/.test(options.from) ? Number(options.from) : undefined;
+    const rows = await this.deps.notificationsStore.list(userId, {
+      before,
+      limit: limit + 1,
+      onlyHighlight: options.only === 'highlight',
+    });
+    const page = rows.slice(0, limit);
+    const notifications: JsonObject[] = [];
+    for (const row of page) {
+      const event = await this.deps.pushRooms.clientEvent(row.eventId);
+      if (!event) continue;
+      notifications.push({
+        actions: row.actions as JsonObject[keyof JsonObject],
+        event,
+        read: row.read,
+        room_id: row.roomId,
+        ts: row.ts,
+      });
+    }
+    const last = page[page.length - 1];
+    return rows.length > limit && last ? { notifications, next_token: String(last.id) } : { notifications };
+  }
+
+  private isLocal(userId: string): boolean {
+    return userId.endsWith(`:${this.deps.serverName}`);
+  }
+}
+
+/** Only the deprecated `contains_display_name` needs the member's display name: skip the read otherwise. */
+function usesDisplayName(ruleset: Ruleset): boolean {
+  return [...ruleset.override, ...ruleset.underride].some(
+    (r) => r.enabled && r.conditions?.some((c) => c.kind === 'contains_display_name'),
+  );
+}

@@ -1,0 +1,150 @@
+/** The only code that touches push_rules_notifications: what each event notified, and what was read. */
+import type { Knex } from 'knex';
+import { fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
+import type { Queryable } from '../../../core/storage/transaction.js';
+import type { PushAction } from '../rules/types.js';
+
+export interface NewNotification {
+  readonly userId: string;
+  readonly roomId: string;
+  readonly eventId: string;
+  readonly streamOrdering: number;
+  readonly threadId: string;
+  readonly actions: readonly PushAction[];
+  readonly notify: boolean;
+  readonly highlight: boolean;
+  readonly ts: number;
+}
+
+export interface NotificationRow extends NewNotification {
+  readonly id: number;
+  readonly read: boolean;
+}
+
+export interface CountRow {
+  readonly roomId: string;
+  readonly threadId: string;
+  readonly notifications: number;
+  readonly highlights: number;
+}
+
+interface RawRow {
+  id: string | number;
+  user_id: string;
+  room_id: string;
+  event_id: string;
+  stream_ordering: string | number;
+  thread_id: string;
+  actions: string;
+  notify: number;
+  highlight: number;
+  read: boolean | number;
+  ts: string | number;
+}
+
+const CHUNK = 500;
+
+export class NotificationsStore {
+  private readonly db: Knex;
+
+  constructor({ db }: { db: Knex }) {
+    this.db = db;
+  }
+
+  async insert(rows: readonly NewNotification[], trx?: Queryable): Promise<void> {
+    if (rows.length === 0) return;
+    await (trx ?? this.db)('push_rules_notifications')
+      .insert(
+        rows.map((r) => ({
+          user_id: r.userId,
+          room_id: r.roomId,
+          event_id: r.eventId,
+          stream_ordering: r.streamOrdering,
+          thread_id: r.threadId,
+          actions: toJsonColumn(r.actions),
+          notify: r.notify ? 1 : 0,
+          highlight: r.highlight ? 1 : 0,
+          read: false,
+          ts: r.ts,
+        })),
+      )
+      .onConflict(['user_id', 'event_id'])
+      .ignore();
+  }
+
+  /** Marks the user's notifications in the room up to `streamOrdering` as read (in one thread, or all). */
+  async markRead(
+    userId: string,
+    roomId: string,
+    streamOrdering: number,
+    threadId: string | undefined,
+    trx?: Queryable,
+  ): Promise<number> {
+    const q = (trx ?? this.db)('push_rules_notifications')
+      .where({ user_id: userId, room_id: roomId, read: false })
+      .where('stream_ordering', '<=', streamOrdering);
+    if (threadId !== undefined) void q.where({ thread_id: threadId });
+    return q.update({ read: true });
+  }
+
+  /** Unread notification and highlight counts per room and thread. */
+  async unreadCounts(userId: string, roomIds: readonly string[], trx?: Queryable): Promise<CountRow[]> {
+    const out: CountRow[] = [];
+    const db = trx ?? this.db;
+    for (let i = 0; i < roomIds.length; i += CHUNK) {
+      const query = db('push_rules_notifications')
+        .where({ user_id: userId, read: false })
+        .whereIn('room_id', roomIds.slice(i, i + CHUNK))
+        .groupBy('room_id', 'thread_id')
+        .select(
+          'room_id',
+          'thread_id',
+          db.raw('sum(notify) as notifications'),
+          db.raw('sum(highlight) as highlights'),
+        );
+      const rows = (await query) as unknown as {
+        room_id: string;
+        thread_id: string;
+        notifications: string | number | null;
+        highlights: string | number | null;
+      }[];
+      out.push(
+        ...rows.map((r) => ({
+          roomId: r.room_id,
+          threadId: r.thread_id,
+          notifications: toNumber(r.notifications),
+          highlights: toNumber(r.highlights),
+        })),
+      );
+    }
+    return out;
+  }
+
+  /** The user's notifications, newest first, with id below `before` (GET /notifications). */
+  async list(
+    userId: string,
+    options: { before?: number | undefined; limit: number; onlyHighlight: boolean },
+    trx?: Queryable,
+  ): Promise<NotificationRow[]> {
+    const q = (trx ?? this.db)('push_rules_notifications')
+      .where({ user_id: userId, notify: 1 })
+      .orderBy('id', 'desc')
+      .limit(options.limit);
+    if (options.before !== undefined) void q.where('id', '<', options.before);
+    if (options.onlyHighlight) void q.where({ highlight: 1 });
+    const rows = (await q) as RawRow[];
+    return rows.map((r) => ({
+      id: toNumber(r.id),
+      userId: r.user_id,
+      roomId: r.room_id,
+      eventId: r.event_id,
+      streamOrdering: toNumber(r.stream_ordering),
+      threadId: r.thread_id,
+      actions: fromJsonColumn<PushAction[]>(r.actions) ?? [],
+      notify: r.notify === 1,
+      highlight: r.highlight === 1,
+      read: Boolean(r.read),
+      ts: toNumber(r.ts),
+    }));
+  }
+}
