@@ -88,9 +88,17 @@ export class RoomSyncBuilder {
     const membersChanged = [...timeline.events, ...state].some((e) => e.event.type === 'm.room.member');
     if (input.newlyJoined || membersChanged) room['summary'] = await this.summary(ctx, roomId);
     if (input.counts) {
-      room['unread_notifications'] = { ...input.counts.main };
       if (ctx.filter.room?.timeline?.unread_thread_notifications) {
+        room['unread_notifications'] = { ...input.counts.main };
         room['unread_thread_notifications'] = { ...(input.counts.threads ?? {}) };
+      } else {
+        // Without thread notifications the spec wants room-wide totals: the main timeline plus every thread.
+        const total = { ...input.counts.main };
+        for (const c of Object.values(input.counts.threads ?? {})) {
+          total.notification_count += c.notification_count;
+          total.highlight_count += c.highlight_count;
+        }
+        room['unread_notifications'] = total;
       }
     }
     return room;

@@ -22,23 +22,6 @@ import { startServer, type TestServer } from '../../../helpers/start-server.js';
 
 export const e2eeModules = [discovery, auth, rooms, accountData, toDevice, sync, e2ee];
 
-/**
- * matrix-js-sdk will not start its sync loop without GET /pushrules/. The push-rules module lives on another
- * branch (ephemeral) that this one does not merge, so real-client tests add this stand-in serving an empty
- * rule set; it has nothing to do with encryption. Drop it once push-rules is in the module list.
- */
-export const pushRulesStandIn = defineModule({
-  name: 'test-push-rules-stand-in',
-  description: 'test only: an empty push rule set for matrix-js-sdk',
-  enabledByDefault: true,
-  register() {},
-  routes(router) {
-    router.get('/_matrix/client/v3/pushrules/', { auth: 'required', allowGuests: true }, async (ctx) => {
-      ctx.body = { global: { override: [], content: [], room: [], sender: [], underride: [] } };
-    });
-  },
-});
-
 export function startE2eeServer(
   t: Test,
   database?: DatabaseConfig,

@@ -10,7 +10,8 @@ import { logger } from 'matrix-js-sdk/lib/logger.js';
 import type { TestServer } from '../../../helpers/start-server.js';
 import { makeUser, type TestUser } from '../../../helpers/fixtures.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
-import { pushRulesStandIn, startE2eeServer } from './e2ee-fixtures.js';
+import { e2eeModules, startE2eeServer } from './e2ee-fixtures.js';
+import { builtinModules } from '../../../../modules/index.js';
 
 // The SDK's logger is loglevel underneath; its typed interface does not expose setLevel.
 (logger as unknown as { setLevel(level: string): void }).setLevel('silent');
@@ -92,7 +93,12 @@ void withAllDatabases(t, async (t, database) => {
   t.teardown(() => {
     for (const c of clients) c.stopClient();
   });
-  const server = await startE2eeServer(t, database, [pushRulesStandIn]);
+  // Every built-in module: matrix-js-sdk needs push rules (and reads receipts) besides the e2ee endpoints.
+  const server = await startE2eeServer(
+    t,
+    database,
+    builtinModules.filter((m) => !e2eeModules.includes(m)),
+  );
   const aliceUser = await makeUser(server, { localpart: 'alice' });
   const bobUser = await makeUser(server, { localpart: 'bob' });
   const alice = await startClient(t, server, aliceUser, clients);

@@ -12,26 +12,8 @@ import {
   type MatrixEvent,
   type Room,
 } from 'matrix-js-sdk';
-import { defineModule } from '../../../../core/define-module.js';
-import { builtinModules } from '../../../../modules/index.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import { SyncTestServer, type Client } from './sync-client.js';
-
-/**
- * The SDK fetches push rules before its first sync. Where the push-rules module is not built in yet, this
- * stand-in answers with an empty rule set so the sync loop starts.
- */
-const pushRulesStandIn = defineModule({
-  name: 'push-rules-stand-in',
-  description: 'test stand-in: GET /pushrules/ answers an empty rule set',
-  enabledByDefault: true,
-  register() {},
-  routes(router) {
-    router.get('/_matrix/client/v3/pushrules/', { auth: 'required' }, async (ctx) => {
-      ctx.body = { global: { override: [], content: [], room: [], sender: [], underride: [] } };
-    });
-  },
-});
 
 /**
  * matrix-js-sdk's per-request watchdog timers (http-api/utils.ts timeoutSignal, up to 110 s for a sync) are
@@ -43,8 +25,6 @@ globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: u
   if ((ms ?? 0) >= 60_000) handle.unref();
   return handle;
 }) as unknown as typeof setTimeout;
-
-const hasPushRules = builtinModules.some((m) => m.name === 'push-rules');
 
 function waitFor<T>(what: string, register: (done: (value: T) => void) => void, ms = 8000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -74,11 +54,7 @@ async function startClient(baseUrl: string, user: Client): Promise<MatrixClient>
 }
 
 void withAllDatabases(t, async (t, database) => {
-  const s = await SyncTestServer.start(
-    t,
-    database,
-    hasPushRules ? undefined : [...builtinModules, pushRulesStandIn],
-  );
+  const s = await SyncTestServer.start(t, database);
   const alice = await s.user('alice');
   const bob = await s.user('bob');
   const roomId = await s.createRoom(alice, { name: 'Live', preset: 'public_chat' });

@@ -40,7 +40,9 @@ void withAllDatabases(t, async (t, database) => {
   await t.test('global account data: all of it initially, then only changes', async (t) => {
     await putData('org.example.a', { a: 1 });
     const initial = await sync(server, alice);
-    t.same(initial.body.account_data.events, [{ type: 'org.example.a', content: { a: 1 } }]);
+    // m.push_rules is account data too (from the push-rules module); this test is about the events put here.
+    const own = (events: { type: string }[]) => events.filter((e) => e.type !== 'm.push_rules');
+    t.same(own(initial.body.account_data.events), [{ type: 'org.example.a', content: { a: 1 } }]);
     const quiet = await sync(server, alice, { since: initial.body.next_batch });
     t.notOk(quiet.body.account_data, 'nothing changed');
     t.equal(quiet.body.next_batch, initial.body.next_batch, 'an empty sync keeps the token');
