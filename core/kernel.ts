@@ -21,6 +21,7 @@ import { orderModules } from './modules.js';
 import { InProcessNotifier } from './notifier/in-process.js';
 import { loadOrCreateSigningKey } from './signing-key-file.js';
 import { openDatabase } from './storage/database.js';
+import { loadPlugins } from './plugins/load.js';
 import { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
 import { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -109,6 +110,7 @@ export class Kernel {
         await module.start?.(container.cradle);
         started.push(module);
       }
+      await loadPlugins(container, loaded); // plugins: after modules (their helpers), before listeners
       if (options.listen !== false) {
         openListeners.push(...(await openAllListeners(container, registry, config, configDir, logger)));
       }

@@ -1,6 +1,7 @@
 /**
  * Every plugin callback runs through here: timed out, its result checked by a runtime guard, and any
- * failure logged with `<plugin>.<callback>` and turned into the caller's fail-closed answer.
+ * failure logged with `<plugin>.<callback>` and turned into the caller's fail-closed answer. A callback may
+ * answer synchronously or with a promise; one that hangs is abandoned, not cancelled.
  */
 import type { Logger } from 'pino';
 
@@ -15,7 +16,7 @@ export async function runCallback<T>(
   plugin: string,
   callback: string,
   timeoutMs: number,
-  call: () => Promise<unknown>,
+  call: () => unknown,
   guard: (value: unknown) => value is T,
 ): Promise<{ ok: true; value: T } | { ok: false; failure: CallbackFailure }> {
   let timer: NodeJS.Timeout | undefined;

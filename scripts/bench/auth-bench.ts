@@ -18,6 +18,7 @@ import knexFactory from 'knex';
 import { databaseFromUrl } from '../../core/config/generate.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { PasswordHasher } from '../../modules/auth/services/password-hasher.js';
 
 const { values } = parseArgs({
   options: {
@@ -181,6 +182,14 @@ async function pgDatabase(): Promise<
 const dataDir = await mkdtemp(join(tmpdir(), 'axon-bench-'));
 try {
   console.log(`auth bench: n=${N} operations per row, concurrency ${CONCURRENCY}, node ${process.version}`);
+  // The floor under registration and login: one Argon2id hash or verification each.
+  const hasher = new PasswordHasher();
+  for (const c of [1, CONCURRENCY]) {
+    const rate = await measure(N, c, async () => void (await hasher.hash('bench-password')));
+    console.log(
+      `${'(no http)'.padEnd(10)} ${'argon2id hash alone'.padEnd(28)} concurrency ${String(c).padStart(2)}  ${rate.toFixed(1).padStart(8)} /s`,
+    );
+  }
   const rows = await benchEngine(
     'sqlite',
     { name: 'sqlite3', args: { database: join(dataDir, 'bench.db') } },

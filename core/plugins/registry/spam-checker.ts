@@ -5,14 +5,20 @@
  */
 import type { Logger } from 'pino';
 import { MatrixError } from '../../errors.js';
-import { NOT_SPAM, type RegistrationVerdict, type SpamCheckerCallbacks, type SpamVerdict } from '../api.js';
+import {
+  NOT_SPAM,
+  type Awaitable,
+  type RegistrationVerdict,
+  type SpamCheckerCallbacks,
+  type SpamVerdict,
+} from '../api.js';
 import { runCallback } from '../run-callback.js';
 
 /** Callbacks that answer with a SpamVerdict. */
 export type VerdictCallback = {
   [K in keyof SpamCheckerCallbacks]-?: NonNullable<SpamCheckerCallbacks[K]> extends (
     a: never,
-  ) => Promise<SpamVerdict>
+  ) => Awaitable<SpamVerdict>
     ? K
     : never;
 }[keyof SpamCheckerCallbacks];
@@ -20,6 +26,34 @@ export type VerdictCallback = {
 type ArgsOf<K extends keyof SpamCheckerCallbacks> = Parameters<NonNullable<SpamCheckerCallbacks[K]>>[0];
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 5_000;
+
+/** Every callback name, in the order plugins/README.md documents them. */
+export const SPAM_CHECKER_CALLBACKS = [
+  'checkEventForSpam',
+  'userMayJoinRoom',
+  'userMayInvite',
+  'federatedUserMayInvite',
+  'userMaySendThreePidInvite',
+  'userMayCreateRoom',
+  'userMayCreateRoomAlias',
+  'userMayPublishRoom',
+  'userMaySendStateEvent',
+  'checkUsernameForSpam',
+  'checkRegistrationForSpam',
+  'checkMediaFileForSpam',
+  'checkLoginForSpam',
+  'shouldDropFederatedEvent',
+] as const satisfies readonly (keyof SpamCheckerCallbacks)[];
+
+// Fails to compile when SpamCheckerCallbacks gains a callback this list lacks.
+const _everyCallbackListed: Exclude<
+  keyof SpamCheckerCallbacks,
+  (typeof SPAM_CHECKER_CALLBACKS)[number]
+> extends never
+  ? true
+  : never = true;
+void _everyCallbackListed;
+const KNOWN: ReadonlySet<string> = new Set(SPAM_CHECKER_CALLBACKS);
 
 export function isSpamVerdict(value: unknown): value is SpamVerdict {
   if (value === NOT_SPAM) return true;
@@ -47,7 +81,20 @@ export class SpamCheckerRegistry {
     this.timeoutMs = timeoutMs;
   }
 
+  /** Adds a plugin's callbacks at the end of the chain; a function with an unknown name, or a callback that is not a function, throws. */
   add(plugin: string, callbacks: SpamCheckerCallbacks): void {
+    if (typeof callbacks !== 'object' || callbacks === null)
+      throw new Error('registerSpamChecker expects an object of callbacks');
+    for (const [name, fn] of Object.entries(callbacks)) {
+      // Data fields are the plugin's own business; a function with an unknown name is a typo'd callback.
+      if (!KNOWN.has(name) && typeof fn === 'function') {
+        throw new Error(
+          `unknown spam-checker callback "${name}" (known: ${SPAM_CHECKER_CALLBACKS.join(', ')})`,
+        );
+      }
+      if (KNOWN.has(name) && fn !== undefined && typeof fn !== 'function')
+        throw new Error(`spam-checker callback "${name}" must be a function`);
+    }
     this.chain.push({ plugin, callbacks });
   }
 
@@ -59,7 +106,7 @@ export class SpamCheckerRegistry {
   /** The first refusal in declaration order, or NOT_SPAM. A failing callback refuses with M_FORBIDDEN. */
   async check<K extends VerdictCallback>(callback: K, args: ArgsOf<K>): Promise<SpamVerdict> {
     for (const { plugin, callbacks } of this.chain) {
-      const fn = callbacks[callback] as ((a: ArgsOf<K>) => Promise<SpamVerdict>) | undefined;
+      const fn = callbacks[callback] as ((a: ArgsOf<K>) => Awaitable<SpamVerdict>) | undefined;
       if (!fn) continue;
       const result = await runCallback(
         this.logger,

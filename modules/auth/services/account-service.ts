@@ -36,7 +36,7 @@ export class AccountService {
       if (typeof newPassword !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'Invalid new_password');
       this.passwords.checkPolicy(newPassword);
     }
-    await this.uia.require({
+    const { clientDict } = await this.uia.require({
       requester,
       body: rest,
       flows: this.uia.reauthFlows(),
@@ -47,7 +47,8 @@ export class AccountService {
     if (typeof newPassword !== 'string')
       throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: new_password');
     await this.store.users.setPasswordHash(requester.userId, await this.passwords.hash(newPassword));
-    if (body['logout_devices'] !== false) {
+    // The body of the session's first request counts when the last one carried only `auth`.
+    if (clientDict['logout_devices'] !== false) {
       await this.sessions.revokeOtherSessions(requester.userId, {
         deviceId: requester.deviceId,
         accessTokenId: requester.accessTokenId,
@@ -64,7 +65,7 @@ export class AccountService {
     body: Readonly<Record<string, unknown>>,
     request: { method: string; path: string },
   ): Promise<{ id_server_unbind_result: 'success' }> {
-    await this.uia.require({
+    const { clientDict } = await this.uia.require({
       requester,
       body,
       flows: this.uia.reauthFlows(),
@@ -72,7 +73,7 @@ export class AccountService {
       method: request.method,
       path: request.path,
     });
-    await this.deactivateUser(requester.userId, body['erase'] === true);
+    await this.deactivateUser(requester.userId, clientDict['erase'] === true);
     return { id_server_unbind_result: 'success' };
   }
 

@@ -182,7 +182,7 @@ void t.test('account and devices on every engine', async (t) => {
       t.equal(first.status, 401);
       const done = await server.request('POST', '/_matrix/client/v3/account/deactivate', {
         token: erin.accessToken,
-        body: { erase: true, auth: passwordAuth(erin, first.body.session) },
+        body: { auth: passwordAuth(erin, first.body.session) },
       });
       t.same(done.body, { id_server_unbind_result: 'success' });
       t.same(events, [{ userId: erin.userId, erase: true }]);
