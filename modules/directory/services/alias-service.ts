@@ -106,6 +106,29 @@ export class AliasService {
     return this.deps.directoryAliasStore.aliasesOfRoom(roomId);
   }
 
+  /**
+   * Validates `m.room.canonical_alias` content before it is sent (spec: PUT /rooms/{roomId}/state 400s):
+   * M_INVALID_PARAM for a malformed alias, M_BAD_ALIAS for a local alias that does not point at the room.
+   * Aliases of other servers cannot be checked without federation and are accepted.
+   */
+  async validateCanonicalAlias(roomId: string, content: Readonly<Record<string, unknown>>): Promise<void> {
+    const candidates: unknown[] = [];
+    if (content['alias'] !== undefined && content['alias'] !== null) candidates.push(content['alias']);
+    const alt = content['alt_aliases'];
+    if (alt !== undefined && alt !== null) {
+      if (!Array.isArray(alt)) throw new MatrixError(400, 'M_INVALID_PARAM', 'alt_aliases must be a list');
+      candidates.push(...(alt as unknown[]));
+    }
+    for (const alias of candidates) {
+      const parsed = typeof alias === 'string' ? parseRoomAlias(alias) : undefined;
+      if (typeof alias !== 'string' || !parsed)
+        throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid alias: ${String(alias)}`);
+      if (parsed.serverName !== this.deps.serverName) continue;
+      if ((await this.deps.directoryAliasStore.get(alias))?.roomId !== roomId)
+        throw new MatrixError(400, 'M_BAD_ALIAS', `The alias '${alias}' does not point to this room.`);
+    }
+  }
+
   /** The alias createRoom's `room_alias_name` asks for, or undefined; 400 when it cannot be one. */
   private requestedAlias(request: Readonly<Record<string, unknown>>): string | undefined {
     const name = request['room_alias_name'];

@@ -7,6 +7,7 @@ import { MatrixError } from '../../../core/errors.js';
 import { isValidUserId } from '../../../core/protocol/identifiers.js';
 import type { ClientEvent } from '../../rooms/api.js';
 import type { AliasService } from './alias-service.js';
+import { compareSpaceChildren } from './space-child-order.js';
 import type { RoomChunk, RoomFacts, RoomStateView } from './room-facts.js';
 
 type Deps = Pick<Cradle, 'roomsApi'> & {
@@ -34,24 +35,8 @@ const DEFAULT_HIERARCHY_LIMIT = 50;
 const MAX_HIERARCHY_LIMIT = 100;
 const MUTUAL_ROOMS_BATCH = 100;
 
-/** A valid `order` of m.space.child: at most 50 printable ASCII characters. */
-function validOrder(order: unknown): string | undefined {
-  return typeof order === 'string' && order.length <= 50 && /^[\x20-\x7e]*$/.test(order) ? order : undefined;
-}
-
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The spec's ordering of space children: by `order` (those with one first), then timestamp, then room id. */
-function compareChildren(a: ClientEvent, b: ClientEvent): number {
-  const oa = validOrder(a.content['order']);
-  const ob = validOrder(b.content['order']);
-  if (oa !== undefined && ob !== undefined && oa !== ob) return compareStrings(oa, ob);
-  if (oa !== undefined && ob === undefined) return -1;
-  if (oa === undefined && ob !== undefined) return 1;
-  if (a.origin_server_ts !== b.origin_server_ts) return a.origin_server_ts - b.origin_server_ts;
-  return compareStrings(a.state_key ?? '', b.state_key ?? '');
 }
 
 function encodeCursor(c: HierarchyCursor): string {
@@ -78,7 +63,7 @@ export class SpacesService {
       .ofType('m.space.child')
       .filter((e) => Array.isArray(e.content['via']) && e.content['via'].length > 0)
       .filter((e) => !suggestedOnly || e.content['suggested'] === true)
-      .sort(compareChildren);
+      .sort(compareSpaceChildren);
   }
 
   async hierarchy(userId: string, roomId: string, query: HierarchyQuery) {

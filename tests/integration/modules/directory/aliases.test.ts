@@ -127,6 +127,34 @@ void withAllDatabases(t, async (t, database) => {
     t.same(canonical.body, {});
   });
 
+  await t.test('canonical alias validation: local aliases must point at the room', async (t) => {
+    const aliases = server.kernel.container.cradle.directoryAliasService;
+    const failure = (p: Promise<void>) =>
+      p.then(
+        () => 'accepted',
+        (err: unknown) => err,
+      );
+    const mine = await server.createRoom(alice, { room_alias_name: 'canon-mine' });
+    const other = await server.createRoom(alice, { room_alias_name: 'canon-other' });
+    await aliases.validateCanonicalAlias(mine, { alias: '#canon-mine:test.local' });
+    await aliases.validateCanonicalAlias(mine, { alt_aliases: ['#anything:elsewhere.org'] });
+    await aliases.validateCanonicalAlias(mine, {});
+    t.match(await failure(aliases.validateCanonicalAlias(mine, { alias: '#canon-other:test.local' })), {
+      status: 400,
+      errcode: 'M_BAD_ALIAS',
+    });
+    t.match(await failure(aliases.validateCanonicalAlias(other, { alt_aliases: ['#unknown:test.local'] })), {
+      errcode: 'M_BAD_ALIAS',
+    });
+    t.match(await failure(aliases.validateCanonicalAlias(mine, { alias: 'not-an-alias' })), {
+      status: 400,
+      errcode: 'M_INVALID_PARAM',
+    });
+    t.match(await failure(aliases.validateCanonicalAlias(mine, { alt_aliases: 'nope' })), {
+      errcode: 'M_INVALID_PARAM',
+    });
+  });
+
   await t.test('aliases follow an upgraded room', async (t) => {
     const res = await server.call(alice, 'POST', '/_matrix/client/v3/createRoom', {
       room_alias_name: 'mover',
