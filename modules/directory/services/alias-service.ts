@@ -182,14 +182,14 @@ export class AliasService {
     await this.deps.roomsApi.sendStateEvent(creator, roomId, 'm.room.canonical_alias', '', { alias });
   }
 
-  /** After an upgrade the local aliases follow the room (the canonical alias is sent by rooms' state copy or here). */
+  /** After an upgrade the local aliases, the canonical alias and the directory listing follow the room. */
   async onRoomUpgraded(oldRoomId: string, newRoomId: string, userId: string): Promise<void> {
-    const aliases = await this.deps.directoryAliasStore.aliasesOfRoom(oldRoomId);
-    for (const alias of aliases) {
-      const row = await this.deps.directoryAliasStore.get(alias);
-      if (!row) continue;
-      await this.deps.directoryAliasStore.delete(alias);
-      await this.deps.directoryAliasStore.create({ ...row, roomId: newRoomId });
+    await this.deps.directoryAliasStore.moveAliases(oldRoomId, newRoomId);
+    // A published room stays listed under its replacement only, as Synapse does.
+    const published = await this.deps.roomsApi.listRooms({ visibility: 'public' });
+    if (published.some((r) => r.roomId === oldRoomId)) {
+      await this.deps.roomsApi.setRoomVisibility(newRoomId, 'public');
+      await this.deps.roomsApi.setRoomVisibility(oldRoomId, 'private');
     }
     const canonical = await this.deps.roomsApi.currentStateEvent(oldRoomId, 'm.room.canonical_alias', '');
     const existing = await this.deps.roomsApi.currentStateEvent(newRoomId, 'm.room.canonical_alias', '');

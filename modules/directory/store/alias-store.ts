@@ -55,6 +55,11 @@ export class AliasStore {
     return (await (trx ?? this.db)<Raw>(TABLE).where({ room_alias: roomAlias }).delete()) > 0;
   }
 
+  /** Points every alias of `fromRoomId` at `toRoomId` (room upgrades). */
+  async moveAliases(fromRoomId: string, toRoomId: string, trx?: Queryable): Promise<number> {
+    return (trx ?? this.db)<Raw>(TABLE).where({ room_id: fromRoomId }).update({ room_id: toRoomId });
+  }
+
   /** The aliases of a room, oldest first. */
   async aliasesOfRoom(roomId: string, trx?: Queryable): Promise<string[]> {
     const rows = await (trx ?? this.db)<Raw>(TABLE)

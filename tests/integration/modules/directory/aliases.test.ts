@@ -158,10 +158,18 @@ void withAllDatabases(t, async (t, database) => {
   await t.test('aliases follow an upgraded room', async (t) => {
     const res = await server.call(alice, 'POST', '/_matrix/client/v3/createRoom', {
       room_alias_name: 'mover',
+      visibility: 'public',
     });
     const oldRoom = res.body.room_id as string;
     const up = await server.call(alice, 'POST', server.room(oldRoom, '/upgrade'), { new_version: '11' });
     t.equal(up.status, 200);
-    t.equal((await server.call(undefined, 'GET', alias('mover'))).body.room_id, up.body.replacement_room);
+    const newRoom = up.body.replacement_room as string;
+    t.equal((await server.call(undefined, 'GET', alias('mover'))).body.room_id, newRoom);
+    const canonical = await server.call(alice, 'GET', server.room(newRoom, '/state/m.room.canonical_alias/'));
+    t.same(canonical.body, { alias: '#mover:test.local' });
+    const listing = (roomId: string) =>
+      `/_matrix/client/v3/directory/list/room/${encodeURIComponent(roomId)}`;
+    t.same((await server.call(undefined, 'GET', listing(newRoom))).body, { visibility: 'public' });
+    t.same((await server.call(undefined, 'GET', listing(oldRoom))).body, { visibility: 'private' });
   });
 });
