@@ -5,6 +5,7 @@
 import type { AnyModuleDefinition } from '../core/define-module.js';
 import accountData from './account-data/index.js';
 import auth from './auth/index.js';
+import directory from './directory/index.js';
 import discovery from './discovery/index.js';
 import e2ee from './e2ee/index.js';
 import media from './media/index.js';
@@ -17,18 +18,4 @@ import toDevice from './to-device/index.js';
 import typing from './typing/index.js';
 import urlPreviews from './url-previews/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [
-  discovery,
-  auth,
-  rooms,
-  accountData,
-  toDevice,
-  sync,
-  typing,
-  receipts,
-  presence,
-  pushRules,
-  e2ee,
-  media,
-  urlPreviews,
-];
+export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms, directory, accountData, toDevice, sync, typing, receipts, presence, pushRules, e2ee, media, urlPreviews];

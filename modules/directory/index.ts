@@ -1,0 +1,51 @@
+import { asClass } from 'awilix';
+import type { Cradle } from '../../core/container.js';
+import { defineModule } from '../../core/define-module.js';
+import { directoryRoutes } from './routes/directory.routes.js';
+import { AliasService } from './services/alias-service.js';
+import { PublicRoomsService } from './services/public-rooms-service.js';
+import { RoomFacts } from './services/room-facts.js';
+import { SpacesService } from './services/spaces-service.js';
+import { AliasStore } from './store/alias-store.js';
+import { directoryMigrations } from './store/migrations/001-directory-aliases.js';
+
+declare module '../../core/container.js' {
+  interface Cradle {
+    directoryAliasStore: AliasStore;
+    directoryRoomFacts: RoomFacts;
+    directoryAliasService: AliasService;
+    directoryPublicRooms: PublicRoomsService;
+    directorySpaces: SpacesService;
+  }
+}
+
+/** Room aliases, the public room directory, space hierarchies, room summaries and mutual rooms. */
+export default defineModule({
+  name: 'directory',
+  description: 'Aliases, /publicRooms, /directory/list, /hierarchy, /room_summary, /mutual_rooms',
+  enabledByDefault: true,
+  requires: ['rooms'],
+  migrations: directoryMigrations,
+  register({ container }) {
+    container.register({
+      directoryAliasStore: asClass(AliasStore).singleton(),
+      directoryRoomFacts: asClass(RoomFacts).singleton(),
+      directoryAliasService: asClass(AliasService).singleton(),
+      directoryPublicRooms: asClass(PublicRoomsService).singleton(),
+      directorySpaces: asClass(SpacesService).singleton(),
+    });
+  },
+  routes(router, { cradle }) {
+    directoryRoutes(router, cradle);
+  },
+  start(cradle: Cradle) {
+    const { roomsApi, directoryAliasService: aliases } = cradle;
+    roomsApi.setAliasResolver((alias) => aliases.lookup(alias));
+    roomsApi.addCreateRoomValidator(({ creator, request }) => aliases.validateCreate(creator, request));
+    roomsApi.onRoomCreated(({ roomId, creator, request }) => aliases.onRoomCreated(roomId, creator, request));
+    roomsApi.onRoomUpgraded(({ oldRoomId, newRoomId, userId }) =>
+      aliases.onRoomUpgraded(oldRoomId, newRoomId, userId),
+    );
+    return Promise.resolve();
+  },
+});
