@@ -18,4 +18,19 @@ import toDevice from './to-device/index.js';
 import typing from './typing/index.js';
 import urlPreviews from './url-previews/index.js';
 
-export const builtinModules: readonly AnyModuleDefinition[] = [discovery, auth, rooms, directory, accountData, toDevice, sync, typing, receipts, presence, pushRules, e2ee, media, urlPreviews];
+export const builtinModules: readonly AnyModuleDefinition[] = [
+  discovery,
+  auth,
+  rooms,
+  directory,
+  accountData,
+  toDevice,
+  sync,
+  typing,
+  receipts,
+  presence,
+  pushRules,
+  e2ee,
+  media,
+  urlPreviews,
+];

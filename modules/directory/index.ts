@@ -42,6 +42,10 @@ export default defineModule({
     const { roomsApi, directoryAliasService: aliases } = cradle;
     roomsApi.setAliasResolver((alias) => aliases.lookup(alias));
     roomsApi.addCreateRoomValidator(({ creator, request }) => aliases.validateCreate(creator, request));
+    roomsApi.addStateEventValidator(async ({ roomId, type, stateKey, content }) => {
+      if (type === 'm.room.canonical_alias' && stateKey === '')
+        await aliases.validateCanonicalAlias(roomId, content);
+    });
     roomsApi.onRoomCreated(({ roomId, creator, request }) => aliases.onRoomCreated(roomId, creator, request));
     roomsApi.onRoomUpgraded(({ oldRoomId, newRoomId, userId }) =>
       aliases.onRoomUpgraded(oldRoomId, newRoomId, userId),

@@ -11,6 +11,7 @@ import type { ClientEvent } from './services/client-events.js';
 import type { EventSender, PersistedListener } from './services/event-sender.js';
 import type {
   AliasResolver,
+  StateEventValidator,
   ProfileLookup,
   RoomCreatedHook,
   RoomCreateValidator,
@@ -30,6 +31,7 @@ export type { RoomEventFilter } from './services/timeline-service.js';
 export type {
   Profile,
   AliasResolver,
+  StateEventValidator,
   ProfileLookup,
   RoomCreatedHook,
   RoomCreateValidator,
@@ -163,6 +165,8 @@ export interface RoomsApi {
   onRoomCreated(hook: RoomCreatedHook): void;
   /** Called before anything of a createRoom is written (reject with a MatrixError). */
   addCreateRoomValidator(validator: RoomCreateValidator): void;
+  /** Called before a local user's state event is built (reject with a MatrixError). */
+  addStateEventValidator(validator: StateEventValidator): void;
   onRoomUpgraded(hook: RoomUpgradedHook): void;
   /** Where member events take displayname and avatar_url from (auth registers it). */
   setProfileLookup(lookup: ProfileLookup): void;
@@ -435,6 +439,10 @@ export class RoomsApiImpl implements RoomsApi {
 
   addCreateRoomValidator(validator: RoomCreateValidator): void {
     this.p.hooks.createValidators.push(validator);
+  }
+
+  addStateEventValidator(validator: StateEventValidator): void {
+    this.p.hooks.stateValidators.push(validator);
   }
 
   onRoomUpgraded(hook: RoomUpgradedHook): void {

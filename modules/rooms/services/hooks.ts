@@ -29,9 +29,19 @@ export type RoomCreateValidator = (args: {
   readonly request: Readonly<Record<string, unknown>>;
 }) => Promise<void>;
 
+/** Validates a state event a local user sends before it is built (e.g. m.room.canonical_alias pointing here). */
+export type StateEventValidator = (args: {
+  readonly userId: string;
+  readonly roomId: string;
+  readonly type: string;
+  readonly stateKey: string;
+  readonly content: Readonly<Record<string, unknown>>;
+}) => Promise<void>;
+
 export class RoomHooks {
   profileLookup: ProfileLookup = () => Promise.resolve(undefined);
   aliasResolver: AliasResolver | undefined;
   readonly roomCreated: RoomCreatedHook[] = [];
   readonly createValidators: RoomCreateValidator[] = [];
+  readonly stateValidators: StateEventValidator[] = [];
 }

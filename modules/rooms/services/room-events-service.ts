@@ -1,6 +1,7 @@
 /**
  * Sending messages and state as a user, redactions, and reading a room's state and members.
  */
+import type { RoomHooks } from './hooks.js';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { splitStateKey, stateKey, type JsonObject, type StateKey } from '../../../core/protocol/pdu.js';
@@ -25,6 +26,7 @@ export class RoomEventsService {
     private readonly store: RoomStore,
     private readonly sender: EventSender,
     private readonly reader: RoomReader,
+    private readonly hooks: RoomHooks,
   ) {}
 
   /** PUT /rooms/{id}/send/{type}/{txnId}: idempotent per (user, device, txnId). */
@@ -70,6 +72,8 @@ export class RoomEventsService {
       stateKey: key,
       content,
     });
+    for (const validate of this.hooks.stateValidators)
+      await validate({ userId: actor.userId, roomId, type, stateKey: key, content });
     const current = head.state.get(stateKey(type, key));
     if (
       current &&

@@ -43,7 +43,7 @@ export function createRoomsServices(deps: RoomsDeps, options: { defaultRoomVersi
   const hooks = new RoomHooks();
   const membership = new MembershipService(deps, store, sender, reader, hooks);
   const creation = new RoomCreationService(deps, sender, membership, hooks, options.defaultRoomVersion);
-  const events = new RoomEventsService(deps, store, sender, reader);
+  const events = new RoomEventsService(deps, store, sender, reader, hooks);
   const timeline = new TimelineService(store, reader, visibility);
   const upgrade = new UpgradeService(sender, reader, creation, membership);
   return { store, heads, sender, reader, visibility, hooks, membership, creation, events, timeline, upgrade };

@@ -155,6 +155,17 @@ void withAllDatabases(t, async (t, database) => {
     });
   });
 
+  await t.test('PUT m.room.canonical_alias is validated over HTTP', async (t) => {
+    const mine = await server.createRoom(alice, { room_alias_name: 'http-canon-mine' });
+    await server.createRoom(alice, { room_alias_name: 'http-canon-other' });
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(mine)}/state/m.room.canonical_alias`;
+    const bad = await server.call(alice, 'PUT', path, { alias: '#http-canon-other:test.local' });
+    t.equal(bad.status, 400);
+    t.equal(bad.body.errcode, 'M_BAD_ALIAS');
+    const good = await server.call(alice, 'PUT', path, { alias: '#http-canon-mine:test.local' });
+    t.equal(good.status, 200);
+  });
+
   await t.test('aliases follow an upgraded room', async (t) => {
     const res = await server.call(alice, 'POST', '/_matrix/client/v3/createRoom', {
       room_alias_name: 'mover',

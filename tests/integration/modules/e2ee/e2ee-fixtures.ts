@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import sodium from 'sodium-native';
 import type { Test } from 'tap';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
-import { defineModule, type AnyModuleDefinition } from '../../../../core/define-module.js';
+import type { AnyModuleDefinition } from '../../../../core/define-module.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import type { SigningKey } from '../../../../core/protocol/signing-key.js';
 import { signJson } from '../../../../core/protocol/signing.js';
