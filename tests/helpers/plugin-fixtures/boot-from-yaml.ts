@@ -53,6 +53,15 @@ export async function writeHomeserverYaml(
   return { dir, configPath };
 }
 
+/**
+ * The fake-backends module stands in for `authApi` and `roomsApi` as the plugin helpers see them; the real
+ * rooms module (and what builds on it) would call the fake, so with it only discovery and auth boot.
+ */
+function builtinsBeside(extra: readonly AnyModuleDefinition[]): readonly AnyModuleDefinition[] {
+  if (!extra.some((m) => m.name === 'fake-backends')) return builtinModules;
+  return builtinModules.filter((m) => m.name === 'discovery' || m.name === 'auth');
+}
+
 export async function bootFromYaml(
   t: Test,
   yaml: string,
@@ -62,7 +71,7 @@ export async function bootFromYaml(
   const logs: Record<string, unknown>[] = [];
   const kernel = await Kernel.boot({
     configPath,
-    modules: [...builtinModules, pluginProbeModule, ...(options.modules ?? [])],
+    modules: [...builtinsBeside(options.modules ?? []), pluginProbeModule, ...(options.modules ?? [])],
     logger: createLogger('info', {
       write(line: string) {
         logs.push(JSON.parse(line) as Record<string, unknown>);
