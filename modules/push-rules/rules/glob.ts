@@ -12,12 +12,13 @@ function globSource(glob: string): string {
   return out;
 }
 
-function compile(key: string, source: string): RegExp {
+/** The cached RegExp for `key`; `source` runs only on a miss (it is on the path of every event). */
+function compile(key: string, source: () => string): RegExp {
   let re = cache.get(key);
   if (!re) {
     // Bounded so a user with thousands of distinct patterns cannot grow memory without limit.
     if (cache.size > 5000) cache.clear();
-    re = new RegExp(source, 'iu');
+    re = new RegExp(source(), 'iu');
     cache.set(key, re);
   }
   return re;
@@ -25,7 +26,7 @@ function compile(key: string, source: string): RegExp {
 
 /** Whether `glob` matches the whole of `value`. */
 export function globMatchesWhole(glob: string, value: string): boolean {
-  return compile(`w:${glob}`, `^${globSource(glob)}$`).test(value);
+  return compile(`w:${glob}`, () => `^${globSource(glob)}$`).test(value);
 }
 
 /**
@@ -33,11 +34,13 @@ export function globMatchesWhole(glob: string, value: string): boolean {
  * start or end of the value or any character outside `[A-Za-z0-9_]` (the `content.body` rule of the spec).
  */
 export function globMatchesWords(glob: string, value: string): boolean {
-  return compile(`b:${glob}`, `(?<![A-Za-z0-9_])${globSource(glob)}(?![A-Za-z0-9_])`).test(value);
+  return compile(`b:${glob}`, () => `(?<![A-Za-z0-9_])${globSource(glob)}(?![A-Za-z0-9_])`).test(value);
 }
 
 /** Whether the literal `text` occurs in `value` between word boundaries (display-name mentions). */
 export function containsWords(text: string, value: string): boolean {
-  const escaped = text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return compile(`l:${text}`, `(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`).test(value);
+  return compile(`l:${text}`, () => {
+    const escaped = text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    return `(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`;
+  }).test(value);
 }
