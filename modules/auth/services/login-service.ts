@@ -11,15 +11,9 @@ import type { Requester } from '../../../core/http/context.js';
 import type { LoginResult } from '../../../core/plugins/api.js';
 import type { RequestInfo } from './registration-service.js';
 import { userFromAuthDict } from './uia-service.js';
+import { sessionResponse, type SessionResponse } from './session-service.js';
 
-export interface LoginResponse {
-  user_id: string;
-  access_token: string;
-  device_id: string;
-  home_server: string;
-  refresh_token?: string;
-  expires_in_ms?: number;
-}
+export type LoginResponse = SessionResponse;
 
 const badLogin = (): MatrixError => new MatrixError(403, 'M_FORBIDDEN', 'Invalid username or password');
 
@@ -139,14 +133,7 @@ export class LoginService {
         this.logger.error({ err }, 'a password provider onLogin callback failed');
       }
     }
-    return {
-      user_id: session.userId,
-      access_token: session.accessToken,
-      device_id: session.deviceId,
-      home_server: this.serverName,
-      ...(session.refreshToken !== undefined ? { refresh_token: session.refreshToken } : {}),
-      ...(session.expiresInMs !== undefined ? { expires_in_ms: session.expiresInMs } : {}),
-    };
+    return sessionResponse(session, this.serverName);
   }
 
   private async checkCredentials(

@@ -11,7 +11,7 @@ import { MatrixError } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
 import type { UiaFlow } from '../api.js';
-import type { NewSession } from './session-service.js';
+import { sessionResponse, type NewSession } from './session-service.js';
 
 const NONCE_LIFETIME_MS = 60_000;
 
@@ -317,14 +317,7 @@ export class RegistrationService {
   }
 
   private loginResponse(session: NewSession): RegisterResponse {
-    return {
-      user_id: session.userId,
-      home_server: this.serverName,
-      access_token: session.accessToken,
-      device_id: session.deviceId,
-      ...(session.refreshToken !== undefined ? { refresh_token: session.refreshToken } : {}),
-      ...(session.expiresInMs !== undefined ? { expires_in_ms: session.expiresInMs } : {}),
-    };
+    return sessionResponse(session, this.serverName);
   }
 }
 

@@ -24,6 +24,27 @@ export interface NewSession {
   readonly expiresInMs?: number;
 }
 
+/** The body /login and /register answer with for a new session. */
+export interface SessionResponse {
+  user_id: string;
+  access_token: string;
+  device_id: string;
+  home_server: string;
+  refresh_token?: string;
+  expires_in_ms?: number;
+}
+
+export function sessionResponse(session: NewSession, serverName: string): SessionResponse {
+  return {
+    user_id: session.userId,
+    access_token: session.accessToken,
+    device_id: session.deviceId,
+    home_server: serverName,
+    ...(session.refreshToken !== undefined ? { refresh_token: session.refreshToken } : {}),
+    ...(session.expiresInMs !== undefined ? { expires_in_ms: session.expiresInMs } : {}),
+  };
+}
+
 interface CachedToken {
   readonly requester: Requester;
   readonly validUntilMs: number | null;
