@@ -11,20 +11,13 @@ import type { TestServer } from '../../../helpers/start-server.js';
 import { makeUser, type TestUser } from '../../../helpers/fixtures.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import { e2eeModules, startE2eeServer } from './e2ee-fixtures.js';
+import { unrefLongTimers } from '../../../helpers/js-sdk.js';
 import { builtinModules } from '../../../../modules/index.js';
 
 // The SDK's logger is loglevel underneath; its typed interface does not expose setLevel.
 (logger as unknown as { setLevel(level: string): void }).setLevel('silent');
 
-// matrix-js-sdk's AbortSignal.timeout ponyfill (http-api/utils.ts timeoutSignal) starts a timer per request
-// that is never cleared (110 s for a sync), which would hold this test process open long after the clients
-// stopped. Long timers are unref'd so they cannot keep the process alive; nothing in the test relies on them.
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const handle = realSetTimeout(fn, ms, ...args);
-  if ((ms ?? 0) >= 30_000) handle.unref();
-  return handle;
-}) as typeof setTimeout;
+unrefLongTimers(30_000);
 
 async function waitFor<T>(
   what: string,

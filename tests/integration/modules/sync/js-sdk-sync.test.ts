@@ -3,55 +3,15 @@
  * account data, room tags and to-device messages in real time, each through an open long-poll.
  */
 import t from 'tap';
-import {
-  ClientEvent,
-  createClient,
-  RoomEvent,
-  SyncState,
-  type MatrixClient,
-  type MatrixEvent,
-  type Room,
-} from 'matrix-js-sdk';
+import { ClientEvent, RoomEvent, type MatrixEvent, type Room } from 'matrix-js-sdk';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import { SyncTestServer, type Client } from './sync-client.js';
+import { startSyncingClient, unrefLongTimers, waitFor } from '../../../helpers/js-sdk.js';
 
-/**
- * matrix-js-sdk's per-request watchdog timers (http-api/utils.ts timeoutSignal, up to 110 s for a sync) are
- * never cleared; unref the long ones so this test process ends when the tests do.
- */
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const handle = realSetTimeout(fn, ms, ...args);
-  if ((ms ?? 0) >= 60_000) handle.unref();
-  return handle;
-}) as unknown as typeof setTimeout;
+unrefLongTimers(60_000);
 
-function waitFor<T>(what: string, register: (done: (value: T) => void) => void, ms = 8000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-async function startClient(baseUrl: string, user: Client): Promise<MatrixClient> {
-  const client = createClient({
-    baseUrl,
-    accessToken: user.token,
-    userId: user.userId,
-    deviceId: user.deviceId,
-  });
-  const prepared = waitFor<void>('the first sync', (done) =>
-    client.on(ClientEvent.Sync, (state) => {
-      if (state === SyncState.Prepared) done();
-    }),
-  );
-  await client.startClient({ initialSyncLimit: 10 });
-  await prepared;
-  return client;
-}
+const startClient = (baseUrl: string, user: Client) =>
+  startSyncingClient(baseUrl, { accessToken: user.token, userId: user.userId, deviceId: user.deviceId });
 
 void withAllDatabases(t, async (t, database) => {
   const s = await SyncTestServer.start(t, database);

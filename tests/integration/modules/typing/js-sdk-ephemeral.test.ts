@@ -3,56 +3,11 @@
  * real time (each arrives through an open long-poll, not a fresh initial sync).
  */
 import t from 'tap';
-import {
-  ClientEvent,
-  createClient,
-  RoomEvent,
-  RoomMemberEvent,
-  SyncState,
-  UserEvent,
-  type MatrixClient,
-  type MatrixEvent,
-} from 'matrix-js-sdk';
-import type { TestUser } from '../../../helpers/fixtures.js';
+import { RoomEvent, RoomMemberEvent, UserEvent, type MatrixEvent } from 'matrix-js-sdk';
 import { startEphemeralServer } from './ephemeral-test-server.js';
+import { startSyncingClient, unrefLongTimers, waitFor } from '../../../helpers/js-sdk.js';
 
-/**
- * matrix-js-sdk arms an 80 s local timeout per request and does not clear it when `stopClient` aborts the
- * request, which would keep this test process alive long after the test ends: such long timers are unref'd.
- */
-const nativeSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-  const handle = nativeSetTimeout(() => fn(...args), ms);
-  if ((ms ?? 0) >= 60_000) handle.unref();
-  return handle;
-}) as unknown as typeof setTimeout;
-
-function waitFor<T>(what: string, register: (done: (value: T) => void) => void, ms = 8000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-async function startClient(baseUrl: string, user: TestUser): Promise<MatrixClient> {
-  const client = createClient({
-    baseUrl,
-    accessToken: user.accessToken,
-    userId: user.userId,
-    deviceId: user.deviceId,
-  });
-  const prepared = waitFor<void>('the first sync', (done) =>
-    client.on(ClientEvent.Sync, (state) => {
-      if (state === SyncState.Prepared) done();
-    }),
-  );
-  await client.startClient({ initialSyncLimit: 10 });
-  await prepared;
-  return client;
-}
+unrefLongTimers(60_000);
 
 void t.test('matrix-js-sdk sees typing, receipts and presence from another user live', async (t) => {
   const server = await startEphemeralServer(t);
@@ -61,7 +16,7 @@ void t.test('matrix-js-sdk sees typing, receipts and presence from another user 
   const roomId = await server.room(alice, [bob]);
   const eventId = await server.send(alice, roomId, { msgtype: 'm.text', body: 'hello bob' });
 
-  const client = await startClient(server.baseUrl, bob);
+  const client = await startSyncingClient(server.baseUrl, bob);
   t.ok(client.getRoom(roomId), 'the room is in the client after the initial sync');
 
   await t.test('typing', async (t) => {
