@@ -14,11 +14,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import knexFactory from 'knex';
-import { databaseFromUrl } from '../../core/config/generate.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
 import { PasswordHasher } from '../../modules/auth/services/password-hasher.js';
+import { benchPgDatabase } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -154,31 +153,6 @@ async function benchEngine(
   return rows;
 }
 
-async function pgDatabase(): Promise<
-  { database: Record<string, unknown>; drop: () => Promise<void> } | undefined
-> {
-  const base = databaseFromUrl(values.pg) as { args: Record<string, unknown> };
-  const schema = `axon_bench_${randomBytes(4).toString('hex')}`;
-  const admin = knexFactory({
-    client: 'pg',
-    connection: { ...base.args, connectionTimeoutMillis: 2000 },
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    await admin.raw('select 1');
-  } catch {
-    await admin.destroy();
-    return undefined;
-  }
-  return {
-    database: { name: 'pg', args: { ...base.args, schema } },
-    drop: async () => {
-      await admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
-      await admin.destroy();
-    },
-  };
-}
-
 const dataDir = await mkdtemp(join(tmpdir(), 'axon-bench-'));
 try {
   console.log(`auth bench: n=${N} operations per row, concurrency ${CONCURRENCY}, node ${process.version}`);
@@ -196,7 +170,7 @@ try {
     dataDir,
   );
   for (const r of rows) console.log(r);
-  const pg = await pgDatabase();
+  const pg = await benchPgDatabase(values.pg);
   if (pg) {
     try {
       for (const r of await benchEngine('postgresql', pg.database, dataDir)) console.log(r);

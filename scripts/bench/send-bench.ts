@@ -15,11 +15,10 @@ import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import knexFactory from 'knex';
-import { databaseFromUrl } from '../../core/config/generate.js';
 import type { DatabaseConfig } from '../../core/config/schema.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { benchPgDatabase } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -197,32 +196,6 @@ async function run(engine: string, database: DatabaseConfig): Promise<void> {
   }
 }
 
-async function pgDatabase(
-  url: string,
-): Promise<{ database: DatabaseConfig; drop: () => Promise<void> } | undefined> {
-  const base = databaseFromUrl(url) as DatabaseConfig;
-  const schema = `axon_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const admin = knexFactory({
-    client: 'pg',
-    connection: { ...base.args, connectionTimeoutMillis: 2000 },
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    await admin.raw('select 1');
-  } catch (err) {
-    console.log(`pg: skipped (${(err as Error).message})`);
-    await admin.destroy();
-    return undefined;
-  }
-  return {
-    database: { name: 'pg', args: { ...base.args, schema } },
-    drop: async () => {
-      await admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
-      await admin.destroy();
-    },
-  };
-}
-
 console.log(
   `Axon send benchmark: ${MESSAGES} messages, ${CONCURRENCY} concurrent senders (node ${process.version})`,
 );
@@ -235,7 +208,7 @@ if (args.engine === 'sqlite' || args.engine === 'all') {
   }
 }
 if (args.engine === 'pg' || args.engine === 'all') {
-  const pg = await pgDatabase(args['pg-url']);
+  const pg = await benchPgDatabase(args['pg-url']);
   if (pg) {
     try {
       await run('pg', pg.database);

@@ -17,9 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import knexFactory from 'knex';
 import { stringify } from 'yaml';
-import { databaseFromUrl } from '../../core/config/generate.js';
+import { benchPgDatabase } from './lib.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PG_URL = process.env['AXON_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -256,32 +255,6 @@ async function bench(engine: string, database: Record<string, unknown>): Promise
   }
 }
 
-async function pgDatabase(): Promise<
-  { database: Record<string, unknown>; drop: () => Promise<void> } | undefined
-> {
-  const base = databaseFromUrl(PG_URL) as { args: Record<string, unknown> };
-  const schema = `axon_bench_${randomBytes(4).toString('hex')}`;
-  const admin = knexFactory({
-    client: 'pg',
-    connection: { ...base.args, connectionTimeoutMillis: 2000 },
-    pool: { min: 0, max: 1 },
-  });
-  try {
-    await admin.raw('select 1');
-  } catch (err) {
-    console.log(`PostgreSQL not reachable at ${PG_URL} (${(err as Error).message}): skipping pg`);
-    await admin.destroy();
-    return undefined;
-  }
-  return {
-    database: { name: 'pg', args: { ...base.args, schema } },
-    drop: async () => {
-      await admin.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
-      await admin.destroy();
-    },
-  };
-}
-
 async function main(): Promise<void> {
   console.log(`sync-bench: ${MESSAGES} messages, ${ROOMS} rooms, node ${process.version}`);
   if (ENGINE === 'all' || ENGINE === 'sqlite') {
@@ -293,7 +266,7 @@ async function main(): Promise<void> {
     }
   }
   if (ENGINE === 'all' || ENGINE === 'pg') {
-    const pg = await pgDatabase();
+    const pg = await benchPgDatabase(PG_URL);
     if (pg) {
       try {
         await bench('postgresql', pg.database);
