@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config/schema.js';
+import { finalizeStatements } from './sql.js';
 
 export type Engine = 'sqlite3' | 'pg';
 
@@ -37,6 +38,14 @@ export async function openDatabase(config: DatabaseConfig, baseDir: string): Pro
         },
       },
     });
+    // Statements prepared by the send path's fast transactions (sql.ts) must be finalized before the
+    // connection can close.
+    const client = db.client as { destroyRawConnection(conn: unknown): Promise<void> };
+    const destroyRawConnection = client.destroyRawConnection.bind(client);
+    client.destroyRawConnection = async (conn) => {
+      await finalizeStatements(conn);
+      await destroyRawConnection(conn);
+    };
     return db;
   }
   const db = knexFactory({

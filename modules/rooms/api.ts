@@ -8,7 +8,7 @@ import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../core/protocol/room-ve
 import { splitStateKey, type JsonObject, type StateKey } from '../../core/protocol/pdu.js';
 import type { RoomStore, StoredEvent } from './store/room-store.js';
 import type { ClientEvent } from './services/client-events.js';
-import type { EventSender, PersistedListener } from './services/event-sender.js';
+import type { EventSender, EventWriter, PersistedListener } from './services/event-sender.js';
 import type {
   AliasResolver,
   StateEventValidator,
@@ -37,6 +37,7 @@ export type {
   RoomCreateValidator,
 } from './services/hooks.js';
 export type { RoomUpgradedHook } from './services/upgrade-service.js';
+export type { EventDraft, EventWriter, RoomStateView, TransactionWrite } from './services/event-sender.js';
 export { parseRoomToken, formatTopoToken } from './services/tokens.js';
 
 /** A persisted event as listeners see it. */
@@ -172,6 +173,11 @@ export interface RoomsApi {
   setProfileLookup(lookup: ProfileLookup): void;
   /** Called after every persisted event, before it is announced on the notifier. */
   onEventPersisted(listener: (event: PersistedEvent) => Promise<void> | void): void;
+  /**
+   * Rows that must commit in the same transaction as each new event (push actions and unread counts): the
+   * writer runs under the room lock before the transaction and returns the write to run inside it.
+   */
+  addEventWriter(writer: EventWriter): void;
 }
 
 export function persistedView(e: StoredEvent): PersistedEvent {
@@ -456,6 +462,10 @@ export class RoomsApiImpl implements RoomsApi {
   onEventPersisted(listener: (event: PersistedEvent) => Promise<void> | void): void {
     const wrapped: PersistedListener = (e) => listener(persistedView(e));
     this.p.sender.onPersisted(wrapped);
+  }
+
+  addEventWriter(writer: EventWriter): void {
+    this.p.sender.addWriter(writer);
   }
 }
 

@@ -9,29 +9,13 @@ import { threadIdOf, type ReceiptUpdate } from '../../receipts/api.js';
 import type { RoomUnreadCounts } from '../../sync/api.js';
 import { evaluate, type EvaluationContext } from '../rules/evaluator.js';
 import type { Ruleset } from '../rules/types.js';
+import type { EventDraft, RoomStateView, TransactionWrite } from '../../rooms/api.js';
+import { powerFacts, displayNameIn } from './room-facts.js';
 import type { NewNotification, NotificationsStore } from '../store/notifications-store.js';
 import type { PushRulesService } from './push-rules-service.js';
 
-/** A persisted event, as the rooms module announces it. */
-export interface NewEvent {
-  readonly eventId: string;
-  readonly roomId: string;
-  readonly type: string;
-  readonly stateKey: string | null;
-  readonly sender: string;
-  readonly streamOrdering: number;
-  readonly content: JsonObject;
-}
-
-/** What push evaluation needs from the rooms module. */
+/** What push evaluation needs from the rooms module beyond the room view it is handed. */
 export interface PushRooms {
-  joinedMembers(roomId: string): Promise<readonly string[]>;
-  /** The room facts every member's evaluation shares: member count and power levels. */
-  powerFacts(
-    roomId: string,
-    sender: string,
-  ): Promise<{ senderPowerLevel: number; notificationLevels: Record<string, number> }>;
-  displayName(roomId: string, userId: string): Promise<string | undefined>;
   /** An event's content (for thread lookups), or undefined. */
   eventContent(eventId: string): Promise<JsonObject | undefined>;
   /** The event in the client format without `room_id` (for GET /notifications), or undefined. */
@@ -47,65 +31,76 @@ type Deps = Pick<Cradle, 'serverName' | 'logger'> & {
 export class NotificationService {
   constructor(private readonly deps: Deps) {}
 
-  /** Called for every persisted event before sync hears of it, so its counts arrive with it. */
-  async processEvent(event: NewEvent): Promise<void> {
+  /**
+   * Evaluates a new event for every local member (rooms' EventWriter: under the room lock, before the event's
+   * transaction) and returns the rows to write inside it, so its counts commit with it and arrive with it.
+   */
+  async prepareEvent(event: EventDraft, room: RoomStateView): Promise<TransactionWrite | undefined> {
     const { pushRooms, pushRulesService, notificationsStore } = this.deps;
     const threadId = await threadIdOf({ eventId: event.eventId, content: event.content }, async (id) => {
       const content = await pushRooms.eventContent(id);
       return content ? { eventId: id, content } : undefined;
     });
-    if (this.isLocal(event.sender)) {
-      // Sending an event moves the sender's read-up-to mark to it (spec: Marking notifications as read).
-      await notificationsStore.markRead(event.sender, event.roomId, event.streamOrdering, threadId);
-    }
-    const members = await pushRooms.joinedMembers(event.roomId);
+    // Sending an event moves the sender's read-up-to mark to it (spec: Marking notifications as read).
+    const senderReads = this.isLocal(event.sender);
+    const members = room.joinedMembers();
     const targets = new Set(members.filter((u) => this.isLocal(u)));
     // An invitee is not joined yet but is who `.m.rule.invite_for_me` is for.
     if (
       event.type === 'm.room.member' &&
       event.content['membership'] === 'invite' &&
-      event.stateKey !== null
+      event.stateKey !== null &&
+      this.isLocal(event.stateKey)
     ) {
-      if (this.isLocal(event.stateKey)) targets.add(event.stateKey);
+      targets.add(event.stateKey);
     }
     targets.delete(event.sender);
-    if (targets.size === 0) return;
 
-    const facts = await pushRooms.powerFacts(event.roomId, event.sender);
-    const evaluated: Record<string, unknown> = {
-      type: event.type,
-      content: event.content,
-      sender: event.sender,
-      room_id: event.roomId,
-      event_id: event.eventId,
-    };
-    if (event.stateKey !== null) evaluated['state_key'] = event.stateKey;
-    const rows: NewNotification[] = [];
-    const now = Date.now();
-    for (const userId of targets) {
-      const ruleset = await pushRulesService.ruleset(userId);
-      const ctx: EvaluationContext = {
-        userId,
-        roomMemberCount: members.length,
-        senderPowerLevel: facts.senderPowerLevel,
-        notificationPowerLevels: facts.notificationLevels,
-        displayName: usesDisplayName(ruleset) ? await pushRooms.displayName(event.roomId, userId) : undefined,
+    const rows: Omit<NewNotification, 'streamOrdering'>[] = [];
+    if (targets.size > 0) {
+      const facts = powerFacts(room, event.sender);
+      const evaluated: Record<string, unknown> = {
+        type: event.type,
+        content: event.content,
+        sender: event.sender,
+        room_id: event.roomId,
+        event_id: event.eventId,
       };
-      const match = evaluate(ruleset, evaluated, ctx);
-      if (!match || (!match.notify && !match.highlight)) continue;
-      rows.push({
-        userId,
-        roomId: event.roomId,
-        eventId: event.eventId,
-        streamOrdering: event.streamOrdering,
-        threadId,
-        actions: match.actions,
-        notify: match.notify,
-        highlight: match.highlight,
-        ts: now,
-      });
+      if (event.stateKey !== null) evaluated['state_key'] = event.stateKey;
+      const now = Date.now();
+      for (const userId of targets) {
+        const ruleset = await pushRulesService.ruleset(userId);
+        const ctx: EvaluationContext = {
+          userId,
+          roomMemberCount: members.length,
+          senderPowerLevel: facts.senderPowerLevel,
+          notificationPowerLevels: facts.notificationLevels,
+          displayName: usesDisplayName(ruleset) ? displayNameIn(room, userId) : undefined,
+        };
+        const match = evaluate(ruleset, evaluated, ctx);
+        if (!match || (!match.notify && !match.highlight)) continue;
+        rows.push({
+          userId,
+          roomId: event.roomId,
+          eventId: event.eventId,
+          threadId,
+          actions: match.actions,
+          notify: match.notify,
+          highlight: match.highlight,
+          ts: now,
+        });
+      }
     }
-    await notificationsStore.insert(rows);
+    if (!senderReads && rows.length === 0) return undefined;
+    return async (sql, streamOrdering) => {
+      if (senderReads) {
+        await notificationsStore.markReadIn(sql, event.sender, event.roomId, streamOrdering, threadId);
+      }
+      await notificationsStore.insertIn(
+        sql,
+        rows.map((r) => ({ ...r, streamOrdering })),
+      );
+    };
   }
 
   /** A read receipt clears the notifications up to its event (in its thread when threaded). */

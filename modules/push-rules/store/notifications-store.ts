@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
+import type { Sql } from '../../../core/storage/sql.js';
 import type { PushAction } from '../rules/types.js';
 
 export interface NewNotification {
@@ -70,6 +71,47 @@ export class NotificationsStore {
       )
       .onConflict(['user_id', 'event_id'])
       .ignore();
+  }
+
+  /** `insert`, inside the event's own transaction (the send path: see rooms' EventWriter). */
+  async insertIn(sql: Sql, rows: readonly NewNotification[]): Promise<void> {
+    if (rows.length === 0) return;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      await sql.run(
+        `INSERT INTO push_rules_notifications
+           (user_id, room_id, event_id, stream_ordering, thread_id, actions, notify, highlight, read, ts)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (user_id, event_id) DO NOTHING`,
+        chunk.flatMap((r) => [
+          r.userId,
+          r.roomId,
+          r.eventId,
+          r.streamOrdering,
+          r.threadId,
+          toJsonColumn(r.actions),
+          r.notify ? 1 : 0,
+          r.highlight ? 1 : 0,
+          false,
+          r.ts,
+        ]),
+      );
+    }
+  }
+
+  /** `markRead`, inside the event's own transaction. */
+  async markReadIn(
+    sql: Sql,
+    userId: string,
+    roomId: string,
+    streamOrdering: number,
+    threadId: string,
+  ): Promise<void> {
+    await sql.run(
+      `UPDATE push_rules_notifications SET read = ?
+       WHERE user_id = ? AND room_id = ? AND read = ? AND stream_ordering <= ? AND thread_id = ?`,
+      [true, userId, roomId, false, streamOrdering, threadId],
+    );
   }
 
   /** Marks the user's notifications in the room up to `streamOrdering` as read (in one thread, or all). */

@@ -20,6 +20,7 @@ import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../..
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
+import { sqlTransaction, type Sql } from '../../../core/storage/sql.js';
 import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 import { StreamTracker } from './stream-tracker.js';
@@ -54,10 +55,42 @@ export interface SentEvent {
 /** Called after each persisted event, in order, before the response. */
 export type PersistedListener = (event: StoredEvent) => Promise<void> | void;
 
+/** An event about to be persisted, as an `EventWriter` sees it. */
+export interface EventDraft {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly type: string;
+  readonly stateKey: string | null;
+  readonly sender: string;
+  readonly content: JsonObject;
+}
+
+/** The room as of just after the event (its state applied), from the in-memory head: no queries. */
+export interface RoomStateView {
+  readonly version: RoomVersion;
+  /** The current state event of (type, state_key). */
+  state(type: string, stateKey: string): PduJson | undefined;
+  /** The users whose membership is `join`. */
+  joinedMembers(): readonly string[];
+}
+
+/** Runs inside the event's transaction; may only use `sql` (the connection is held: a knex query would wait). */
+export type TransactionWrite = (sql: Sql, streamOrdering: number) => Promise<void>;
+
+/**
+ * Rows derived from an event that must commit with it (push actions, unread counts). Called under the room
+ * lock before the transaction, where it may read anything; returns the write to run inside it, if any.
+ */
+export type EventWriter = (
+  event: EventDraft,
+  room: RoomStateView,
+) => Promise<TransactionWrite | undefined> | TransactionWrite | undefined;
+
 type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'notifier' | 'spamCheckers' | 'db' | 'logger'>;
 
 export class EventSender {
   private readonly listeners: PersistedListener[] = [];
+  private readonly writers: EventWriter[] = [];
   /** Stream orderings reserved by transactions still in flight (see StreamTracker). */
   readonly streams = new StreamTracker();
 
@@ -69,6 +102,10 @@ export class EventSender {
 
   onPersisted(listener: PersistedListener): void {
     this.listeners.push(listener);
+  }
+
+  addWriter(writer: EventWriter): void {
+    this.writers.push(writer);
   }
 
   /** Builds, authorises and persists one event as a local user. */
@@ -145,15 +182,16 @@ export class EventSender {
       for (const item of batch) item.reject(new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`));
       return;
     }
-    const ready: { item: Pending; built: BuiltEvent }[] = [];
+    const ready: { item: Pending; built: BuiltEvent; writes: TransactionWrite[] }[] = [];
     let speculative = head;
     for (const item of batch) {
       try {
         item.req.precheck?.(speculative);
         const built = this.build(speculative, item.req);
         await this.checkSpam(built.pdu);
-        ready.push({ item, built });
-        speculative = afterBuilt(speculative, built, item.req);
+        const after = afterBuilt(speculative, built, item.req);
+        ready.push({ item, built, writes: await this.prepareWrites(built, item.req, after) });
+        speculative = after;
       } catch (err) {
         item.reject(err);
       }
@@ -161,11 +199,11 @@ export class EventSender {
     if (ready.length === 0) return;
     const reservations: number[] = [];
     try {
-      const results = await this.deps.db.transaction(async (trx) => {
+      const results = await sqlTransaction(this.deps.db, async (sql) => {
         const out: Persisted[] = [];
         let current = head;
-        for (const { item, built } of ready) {
-          const persisted = await this.persist(current, built, item.req, trx, reservations);
+        for (const { item, built, writes } of ready) {
+          const persisted = await this.persist(current, built, item.req, sql, reservations, writes);
           out.push(persisted);
           current = persisted.head;
         }
@@ -228,9 +266,11 @@ export class EventSender {
       state: new Map(),
     };
     const reservations: number[] = [];
+    const createReq = { roomId: built.roomId, sender, type: 'm.room.create', stateKey: '', content };
     const next = await this.heads
-      .withRoomLock(built.roomId, () =>
-        this.deps.db.transaction(async (trx) => {
+      .withRoomLock(built.roomId, async () => {
+        const writes = await this.prepareWrites(built, createReq, afterBuilt(head, built, createReq));
+        return sqlTransaction(this.deps.db, async (sql) => {
           await this.store.insertRoom(
             {
               roomId: built.roomId,
@@ -243,17 +283,11 @@ export class EventSender {
               forwardExtremities: [],
               stateGroup: null,
             },
-            trx,
+            sql,
           );
-          return this.persist(
-            head,
-            built,
-            { roomId: built.roomId, sender, type: 'm.room.create', stateKey: '', content },
-            trx,
-            reservations,
-          );
-        }),
-      )
+          return this.persist(head, built, createReq, sql, reservations, writes);
+        });
+      })
       .finally(() => {
         for (const n of reservations) this.streams.release(n);
       });
@@ -337,15 +371,40 @@ export class EventSender {
     await this.deps.spamCheckers.assertAllowed('checkEventForSpam', { event: pdu });
   }
 
+  /** Asks every EventWriter what to write with this event (see EventWriter). */
+  private async prepareWrites(
+    built: BuiltEvent,
+    req: Pick<SendRequest, 'roomId' | 'sender' | 'type' | 'stateKey' | 'content'>,
+    after: RoomHead,
+  ): Promise<TransactionWrite[]> {
+    if (this.writers.length === 0) return [];
+    const draft: EventDraft = {
+      eventId: built.eventId,
+      roomId: built.roomId,
+      type: req.type,
+      stateKey: req.stateKey ?? null,
+      sender: req.sender,
+      content: req.content,
+    };
+    const view = stateView(after);
+    const writes: TransactionWrite[] = [];
+    for (const writer of this.writers) {
+      const write = await writer(draft, view);
+      if (write) writes.push(write);
+    }
+    return writes;
+  }
+
   private async persist(
     head: RoomHead,
     built: BuiltEvent,
     req: Pick<SendRequest, 'roomId' | 'sender' | 'type' | 'stateKey' | 'content' | 'txn' | 'redacts'>,
-    trx: Parameters<RoomStore['insertEvent']>[1],
+    sql: Sql,
     reservations: number[],
+    writes: readonly TransactionWrite[],
   ): Promise<{ head: RoomHead; stored: StoredEvent }> {
     const { eventId, pdu } = built;
-    if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, trx))) {
+    if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, sql))) {
       throw new TxnReplayed();
     }
     const isState = req.stateKey !== undefined;
@@ -373,7 +432,7 @@ export class EventSender {
           full.set(key, eventId);
           return full;
         },
-        trx,
+        sql,
       );
       stateGroup = group.id;
       chainLength = group.chainLength;
@@ -401,19 +460,19 @@ export class EventSender {
     };
     let reserved: number | undefined;
     if (this.store.reservesStreamOrdering) {
-      reserved = await this.streams.reserve(() => this.store.reserveStreamOrdering(trx));
+      reserved = await this.streams.reserve(() => this.store.reserveStreamOrdering(sql));
       reservations.push(reserved);
     }
-    const streamOrdering = await this.store.insertEvent(newEvent, trx, reserved);
-    await this.store.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), trx);
-    if (key) await this.store.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, trx);
+    const streamOrdering = await this.store.insertEvent(newEvent, sql, reserved);
+    await this.store.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), sql);
+    if (key) await this.store.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, sql);
     if (membership !== null && req.stateKey !== undefined) {
-      await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, trx);
+      await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, sql);
     }
     if (req.type === 'm.room.redaction' && req.redacts !== undefined) {
-      const target = await this.store.getEvent(req.redacts, trx);
+      const target = await this.store.getEventIn(sql, req.redacts);
       if (target && target.roomId === head.roomId && target.redactedBy === null) {
-        await this.store.redactEvent(req.redacts, redactEvent(target.pdu, head.version), eventId, trx);
+        await this.store.redactEvent(req.redacts, redactEvent(target.pdu, head.version), eventId, sql);
       }
     }
     const next: RoomHead = {
@@ -434,9 +493,10 @@ export class EventSender {
         forwardExtremities: next.extremities,
         stateGroup,
       },
-      trx,
+      sql,
     );
     if (!advanced) throw new HeadMoved();
+    for (const write of writes) await write(sql, streamOrdering);
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
   }
 
@@ -483,6 +543,28 @@ function afterBuilt(head: RoomHead, built: BuiltEvent, req: SendRequest): RoomHe
     state: key ? new Map(head.state).set(key, { eventId: built.eventId, pdu: built.pdu }) : head.state,
   };
 }
+
+/** A RoomStateView over a head; joined members computed once per state map (it is replaced on change). */
+function stateView(head: RoomHead): RoomStateView {
+  return {
+    version: head.version,
+    state: (type, key) => head.state.get(stateKey(type, key))?.pdu,
+    joinedMembers: () => {
+      let joined = joinedByState.get(head.state);
+      if (!joined) {
+        joined = [];
+        for (const { pdu } of head.state.values()) {
+          if (pdu.type === 'm.room.member' && pdu.content['membership'] === 'join' && pdu.state_key)
+            joined.push(pdu.state_key);
+        }
+        joinedByState.set(head.state, joined);
+      }
+      return joined;
+    },
+  };
+}
+
+const joinedByState = new WeakMap<ReadonlyMap<StateKey, AuthEvent>, string[]>();
 
 /** The (user, device, txn id) was used already: roll back and answer with the first event. */
 class TxnReplayed extends Error {}

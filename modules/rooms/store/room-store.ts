@@ -1,17 +1,22 @@
 /* eslint-disable @typescript-eslint/no-unnecessary-type-assertion -- knex rows are typed by assertion here, at the store boundary */
 /**
- * The only code that touches the rooms tables. Every method takes an optional `trx` so the send path can
- * write an event, its edges, state group, current state, membership, txn id and the room head in one
- * transaction.
+ * The only code that touches the rooms tables. The write methods of the send path take the `Sql` of one
+ * fast transaction (core/storage/sql.ts), so an event, its edges, state group, current state, membership,
+ * txn id and the room head commit together; without one, each runs in a transaction of its own. Reads take
+ * an optional knex `trx`.
  */
 import type { Knex } from 'knex';
 import type { Cradle } from '../../../core/container.js';
 import { fromJsonColumn, isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
+import { sqlTransaction, type Sql } from '../../../core/storage/sql.js';
 import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 
 /** A state group gets a full snapshot once its delta chain would grow past this length. */
 export const SNAPSHOT_INTERVAL = 100;
+
+/** Rows per multi-row INSERT of state entries (4 parameters each; well under both engines' limits). */
+const STATE_ROWS_PER_INSERT = 200;
 
 export interface RoomRow {
   readonly roomId: string;
@@ -85,13 +90,6 @@ interface RoomDbRow {
   state_group: number | string | null;
 }
 
-/** Rows of a `knex.raw` result: an array on SQLite, `{ rows }` on PostgreSQL. */
-function rawRows<T = Record<string, unknown>>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  const rows = (result as { rows?: unknown } | undefined)?.rows;
-  return Array.isArray(rows) ? (rows as T[]) : [];
-}
-
 export function eventFromRow(r: EventDbRow): StoredEvent {
   return {
     streamOrdering: toNumber(r.stream_ordering),
@@ -151,18 +149,29 @@ export class RoomStore {
 
   // ---- rooms -------------------------------------------------------------------------------------------
 
-  async insertRoom(room: RoomRow, trx: Queryable = this.db): Promise<void> {
-    await trx('rooms_rooms').insert({
-      room_id: room.roomId,
-      room_version: room.roomVersion,
-      creator: room.creator,
-      visibility: room.visibility,
-      created_ts: room.createdTs,
-      last_stream: room.lastStream,
-      max_depth: room.maxDepth,
-      forward_extremities: toJsonColumn(room.forwardExtremities),
-      state_group: room.stateGroup,
-    });
+  /** Runs `fn` in the caller's fast transaction, or in one of its own. */
+  private write<T>(sql: Sql | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return sql ? fn(sql) : sqlTransaction(this.db, fn);
+  }
+
+  async insertRoom(room: RoomRow, sql?: Sql): Promise<void> {
+    await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_rooms (room_id, room_version, creator, visibility, created_ts, last_stream, max_depth,
+           forward_extremities, state_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          room.roomId,
+          room.roomVersion,
+          room.creator,
+          room.visibility,
+          room.createdTs,
+          room.lastStream,
+          room.maxDepth,
+          toJsonColumn(room.forwardExtremities),
+          room.stateGroup,
+        ],
+      ),
+    );
   }
 
   async getRoom(roomId: string, trx: Queryable = this.db): Promise<RoomRow | undefined> {
@@ -185,21 +194,23 @@ export class RoomStore {
       forwardExtremities: readonly string[];
       stateGroup: number | null;
     },
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<boolean> {
-    const result: unknown = await trx.raw(
-      `UPDATE rooms_rooms SET last_stream = ?, max_depth = ?, forward_extremities = ?, state_group = ?
-       WHERE room_id = ? AND last_stream = ? RETURNING room_id`,
-      [
-        head.lastStream,
-        head.maxDepth,
-        toJsonColumn(head.forwardExtremities),
-        head.stateGroup,
-        roomId,
-        expectedLastStream,
-      ],
+    const changed = await this.write(sql, (q) =>
+      q.run(
+        `UPDATE rooms_rooms SET last_stream = ?, max_depth = ?, forward_extremities = ?, state_group = ?
+         WHERE room_id = ? AND last_stream = ?`,
+        [
+          head.lastStream,
+          head.maxDepth,
+          toJsonColumn(head.forwardExtremities),
+          head.stateGroup,
+          roomId,
+          expectedLastStream,
+        ],
+      ),
     );
-    return rawRows(result).length === 1;
+    return changed === 1;
   }
 
   async setVisibility(
@@ -231,54 +242,65 @@ export class RoomStore {
    * PostgreSQL only (see `reservesStreamOrdering`): the next stream ordering, reserved before the insert
    * (see StreamTracker).
    */
-  async reserveStreamOrdering(trx: Queryable = this.db): Promise<number> {
-    const result: unknown = await trx.raw(
-      `SELECT nextval(pg_get_serial_sequence('rooms_events', 'stream_ordering')) AS n`,
+  async reserveStreamOrdering(sql?: Sql): Promise<number> {
+    const rows = await this.write(sql, (q) =>
+      q.all<{ n: number | string }>(
+        `SELECT nextval(pg_get_serial_sequence('rooms_events', 'stream_ordering')) AS n`,
+      ),
     );
-    return toNumber(rawRows<{ n: number | string }>(result)[0]?.n);
+    return toNumber(rows[0]?.n);
   }
 
-  async insertEvent(e: NewEvent, trx: Queryable = this.db, streamOrdering?: number): Promise<number> {
-    // Raw SQL: this is the hottest statement of the send path and the query builder costs more than it runs.
-    const result: unknown = await trx.raw(
-      `INSERT INTO rooms_events (${streamOrdering === undefined ? '' : 'stream_ordering, '}event_id, room_id,
+  async insertEvent(e: NewEvent, sql?: Sql, streamOrdering?: number): Promise<number> {
+    const rows = await this.write(sql, (q) =>
+      q.all<{ stream_ordering: number | string }>(
+        `INSERT INTO rooms_events (${streamOrdering === undefined ? '' : 'stream_ordering, '}event_id, room_id,
          type, state_key, sender, depth, origin_server_ts, json, unsigned_json, rejected_reason, state_group,
          membership, relates_to, rel_type)
        VALUES (${streamOrdering === undefined ? '' : '?, '}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        RETURNING stream_ordering`,
-      [
-        ...(streamOrdering === undefined ? [] : [streamOrdering]),
-        e.eventId,
-        e.roomId,
-        e.type,
-        e.stateKey,
-        e.sender,
-        e.depth,
-        e.originServerTs,
-        JSON.stringify(e.pdu),
-        e.unsigned ? toJsonColumn(e.unsigned) : null,
-        e.rejectedReason,
-        e.stateGroup,
-        e.membership,
-        e.relatesTo,
-        e.relType,
-      ],
+        [
+          ...(streamOrdering === undefined ? [] : [streamOrdering]),
+          e.eventId,
+          e.roomId,
+          e.type,
+          e.stateKey,
+          e.sender,
+          e.depth,
+          e.originServerTs,
+          JSON.stringify(e.pdu),
+          e.unsigned ? toJsonColumn(e.unsigned) : null,
+          e.rejectedReason,
+          e.stateGroup,
+          e.membership,
+          e.relatesTo,
+          e.relType,
+        ],
+      ),
     );
-    return toNumber(rawRows<{ stream_ordering: number | string }>(result)[0]?.stream_ordering);
+    return toNumber(rows[0]?.stream_ordering);
   }
 
   async insertEdges(
     eventId: string,
     prevEvents: readonly string[],
     authEvents: readonly string[],
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<void> {
     const rows = [...prevEvents.map((p) => [eventId, p, 'p']), ...authEvents.map((a) => [eventId, a, 'a'])];
     if (rows.length === 0) return;
-    await trx.raw(
-      `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
-      rows.flat(),
+    await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
+        rows.flat(),
+      ),
     );
+  }
+
+  /** An event, read inside a fast transaction (the send path's redaction target). */
+  async getEventIn(sql: Sql, eventId: string): Promise<StoredEvent | undefined> {
+    const [row] = await sql.all<EventDbRow>('SELECT * FROM rooms_events WHERE event_id = ?', [eventId]);
+    return row ? eventFromRow(row) : undefined;
   }
 
   async getEvent(eventId: string, trx: Queryable = this.db): Promise<StoredEvent | undefined> {
@@ -317,15 +339,14 @@ export class RoomStore {
   }
 
   /** Replaces the stored PDU with its redacted form: the original content is gone from the database. */
-  async redactEvent(
-    eventId: string,
-    redacted: PduJson,
-    redactedBy: string,
-    trx: Queryable = this.db,
-  ): Promise<void> {
-    await trx('rooms_events')
-      .where({ event_id: eventId })
-      .update({ json: JSON.stringify(redacted), redacted_by: redactedBy, unsigned_json: null });
+  async redactEvent(eventId: string, redacted: PduJson, redactedBy: string, sql?: Sql): Promise<void> {
+    await this.write(sql, (q) =>
+      q.run('UPDATE rooms_events SET json = ?, redacted_by = ?, unsigned_json = NULL WHERE event_id = ?', [
+        JSON.stringify(redacted),
+        redactedBy,
+        eventId,
+      ]),
+    );
   }
 
   /**
@@ -604,22 +625,31 @@ export class RoomStore {
     prevChainLength: number,
     delta: ReadonlyMap<StateKey, string>,
     fullState: () => ReadonlyMap<StateKey, string>,
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<{ id: number; chainLength: number }> {
     const snapshot = prevGroup === null || prevChainLength + 1 >= SNAPSHOT_INTERVAL;
     const chainLength = snapshot ? 0 : prevChainLength + 1;
-    const rows = (await trx('rooms_state_groups')
-      .insert({ room_id: roomId, prev_group: prevGroup, is_snapshot: snapshot, chain_length: chainLength })
-      .returning('id')) as { id: number | string }[];
-    const id = toNumber(rows[0]?.id);
-    const entries = snapshot ? fullState() : delta;
-    const values = [...entries].map(([k, eventId]) => {
-      const i = k.indexOf('\u0000');
-      return { state_group: id, type: k.slice(0, i), state_key: k.slice(i + 1), event_id: eventId };
+    return this.write(sql, async (q) => {
+      const rows = await q.all<{ id: number | string }>(
+        'INSERT INTO rooms_state_groups (room_id, prev_group, is_snapshot, chain_length) VALUES (?, ?, ?, ?) RETURNING id',
+        [roomId, prevGroup, snapshot, chainLength],
+      );
+      const id = toNumber(rows[0]?.id);
+      const entries = snapshot ? fullState() : delta;
+      const values = [...entries].map(([k, eventId]) => {
+        const i = k.indexOf('\u0000');
+        return [id, k.slice(0, i), k.slice(i + 1), eventId];
+      });
+      for (let i = 0; i < values.length; i += STATE_ROWS_PER_INSERT) {
+        const chunk = values.slice(i, i + STATE_ROWS_PER_INSERT);
+        await q.run(
+          `INSERT INTO rooms_state_group_entries (state_group, type, state_key, event_id)
+           VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          chunk.flat(),
+        );
+      }
+      return { id, chainLength };
     });
-    for (let i = 0; i < values.length; i += 200)
-      await trx('rooms_state_group_entries').insert(values.slice(i, i + 200));
-    return { id, chainLength };
   }
 
   async stateGroupInfo(
@@ -674,12 +704,15 @@ export class RoomStore {
     type: string,
     key: string,
     eventId: string,
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<void> {
-    await trx('rooms_current_state')
-      .insert({ room_id: roomId, type, state_key: key, event_id: eventId })
-      .onConflict(['room_id', 'type', 'state_key'])
-      .merge(['event_id']);
+    await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_current_state (room_id, type, state_key, event_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = excluded.event_id`,
+        [roomId, type, key, eventId],
+      ),
+    );
   }
 
   /** The current state as (type, state_key) → event, with the events. */
@@ -710,19 +743,17 @@ export class RoomStore {
     membership: string,
     eventId: string,
     streamOrdering: number,
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<void> {
-    await trx('rooms_memberships')
-      .insert({
-        room_id: roomId,
-        user_id: userId,
-        membership,
-        event_id: eventId,
-        stream_ordering: streamOrdering,
-        forgotten: false,
-      })
-      .onConflict(['room_id', 'user_id'])
-      .merge(['membership', 'event_id', 'stream_ordering', 'forgotten']);
+    await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_memberships (room_id, user_id, membership, event_id, stream_ordering, forgotten)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (room_id, user_id) DO UPDATE SET membership = excluded.membership,
+           event_id = excluded.event_id, stream_ordering = excluded.stream_ordering, forgotten = excluded.forgotten`,
+        [roomId, userId, membership, eventId, streamOrdering, false],
+      ),
+    );
   }
 
   async getMembership(
@@ -809,14 +840,16 @@ export class RoomStore {
     deviceId: string,
     txnId: string,
     eventId: string,
-    trx: Queryable = this.db,
+    sql?: Sql,
   ): Promise<boolean> {
-    const result: unknown = await trx.raw(
-      `INSERT INTO rooms_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, device_id, txn_id) DO NOTHING RETURNING event_id`,
-      [userId, deviceId, txnId, eventId, Date.now()],
+    const changed = await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, device_id, txn_id) DO NOTHING`,
+        [userId, deviceId, txnId, eventId, Date.now()],
+      ),
     );
-    return rawRows(result).length === 1;
+    return changed === 1;
   }
 
   /** The (user, device, txn id) an event was sent with, for `unsigned.transaction_id`. */

@@ -1,0 +1,92 @@
+import t from 'tap';
+import { openDatabase } from '../../../core/storage/database.js';
+import { isUniqueViolation } from '../../../core/storage/errors.js';
+import { sqlTransaction } from '../../../core/storage/sql.js';
+import { withAllDatabases } from '../../helpers/with-all-databases.js';
+
+void withAllDatabases(t, async (t, database, engine) => {
+  const db = await openDatabase(database, '/tmp');
+  t.teardown(() => db.destroy()); // also proves cached SQLite statements are finalized (close would fail)
+  await db.schema.createTable('sql_notes', (table) => {
+    table.increments('id');
+    table.string('text').notNullable().unique();
+    table.integer('n').notNullable().defaultTo(0);
+  });
+
+  await t.test('statements commit together, with rows, RETURNING and change counts', async (t) => {
+    const result = await sqlTransaction(db, async (sql) => {
+      t.equal(sql.dialect, engine === 'sqlite' ? 'sqlite' : 'pg');
+      const inserted = await sql.all<{ id: number }>(
+        'INSERT INTO sql_notes (text, n) VALUES (?, ?) RETURNING id',
+        ['a', 1],
+      );
+      await sql.run('INSERT INTO sql_notes (text, n) VALUES (?, ?)', ['b', 2]);
+      const changed = await sql.run('UPDATE sql_notes SET n = n + ? WHERE n >= ?', [10, 1]);
+      return { id: Number(inserted[0]?.id), changed };
+    });
+    t.ok(result.id > 0, 'RETURNING gives the new id');
+    t.equal(result.changed, 2, 'run resolves to the rows changed');
+    const rows = (await db('sql_notes').orderBy('text')) as { text: string; n: number }[];
+    t.same(
+      rows.map((r) => [r.text, Number(r.n)]),
+      [
+        ['a', 11],
+        ['b', 12],
+      ],
+    );
+  });
+
+  await t.test('a statement reused many times keeps working (prepared once)', async (t) => {
+    for (let i = 0; i < 50; i++) {
+      await sqlTransaction(db, (sql) => sql.run('INSERT INTO sql_notes (text) VALUES (?)', [`r${i}`]));
+    }
+    const [row] = await sqlTransaction(db, (sql) =>
+      sql.all<{ c: number | string }>("SELECT count(*) AS c FROM sql_notes WHERE text LIKE 'r%'"),
+    );
+    t.equal(Number(row?.c), 50);
+  });
+
+  await t.test('a failure rolls every statement back and the connection stays usable', async (t) => {
+    const err = await sqlTransaction(db, async (sql) => {
+      await sql.run('INSERT INTO sql_notes (text) VALUES (?)', ['first']);
+      await sql.run('INSERT INTO sql_notes (text) VALUES (?)', ['a']); // unique violation
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.ok(isUniqueViolation(err), `a unique violation surfaces as one: ${String(err)}`);
+    t.equal((await db('sql_notes').where({ text: 'first' })).length, 0, 'nothing of it was kept');
+    await t.rejects(
+      sqlTransaction(db, async (sql) => {
+        await sql.run('INSERT INTO sql_notes (text) VALUES (?)', ['second']);
+        throw new Error('the caller changed its mind');
+      }),
+      /changed its mind/,
+    );
+    t.equal((await db('sql_notes').where({ text: 'second' })).length, 0);
+    t.equal((await db('sql_notes').count({ c: '*' }))[0]?.['c'] + '', '52', 'knex still works after');
+  });
+
+  await t.test('a statement that does not prepare is an error, not a hang', async (t) => {
+    await t.rejects(sqlTransaction(db, (sql) => sql.run('INSERT INTO no_such_table (x) VALUES (?)', [1])));
+    await t.resolves(sqlTransaction(db, (sql) => sql.all('SELECT 1 AS one')));
+  });
+
+  await t.test('concurrent transactions do not interleave', async (t) => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        sqlTransaction(db, async (sql) => {
+          const [row] = await sql.all<{ n: number | string }>('SELECT n FROM sql_notes WHERE text = ?', [
+            'a',
+          ]);
+          await sql.run('UPDATE sql_notes SET n = ? WHERE text = ?', [Number(row?.n) + 1, 'a']);
+          return i;
+        }),
+      ),
+    );
+    const [a] = (await db('sql_notes').where({ text: 'a' })) as { n: number }[];
+    // On PostgreSQL, READ COMMITTED transactions may lose updates here; SQLite's single connection may not.
+    if (engine === 'sqlite') t.equal(Number(a?.n), 31, 'every read-modify-write saw the previous one');
+    else t.ok(Number(a?.n) > 11, 'every transaction committed');
+  });
+});
