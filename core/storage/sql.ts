@@ -75,7 +75,7 @@ class SqliteSql implements Sql {
 
   constructor(private readonly connection: SqliteConnection) {
     let cache = statementCaches.get(connection);
-    if (!cache) statementCaches.set(connection, (cache = new Map()));
+    if (!cache) statementCaches.set(connection, (cache = new Map<string, SqliteStatement>()));
     this.statements = cache;
   }
 
