@@ -1,13 +1,14 @@
 /**
  * What other modules may call on rooms (registered as `roomsApi`): sync, e2ee, the directory, plugins.
- * Events come out in the client format (`ClientEvent`); stream positions are the `events` stream the
- * rooms module announces on the notifier.
+ * Events come out in the client format (`ClientEvent`); the sync reads (`timeline`, `stateAt`, `stateDelta`)
+ * also pair each with its federation format when asked (`withPdu: true`). Stream positions are the `events`
+ * stream the rooms module announces on the notifier.
  */
 import { MatrixError } from '../../core/errors.js';
 import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../../core/protocol/room-versions.js';
 import { splitStateKey, type JsonObject, type StateKey } from '../../core/protocol/pdu.js';
 import type { RoomStore, StoredEvent } from './store/room-store.js';
-import type { ClientEvent } from './services/client-events.js';
+import type { ClientEvent, EventWithPdu } from './services/client-events.js';
 import type { EventSender, EventWriter, PersistedListener } from './services/event-sender.js';
 import type {
   AliasResolver,
@@ -26,7 +27,7 @@ import type { RoomEventFilter } from './services/timeline-service.js';
 import { matchesFilter } from './services/timeline-service.js';
 import type { RoomUpgradedHook, UpgradeService } from './services/upgrade-service.js';
 
-export type { ClientEvent } from './services/client-events.js';
+export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
 export type { RoomEventFilter } from './services/timeline-service.js';
 export type {
   Profile,
@@ -71,14 +72,37 @@ export interface RoomSummaryRow {
   readonly createdTs: number;
 }
 
-/** A timeline slice for a sync response. */
-export interface TimelineSlice {
+/** A timeline slice for a sync response (of `EventWithPdu` when read `withPdu`). */
+export interface TimelineSlice<E = ClientEvent> {
   /** Oldest first. */
-  readonly events: ClientEvent[];
+  readonly events: E[];
   /** True when more events than `limit` fell in the range (a gap). */
   readonly limited: boolean;
   /** A /messages `from` token pointing just before the first event returned. */
   readonly prevBatch: string;
+}
+
+/** The range of a sync timeline read. */
+export interface TimelineRange {
+  readonly after: number;
+  readonly upTo: number;
+  readonly limit: number;
+  /** The viewer's device: its own `transaction_id`s are shown. */
+  readonly deviceId?: string | null;
+  readonly filter?: RoomEventFilter;
+}
+
+/**
+ * Pair each client event with the same event in federation format (`EventWithPdu`), for a sync filter's
+ * `event_format: "federation"`. The PDU is already loaded with the event, so this costs no extra read.
+ */
+export interface WithPdu {
+  readonly withPdu: true;
+}
+
+/** Client events only (the default). */
+export interface WithoutPdu {
+  readonly withPdu?: false;
 }
 
 export interface RoomsApi {
@@ -89,13 +113,15 @@ export interface RoomsApi {
   currentStreamPosition(): Promise<number>;
   /**
    * The events of `roomId` with stream ordering in (`after`, `upTo`] that `userId` may see, the newest
-   * `limit` of them oldest first, formatted for `deviceId` (its own `transaction_id`s).
+   * `limit` of them oldest first, formatted for `deviceId` (its own `transaction_id`s). With `withPdu: true`,
+   * each comes with its federation format.
    */
   timeline(
     userId: string,
     roomId: string,
-    range: { after: number; upTo: number; limit: number; deviceId?: string | null; filter?: RoomEventFilter },
-  ): Promise<TimelineSlice>;
+    range: TimelineRange & WithPdu,
+  ): Promise<TimelineSlice<EventWithPdu>>;
+  timeline(userId: string, roomId: string, range: TimelineRange & WithoutPdu): Promise<TimelineSlice>;
   /** Raw stream read: events of `roomIds` in (`after`, `upTo`], newest first, no visibility filter. */
   eventsInStreamRange(
     roomIds: readonly string[],
@@ -103,10 +129,15 @@ export interface RoomsApi {
     upTo: number,
     limit: number,
   ): Promise<PersistedEvent[]>;
-  /** The room state at stream position `at` (after the newest event of the room at or before it). */
-  stateAt(roomId: string, at: number): Promise<ClientEvent[]>;
-  /** State entries that differ between stream positions `from` and `to` (their values at `to`). */
-  stateDelta(roomId: string, from: number, to: number): Promise<ClientEvent[]>;
+  /**
+   * The room state at stream position `at` (after the newest event of the room at or before it); with
+   * `withPdu: true`, each event with its federation format.
+   */
+  stateAt(roomId: string, at: number, options: WithPdu): Promise<EventWithPdu[]>;
+  stateAt(roomId: string, at: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  /** State entries that differ between stream positions `from` and `to` (their values at `to`); `withPdu` as above. */
+  stateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
+  stateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
   /** The current state, or one entry of it. */
   currentState(roomId: string): Promise<ClientEvent[]>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<ClientEvent | undefined>;
@@ -220,11 +251,17 @@ export class RoomsApiImpl implements RoomsApi {
     return this.p.sender.streams.safePosition(await this.p.store.maxStreamOrdering());
   }
 
+  timeline(
+    userId: string,
+    roomId: string,
+    range: TimelineRange & WithPdu,
+  ): Promise<TimelineSlice<EventWithPdu>>;
+  timeline(userId: string, roomId: string, range: TimelineRange & WithoutPdu): Promise<TimelineSlice>;
   async timeline(
     userId: string,
     roomId: string,
-    range: { after: number; upTo: number; limit: number; deviceId?: string | null; filter?: RoomEventFilter },
-  ): Promise<TimelineSlice> {
+    range: TimelineRange & (WithPdu | WithoutPdu),
+  ): Promise<TimelineSlice | TimelineSlice<EventWithPdu>> {
     const limit = Math.max(1, range.limit);
     const picked: StoredEvent[] = [];
     let upTo = range.upTo;
@@ -259,11 +296,10 @@ export class RoomsApiImpl implements RoomsApi {
     const prevBatch = first
       ? formatTopoToken({ depth: first.depth, stream: first.streamOrdering - 1 })
       : `s${range.upTo}`;
-    return {
-      events: await this.p.reader.format(picked, { userId, deviceId: range.deviceId ?? null }),
-      limited,
-      prevBatch,
-    };
+    const viewer = { userId, deviceId: range.deviceId ?? null };
+    return range.withPdu
+      ? { events: await this.p.reader.formatWithPdu(picked, viewer), limited, prevBatch }
+      : { events: await this.p.reader.format(picked, viewer), limited, prevBatch };
   }
 
   async eventsInStreamRange(
@@ -281,15 +317,36 @@ export class RoomsApiImpl implements RoomsApi {
     return event ? this.p.reader.stateAfter(event) : new Map();
   }
 
-  async stateAt(roomId: string, at: number): Promise<ClientEvent[]> {
-    const ids = [...(await this.stateMapAt(roomId, at)).values()];
-    return this.p.reader.format([...(await this.p.store.getEvents(ids)).values()]);
+  /** State events by id, formatted with or without their federation format. */
+  private async stateEvents(
+    ids: readonly string[],
+    options: WithPdu | WithoutPdu | undefined,
+  ): Promise<ClientEvent[] | EventWithPdu[]> {
+    const events = [...(await this.p.store.getEvents(ids)).values()];
+    return options?.withPdu ? this.p.reader.formatWithPdu(events) : this.p.reader.format(events);
   }
 
-  async stateDelta(roomId: string, from: number, to: number): Promise<ClientEvent[]> {
+  stateAt(roomId: string, at: number, options: WithPdu): Promise<EventWithPdu[]>;
+  stateAt(roomId: string, at: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  async stateAt(
+    roomId: string,
+    at: number,
+    options?: WithPdu | WithoutPdu,
+  ): Promise<ClientEvent[] | EventWithPdu[]> {
+    return this.stateEvents([...(await this.stateMapAt(roomId, at)).values()], options);
+  }
+
+  stateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
+  stateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  async stateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options?: WithPdu | WithoutPdu,
+  ): Promise<ClientEvent[] | EventWithPdu[]> {
     const [before, after] = await Promise.all([this.stateMapAt(roomId, from), this.stateMapAt(roomId, to)]);
     const changed = [...after].filter(([k, id]) => before.get(k) !== id).map(([, id]) => id);
-    return this.p.reader.format([...(await this.p.store.getEvents(changed)).values()]);
+    return this.stateEvents(changed, options);
   }
 
   async currentState(roomId: string): Promise<ClientEvent[]> {

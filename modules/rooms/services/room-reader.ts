@@ -5,7 +5,7 @@
 import { MatrixError } from '../../../core/errors.js';
 import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
 import type { RoomStore, StoredEvent } from '../store/room-store.js';
-import { toClientEvent, type ClientEvent } from './client-events.js';
+import { toClientEvent, toFederationEvent, type ClientEvent, type EventWithPdu } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 
@@ -90,6 +90,43 @@ export class RoomReader {
   /** Formats events for `viewer`: redacted_because, transaction_id for their own device. */
   async format(events: readonly StoredEvent[], viewer?: Viewer): Promise<ClientEvent[]> {
     if (events.length === 0) return [];
+    const facts = await this.formatFacts(events, viewer);
+    return events.map((e) => {
+      const { now, transactionId, redaction } = facts(e);
+      return toClientEvent(e, {
+        now,
+        transactionId,
+        redactedBecause: redaction ? toClientEvent(redaction, { now }) : undefined,
+      });
+    });
+  }
+
+  /** As `format`, each event paired with its federation format (sync's `event_format: "federation"`). */
+  async formatWithPdu(events: readonly StoredEvent[], viewer?: Viewer): Promise<EventWithPdu[]> {
+    if (events.length === 0) return [];
+    const facts = await this.formatFacts(events, viewer);
+    return events.map((e) => {
+      const { now, transactionId, redaction } = facts(e);
+      return {
+        event: toClientEvent(e, {
+          now,
+          transactionId,
+          redactedBecause: redaction ? toClientEvent(redaction, { now }) : undefined,
+        }),
+        pdu: toFederationEvent(e, {
+          now,
+          transactionId,
+          redactedBecause: redaction ? toFederationEvent(redaction, { now }) : undefined,
+        }),
+      };
+    });
+  }
+
+  /** What formatting needs beyond the events: their redactions and the viewer's own transaction ids. */
+  private async formatFacts(
+    events: readonly StoredEvent[],
+    viewer: Viewer | undefined,
+  ): Promise<(e: StoredEvent) => { now: number; transactionId?: string; redaction?: StoredEvent }> {
     const redactionIds = events.map((e) => e.redactedBy).filter((id): id is string => id !== null);
     const redactions =
       redactionIds.length > 0 ? await this.store.getEvents(redactionIds) : new Map<string, StoredEvent>();
@@ -99,15 +136,14 @@ export class RoomReader {
         ? await this.store.txnOfEvents(own)
         : new Map<string, { deviceId: string; txnId: string }>();
     const now = Date.now();
-    return events.map((e) => {
-      const redaction = e.redactedBy ? redactions.get(e.redactedBy) : undefined;
+    return (e) => {
       const txn = txns.get(e.eventId);
-      return toClientEvent(e, {
+      return {
         now,
-        redactedBecause: redaction ? toClientEvent(redaction, { now }) : undefined,
         transactionId: txn && viewer && txn.deviceId === (viewer.deviceId ?? '') ? txn.txnId : undefined,
-      });
-    });
+        redaction: e.redactedBy ? redactions.get(e.redactedBy) : undefined,
+      };
+    };
   }
 
   /** One event the viewer may see, or 404. */

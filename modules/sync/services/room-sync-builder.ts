@@ -13,7 +13,13 @@ import {
   matchesRoomEventFilter,
   type SyncFilter,
 } from './filter.js';
-import type { MembershipAt, SyncRoomEvent, SyncRoomsSource, TimelineSlice } from './rooms-source.js';
+import type {
+  EventFormatOption,
+  MembershipAt,
+  SyncRoomEvent,
+  SyncRoomsSource,
+  TimelineSlice,
+} from './rooms-source.js';
 import type { SyncToken } from './sync-token.js';
 
 export type JsonRecord = Record<string, unknown>;
@@ -38,6 +44,11 @@ export interface JoinedRoomInput {
 }
 
 type Timeline = TimelineSlice;
+
+/** Whether the filter asks for events in federation format (the source then reads their PDUs too). */
+function eventFormat(ctx: RoomSyncContext): EventFormatOption {
+  return { federationFormat: ctx.filter.event_format === 'federation' };
+}
 
 export class RoomSyncBuilder {
   /**
@@ -142,7 +153,7 @@ export class RoomSyncBuilder {
       to,
       limit,
       viewer,
-      federationFormat: ctx.filter.event_format === 'federation',
+      ...eventFormat(ctx),
       filter: {
         types: filter?.types,
         not_types: filter?.not_types,
@@ -176,11 +187,13 @@ export class RoomSyncBuilder {
     const full = fresh || ctx.fullState;
     const start = timeline.events.length > 0 ? timeline.start : to;
     const gap = !full && timeline.limited;
+    const format = eventFormat(ctx);
     let state: SyncRoomEvent[] = [];
     let before: SyncRoomEvent[] | undefined;
-    if (full || (lazy && timeline.events.length > 0)) before = await this.rooms().stateAt(roomId, start);
+    if (full || (lazy && timeline.events.length > 0))
+      before = await this.rooms().stateAt(roomId, start, format);
     if (full) state = before ?? [];
-    else if (gap && ctx.since) state = await this.rooms().stateDelta(roomId, ctx.since.events, start);
+    else if (gap && ctx.since) state = await this.rooms().stateDelta(roomId, ctx.since.events, start, format);
     if (!matchesRoom(filter, roomId)) return [];
     state = state.filter((e) => matchesRoomEventFilter(filter, e.event));
     if (!lazy) return state;
@@ -230,10 +243,11 @@ export class RoomSyncBuilder {
     fresh: boolean,
     to: number,
   ): Promise<JsonRecord[]> {
+    const format = eventFormat(ctx);
     const changed =
       fresh || ctx.fullState || !ctx.since
-        ? await this.rooms().stateAt(roomId, to)
-        : await this.rooms().stateDelta(roomId, ctx.since.events, to);
+        ? await this.rooms().stateAt(roomId, to, format)
+        : await this.rooms().stateDelta(roomId, ctx.since.events, to, format);
     const filter = ctx.filter.room?.state;
     return changed.filter((e) => matchesRoomEventFilter(filter, e.event)).map((e) => this.shape(ctx, e));
   }
@@ -257,7 +271,10 @@ export class RoomSyncBuilder {
     };
   }
 
-  /** A room event in the requested format, without `room_id` (it is the key), with only `event_fields`. */
+  /**
+   * A room event in the requested format, with only `event_fields`. The client format drops `room_id` (it is
+   * the key); the federation format is the PDU as is (Synapse keeps its `room_id` too).
+   */
   private shape(ctx: RoomSyncContext, e: SyncRoomEvent): JsonRecord {
     let out: JsonRecord;
     if (ctx.filter.event_format === 'federation' && e.pdu) out = { ...(e.pdu as JsonRecord) };

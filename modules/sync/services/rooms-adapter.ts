@@ -1,9 +1,10 @@
 /**
  * `SyncRoomsSource` over the rooms module's public API (`roomsApi`, modules/rooms/api.ts) and nothing else.
  */
-import type { JsonObject } from '../../../core/protocol/pdu.js';
+import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type {
   ClientEventJson,
+  EventFormatOption,
   Membership,
   MembershipAt,
   StrippedStateEvent,
@@ -13,21 +14,44 @@ import type {
   TimelineSlice,
 } from './rooms-source.js';
 
+interface TimelineRange {
+  after: number;
+  upTo: number;
+  limit: number;
+  deviceId?: string | null;
+  filter?: TimelineFilter;
+}
+
+interface Slice<E> {
+  events: E[];
+  limited: boolean;
+  prevBatch: string;
+}
+
+/** A client event with its federation format (`RoomsApi` reads with `withPdu: true`). */
+interface EventWithPdu {
+  event: ClientEventJson;
+  pdu: Readonly<PduJson>;
+}
+
 /** The part of `RoomsApi` sync calls (structural, so this file compiles against any compatible rooms api). */
 export interface RoomsApiForSync {
   currentStreamPosition(): Promise<number>;
   timeline(
     userId: string,
     roomId: string,
-    range: { after: number; upTo: number; limit: number; deviceId?: string | null; filter?: TimelineFilter },
-  ): Promise<{ events: ClientEventJson[]; limited: boolean; prevBatch: string }>;
+    range: TimelineRange & { withPdu: true },
+  ): Promise<Slice<EventWithPdu>>;
+  timeline(userId: string, roomId: string, range: TimelineRange): Promise<Slice<ClientEventJson>>;
   eventsInStreamRange(
     roomIds: readonly string[],
     after: number,
     upTo: number,
     limit: number,
   ): Promise<{ roomId: string; streamOrdering: number }[]>;
+  stateAt(roomId: string, at: number, options: { withPdu: true }): Promise<EventWithPdu[]>;
   stateAt(roomId: string, at: number): Promise<ClientEventJson[]>;
+  stateDelta(roomId: string, from: number, to: number, options: { withPdu: true }): Promise<EventWithPdu[]>;
   stateDelta(roomId: string, from: number, to: number): Promise<ClientEventJson[]>;
   membershipChangesOfUser(
     userId: string,
@@ -72,6 +96,10 @@ function asMembership(value: unknown): Membership | undefined {
 }
 
 const wrap = (event: ClientEventJson): SyncRoomEvent => ({ event });
+const wrapSlice = (slice: Slice<ClientEventJson>): Slice<SyncRoomEvent> => ({
+  ...slice,
+  events: slice.events.map(wrap),
+});
 
 export class RoomsApiSyncSource implements SyncRoomsSource {
   constructor(private readonly api: () => RoomsApiForSync) {}
@@ -143,7 +171,7 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
 
   async timeline(
     roomId: string,
-    range: {
+    range: EventFormatOption & {
       from: number;
       to: number;
       limit: number;
@@ -151,27 +179,40 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
       filter?: TimelineFilter;
     },
   ): Promise<TimelineSlice> {
-    const slice = await this.api().timeline(range.viewer.userId, roomId, {
+    const userId = range.viewer.userId;
+    const read: TimelineRange = {
       after: range.from,
       upTo: range.to,
       limit: range.limit,
       deviceId: range.viewer.deviceId,
       filter: range.filter,
-    });
+    };
+    const slice: Slice<SyncRoomEvent> = range.federationFormat
+      ? await this.api().timeline(userId, roomId, { ...read, withPdu: true })
+      : wrapSlice(await this.api().timeline(userId, roomId, read));
     return {
-      events: slice.events.map(wrap),
+      events: slice.events,
       limited: slice.limited,
       prevBatch: slice.prevBatch,
       start: streamBefore(slice.prevBatch, range.to),
     };
   }
 
-  async stateAt(roomId: string, at: number): Promise<SyncRoomEvent[]> {
-    return (await this.api().stateAt(roomId, at)).map(wrap);
+  async stateAt(roomId: string, at: number, options?: EventFormatOption): Promise<SyncRoomEvent[]> {
+    return options?.federationFormat
+      ? this.api().stateAt(roomId, at, { withPdu: true })
+      : (await this.api().stateAt(roomId, at)).map(wrap);
   }
 
-  async stateDelta(roomId: string, from: number, to: number): Promise<SyncRoomEvent[]> {
-    return (await this.api().stateDelta(roomId, from, to)).map(wrap);
+  async stateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options?: EventFormatOption,
+  ): Promise<SyncRoomEvent[]> {
+    return options?.federationFormat
+      ? this.api().stateDelta(roomId, from, to, { withPdu: true })
+      : (await this.api().stateDelta(roomId, from, to)).map(wrap);
   }
 
   /**

@@ -17,10 +17,18 @@ export interface ClientEventJson {
   readonly redacts?: string;
 }
 
-/** A room event as sync handles it: client format, and the PDU when the source can give it (event_format). */
+/**
+ * A room event as sync handles it: client format, and when asked for (`federationFormat`, the filter's
+ * `event_format: "federation"`) the federation format too: the PDU with `event_id` and the server's `unsigned`.
+ */
 export interface SyncRoomEvent {
   readonly event: ClientEventJson;
   readonly pdu?: Readonly<PduJson>;
+}
+
+/** Whether the events read should carry their federation format (`SyncRoomEvent.pdu`). */
+export interface EventFormatOption {
+  readonly federationFormat?: boolean;
 }
 
 /** A timeline slice: oldest first, `limited` when more events fell in the range. */
@@ -78,19 +86,18 @@ export interface SyncRoomsSource {
    */
   timeline(
     roomId: string,
-    range: {
+    range: EventFormatOption & {
       from: number;
       to: number;
       limit: number;
       viewer: { userId: string; deviceId: string | null };
       filter?: TimelineFilter;
-      federationFormat?: boolean;
     },
   ): Promise<TimelineSlice>;
   /** The room's state after every event at or below stream `at`. */
-  stateAt(roomId: string, at: number): Promise<SyncRoomEvent[]>;
+  stateAt(roomId: string, at: number, options?: EventFormatOption): Promise<SyncRoomEvent[]>;
   /** State entries that differ between stream positions `from` and `to` (their values at `to`). */
-  stateDelta(roomId: string, from: number, to: number): Promise<SyncRoomEvent[]>;
+  stateDelta(roomId: string, from: number, to: number, options?: EventFormatOption): Promise<SyncRoomEvent[]>;
   /**
    * Stripped state to show with an invite or knock (the membership event's `invite_room_state`/`knock_room_state`),
    * including the stripped membership event itself.

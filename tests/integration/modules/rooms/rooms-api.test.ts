@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { PersistedEvent } from '../../../../modules/rooms/api.js';
+import type { ClientEvent, PersistedEvent } from '../../../../modules/rooms/api.js';
 import { startRoomsServer } from './rooms-test-server.js';
 
 void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
@@ -74,6 +74,108 @@ void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
     t.ok((await api.currentState(roomId)).length >= 6);
     t.same((await api.getRoomState(roomId)).get('m.room.name\u0000'), { name: 'After' });
   });
+
+  await t.test('withPdu: each client event paired with its federation format', async (t) => {
+    const plain = await api.timeline(alice.userId, roomId, {
+      after: afterCreate,
+      upTo: now,
+      limit: 3,
+      deviceId: alice.deviceId,
+    });
+    const slice = await api.timeline(alice.userId, roomId, {
+      after: afterCreate,
+      upTo: now,
+      limit: 3,
+      deviceId: alice.deviceId,
+      withPdu: true,
+    });
+    const noAge = (e: ClientEvent) => ({ ...e, unsigned: { ...e.unsigned, age: 0 } });
+    t.same(
+      slice.events.map((e) => noAge(e.event)),
+      plain.events.map(noAge),
+      'the client events are those of the plain read',
+    );
+    t.equal(slice.limited, plain.limited);
+    t.equal(slice.prevBatch, plain.prevBatch);
+    for (const { event, pdu } of slice.events) {
+      t.equal(pdu.event_id, event.event_id, 'event_id, as Synapse serves the federation format');
+      t.equal(pdu.room_id, roomId);
+      t.equal(pdu.sender, event.sender);
+      t.equal(pdu.type, event.type);
+      t.same(pdu.content, event.content);
+      t.equal(pdu.origin_server_ts, event.origin_server_ts);
+      t.ok(Array.isArray(pdu.prev_events) && pdu.prev_events.length > 0, 'prev_events');
+      t.ok(Array.isArray(pdu.auth_events) && pdu.auth_events.length > 0, 'auth_events');
+      t.type(pdu.depth, 'number');
+      t.type(pdu.hashes.sha256, 'string');
+      t.ok(pdu.signatures['test.local'], "this server's signature");
+      t.type(pdu.unsigned['age'], 'number', 'unsigned.age');
+    }
+    t.type(slice.events[0]?.pdu.unsigned['transaction_id'], 'string', "the sender's device sees its txn id");
+    const name = slice.events[2]?.pdu;
+    t.equal(name?.state_key, '');
+    t.same(name?.unsigned['prev_content'], { name: 'Before' }, 'the server unsigned of a state event');
+    t.type(name?.unsigned['replaces_state'], 'string');
+
+    const bobs = await api.timeline(bob.userId, roomId, {
+      after: afterCreate,
+      upTo: now,
+      limit: 3,
+      withPdu: true,
+    });
+    t.notOk(bobs.events[0]?.pdu.unsigned['transaction_id'], 'no txn id for another user');
+
+    const state = await api.stateAt(roomId, afterCreate, { withPdu: true });
+    const plainState = await api.stateAt(roomId, afterCreate);
+    t.same(state.map((e) => e.event.event_id).sort(), plainState.map((e) => e.event_id).sort());
+    t.ok(
+      state.every((e) => e.pdu.event_id === e.event.event_id && e.pdu.hashes.sha256 && e.pdu.auth_events),
+      'state events in federation format',
+    );
+    const create = state.find((e) => e.event.type === 'm.room.create')?.pdu;
+    t.notOk(create && 'room_id' in create, 'a v12 create event has no room_id in its PDU');
+    const delta = await api.stateDelta(roomId, afterCreate, now, { withPdu: true });
+    t.same(
+      delta.map((e) => `${e.pdu.type}|${e.pdu.state_key}`).sort(),
+      [`m.room.member|${bob.userId}`, 'm.room.name|'].sort(),
+    );
+  });
+
+  await t.test(
+    'withPdu: a redacted event is the redacted PDU, redacted_because in federation format',
+    async (t) => {
+      const r = await server.createRoom(alice);
+      const from = await api.currentStreamPosition();
+      const target = await server.send(alice, r, 'to be redacted');
+      const res = await server.call(
+        alice,
+        'PUT',
+        server.room(r, `/redact/${encodeURIComponent(target)}/fedfmt1`),
+        {
+          reason: 'test',
+        },
+      );
+      t.equal(res.status, 200);
+      const upTo = await api.currentStreamPosition();
+      const slice = await api.timeline(alice.userId, r, { after: from, upTo, limit: 10, withPdu: true });
+      const [redacted, redaction] = slice.events;
+      t.equal(redacted?.pdu.event_id, target);
+      t.same(redacted?.pdu.content, {}, 'the redacted form');
+      const because = redacted?.pdu.unsigned['redacted_because'] as Record<string, unknown> | undefined;
+      t.equal(because?.['event_id'], res.body.event_id);
+      t.ok(because?.['hashes'] && because['auth_events'], 'redacted_because is in federation format too');
+      t.notOk(
+        (redacted?.event.unsigned['redacted_because'] as Record<string, unknown>)['hashes'],
+        'and client format in the client event',
+      );
+      t.equal(redaction?.pdu.redacts, target, 'redacts at the top level');
+      t.equal(
+        (redaction?.pdu.content as Record<string, unknown>)['redacts'],
+        target,
+        'and in content (v11+)',
+      );
+    },
+  );
 
   await t.test('memberships, members, counts, shared users, versions', async (t) => {
     const changes = await api.membershipChangesOfUser(bob.userId, start, now);

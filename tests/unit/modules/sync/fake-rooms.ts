@@ -5,6 +5,7 @@
 import type { JsonObject } from '../../../../core/protocol/pdu.js';
 import type {
   ClientEventJson,
+  EventFormatOption,
   Membership,
   MembershipAt,
   StrippedStateEvent,
@@ -70,16 +71,18 @@ export class FakeRooms implements SyncRoomsSource {
     return out;
   }
 
-  private clean(e: ClientEventJson & { stream: number }): SyncRoomEvent {
+  /** The event as sync reads it; with its PDU only when asked for, as the real source does. */
+  private clean(e: ClientEventJson & { stream: number }, format?: EventFormatOption): SyncRoomEvent {
     const { stream: _stream, ...event } = e;
-    const { unsigned: _unsigned, ...rest } = event;
+    if (!format?.federationFormat) return { event };
     const pdu = {
-      ...rest,
+      ...event,
       depth: e.stream,
       prev_events: [],
       auth_events: [],
       hashes: { sha256: 'x' },
       signatures: {},
+      unsigned: (event.unsigned ?? {}) as JsonObject,
     };
     return { event, pdu };
   }
@@ -128,7 +131,7 @@ export class FakeRooms implements SyncRoomsSource {
 
   async timeline(
     roomId: string,
-    range: { from: number; to: number; limit: number; filter?: TimelineFilter },
+    range: EventFormatOption & { from: number; to: number; limit: number; filter?: TimelineFilter },
   ): Promise<TimelineSlice> {
     const f = range.filter;
     const all = this.events.filter(
@@ -146,22 +149,27 @@ export class FakeRooms implements SyncRoomsSource {
     const first = picked[0];
     const start = first ? first.stream - 1 : range.to;
     return {
-      events: picked.map((e) => this.clean(e)),
+      events: picked.map((e) => this.clean(e, range)),
       limited: all.length > picked.length,
       prevBatch: `s${start}`,
       start,
     };
   }
 
-  async stateAt(roomId: string, at: number): Promise<SyncRoomEvent[]> {
-    return [...this.stateMap(roomId, at).values()].map((e) => this.clean(e));
+  async stateAt(roomId: string, at: number, format?: EventFormatOption): Promise<SyncRoomEvent[]> {
+    return [...this.stateMap(roomId, at).values()].map((e) => this.clean(e, format));
   }
 
-  async stateDelta(roomId: string, from: number, to: number): Promise<SyncRoomEvent[]> {
+  async stateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    format?: EventFormatOption,
+  ): Promise<SyncRoomEvent[]> {
     const before = this.stateMap(roomId, from);
     return [...this.stateMap(roomId, to).entries()]
       .filter(([k, e]) => before.get(k)?.event_id !== e.event_id)
-      .map(([, e]) => this.clean(e));
+      .map(([, e]) => this.clean(e, format));
   }
 
   async strippedState(roomId: string, eventId: string): Promise<StrippedStateEvent[]> {

@@ -261,6 +261,34 @@ void t.test('event_fields and event_format', async (t) => {
   const fed = await sync(A, { since: first.next_batch, filter: { event_format: 'federation' } });
   const ev = fed.rooms.join[R].timeline.events[0];
   t.ok('depth' in ev && 'prev_events' in ev, 'federation format is the PDU');
+  t.equal(ev.room_id, R, 'the PDU keeps its room_id');
+  const isPdu = (e: Json): boolean => 'depth' in e && 'hashes' in e;
+  const initial = await sync(A, { filter: { event_format: 'federation', room: { timeline: { limit: 1 } } } });
+  t.ok(initial.rooms.join[R].state.events.length > 0, 'initial state');
+  t.ok(initial.rooms.join[R].state.events.every(isPdu), 'initial state in federation format');
+  const client = await sync(A, { filter: { room: { timeline: { limit: 1 } } } });
+  t.notOk(
+    [...client.rooms.join[R].state.events, ...client.rooms.join[R].timeline.events].some(isPdu),
+    'client format by default',
+  );
+  rooms.send(R, A, 'm.room.topic', { topic: 'gap' }, '');
+  rooms.message(R, A, 'a');
+  rooms.message(R, A, 'b');
+  const gappy = await sync(A, {
+    since: first.next_batch,
+    filter: { event_format: 'federation', room: { timeline: { limit: 1 } } },
+  });
+  t.same(
+    gappy.rooms.join[R].state.events.map((e: Json) => [e.type, isPdu(e)]),
+    [['m.room.topic', true]],
+    'the state of a gap in federation format',
+  );
+  const after = await sync(A, {
+    since: first.next_batch,
+    useStateAfter: true,
+    filter: { event_format: 'federation', room: { timeline: { limit: 1 } } },
+  });
+  t.ok(after.rooms.join[R].state_after.events.every(isPdu), 'state_after in federation format');
 });
 
 void t.test('a long-poll returns as soon as a relevant change is published', async (t) => {
