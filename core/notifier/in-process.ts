@@ -8,8 +8,11 @@ export class InProcessNotifier implements Notifier {
   private readonly byUser = new Map<string, Set<ChangeListener>>();
   private readonly byRoom = new Map<string, Set<ChangeListener>>();
   private readonly everything = new Set<ChangeListener>();
+  private readonly latest = new Map<string, number>();
 
   publish(change: StreamChange): void {
+    if (change.position > (this.latest.get(change.stream) ?? -Infinity))
+      this.latest.set(change.stream, change.position);
     const woken = new Set<ChangeListener>(this.everything);
     for (const u of change.userIds ?? []) for (const l of this.byUser.get(u) ?? []) woken.add(l);
     for (const r of change.roomIds ?? []) for (const l of this.byRoom.get(r) ?? []) woken.add(l);
@@ -25,6 +28,10 @@ export class InProcessNotifier implements Notifier {
       for (const u of interest.userIds ?? []) remove(this.byUser, u, listener);
       for (const r of interest.roomIds ?? []) remove(this.byRoom, r, listener);
     };
+  }
+
+  latestPosition(stream: string): number | undefined {
+    return this.latest.get(stream);
   }
 
   waitFor(

@@ -33,4 +33,9 @@ export interface Notifier {
    * aborts. Callers re-read the database after waking: the change is a hint, not the data.
    */
   waitFor(interest: WakeInterest, timeoutMs: number, signal?: AbortSignal): Promise<StreamChange | undefined>;
+  /**
+   * The highest position published on `stream` by this process, or undefined before its first publish. Lets a
+   * reader skip the database for "where is stream X now" (changes by other processes are not seen here).
+   */
+  latestPosition(stream: string): number | undefined;
 }

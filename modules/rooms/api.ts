@@ -247,8 +247,8 @@ export class RoomsApiImpl implements RoomsApi {
     return { default: this.defaultRoomVersion, available };
   }
 
-  async currentStreamPosition(): Promise<number> {
-    return this.p.sender.streams.safePosition(await this.p.store.maxStreamOrdering());
+  async currentStreamPosition(options?: { fresh?: boolean }): Promise<number> {
+    return this.p.sender.streams.current(() => this.p.store.maxStreamOrdering(), options?.fresh);
   }
 
   timeline(

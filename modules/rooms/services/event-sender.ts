@@ -210,7 +210,10 @@ export class EventSender {
         return out;
       });
       const last = results[results.length - 1];
-      if (last) this.heads.set(last.head);
+      if (last) {
+        this.heads.set(last.head);
+        this.streams.committed(last.stored.streamOrdering);
+      }
       ready.forEach(({ item, built }, i) => item.resolve({ next: results[i] as Persisted, built }));
     } catch (err) {
       this.heads.invalidate(roomId); // reload from the database on the next write
@@ -292,6 +295,7 @@ export class EventSender {
         for (const n of reservations) this.streams.release(n);
       });
     this.heads.set(next.head);
+    this.streams.committed(next.stored.streamOrdering);
     await this.announce(next.stored);
     return built.roomId;
   }

@@ -11,6 +11,25 @@ export class StreamTracker {
   private readonly inFlight = new Set<number>();
   private pending = 0;
   private lastSafe = 0;
+  /** The highest stream ordering known committed: read from the database once, then advanced by commits. */
+  private committedMax: number | undefined;
+
+  /** An event at `n` committed (called after COMMIT, before it is announced). */
+  committed(n: number): void {
+    if (this.committedMax !== undefined && n > this.committedMax) this.committedMax = n;
+  }
+
+  /**
+   * The safe position without a query when the committed maximum is known; `readMax` (the database's
+   * maximum) is asked the first time, and whenever the caller wants to see other processes' commits.
+   */
+  async current(readMax: () => Promise<number>, fresh = false): Promise<number> {
+    if (this.committedMax === undefined || fresh) {
+      const max = await readMax();
+      this.committedMax = Math.max(this.committedMax ?? 0, max);
+    }
+    return this.safePosition(this.committedMax);
+  }
 
   /** Runs `reserve` (which obtains a stream ordering) and registers the result as in flight. */
   async reserve(reserve: () => Promise<number>): Promise<number> {

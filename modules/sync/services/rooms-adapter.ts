@@ -36,7 +36,7 @@ interface EventWithPdu {
 
 /** The part of `RoomsApi` sync calls (structural, so this file compiles against any compatible rooms api). */
 export interface RoomsApiForSync {
-  currentStreamPosition(): Promise<number>;
+  currentStreamPosition(options?: { fresh?: boolean }): Promise<number>;
   timeline(
     userId: string,
     roomId: string,
@@ -104,8 +104,8 @@ const wrapSlice = (slice: Slice<ClientEventJson>): Slice<SyncRoomEvent> => ({
 export class RoomsApiSyncSource implements SyncRoomsSource {
   constructor(private readonly api: () => RoomsApiForSync) {}
 
-  currentPosition(): Promise<number> {
-    return this.api().currentStreamPosition();
+  currentPosition(options?: { fresh?: boolean }): Promise<number> {
+    return this.api().currentStreamPosition(options);
   }
 
   /**

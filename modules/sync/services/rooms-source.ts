@@ -72,8 +72,11 @@ export interface StrippedStateEvent {
 }
 
 export interface SyncRoomsSource {
-  /** The newest stream position of room events (the `events` stream). */
-  currentPosition(): Promise<number>;
+  /**
+   * The newest stream position of room events (the `events` stream), from memory once known; `fresh` reads
+   * the database (to see what other processes committed).
+   */
+  currentPosition(options?: { fresh?: boolean }): Promise<number>;
   /** The user's membership in every room as of stream `at` (latest membership event ≤ at), forgotten rooms left out. */
   membershipsAt(userId: string, at: number): Promise<MembershipAt[]>;
   /** The user's own membership events in `(from, to]`, oldest first. */

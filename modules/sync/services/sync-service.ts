@@ -38,6 +38,9 @@ export interface SyncResponse {
 /** The feeds registered by enabled modules (a disabled module's feed is simply absent). */
 export type FeedLookup = () => Partial<SyncFeeds>;
 
+/** How long a stream position read from the database is trusted before it is read again (see `positions`). */
+const POSITION_REFRESH_MS = 1000;
+
 /** Feeds that are streams, by their `next_batch` key. */
 const STREAM_FEEDS = [
   'typingFeed',
@@ -64,6 +67,9 @@ export class SyncService {
   private readonly membershipCache = new LRUCache<string, { at: number; memberships: MembershipAt[] }>({
     max: 50_000,
   });
+  /** Each stream's position as last read from its feed (the database), and when (see `positions`). */
+  private readonly readPositions = new Map<string, number>();
+  private positionsReadAt = 0;
 
   constructor(deps: {
     rooms: () => SyncRoomsSource;
@@ -98,7 +104,7 @@ export class SyncService {
         interest && remaining > 0
           ? this.notifier.waitFor(interest, remaining, AbortSignal.any([this.shutdownSignal, done.signal]))
           : undefined;
-      const to = await this.positions(feeds);
+      const to = await this.positions(feeds, since);
       const { response, empty } = await this.build(req, feeds, since, to);
       if (!empty || !wake || this.shutdownSignal.aborted) {
         done.abort();
@@ -107,7 +113,8 @@ export class SyncService {
       const change = await wake;
       if (!change || Date.now() >= deadline) {
         // Timed out: answer with the newest positions so the next request does not re-read unrelated changes.
-        return (await this.build(req, feeds, since, await this.positions(feeds))).response;
+        const fresh = await this.positions(feeds, since, true);
+        return (await this.build(req, feeds, since, fresh)).response;
       }
     }
   }
@@ -159,13 +166,42 @@ export class SyncService {
     return memberships;
   }
 
-  private async positions(feeds: Partial<SyncFeeds>): Promise<SyncToken> {
+  /**
+   * Where every stream is now. A feed's position is read from the feed (usually the database) once, then
+   * taken from the notifier, which hears every change this process commits: a woken sync reads no positions.
+   * The database is asked again on an initial sync, when `fresh` (a long-poll that timed out), when a second
+   * has passed, or when the client's token is ahead of what this process knows (another process issued it),
+   * so changes committed by other processes sharing the database still arrive, within a second or at the
+   * timeout.
+   */
+  private async positions(
+    feeds: Partial<SyncFeeds>,
+    since: SyncToken | undefined,
+    fresh = false,
+  ): Promise<SyncToken> {
+    const now = Date.now();
+    // An initial sync costs far more than these reads: it always sees every process's changes.
+    const stale = fresh || since === undefined || now - this.positionsReadAt > POSITION_REFRESH_MS;
+    if (stale) this.positionsReadAt = now;
     const streams: Record<string, number> = {};
     const [events] = await Promise.all([
-      this.rooms().currentPosition(),
+      this.rooms()
+        .currentPosition({ fresh: stale })
+        .then((n) =>
+          n < (since?.events ?? 0) && !stale ? this.rooms().currentPosition({ fresh: true }) : n,
+        ),
       ...STREAM_FEEDS.map(async (name) => {
         const feed = feeds[name];
-        if (feed) streams[feed.stream] = await feed.currentPosition();
+        if (!feed) return;
+        const stream = feed.stream;
+        let read = this.readPositions.get(stream);
+        const published = this.notifier.latestPosition(stream) ?? -Infinity;
+        const known = Math.max(read ?? -Infinity, published);
+        if (read === undefined || stale || (since?.streams[stream] ?? 0) > known) {
+          read = await feed.currentPosition();
+          this.readPositions.set(stream, read);
+        }
+        streams[stream] = Math.max(read, published);
       }),
     ]);
     return { events, streams };
@@ -220,7 +256,7 @@ export class SyncService {
       if (!feed) return Promise.resolve(undefined);
       const window = windowOf(feed.stream);
       const acknowledges = feed === feeds.toDeviceFeed; // `since` itself is news to to-device: an acknowledgement
-      if (!acknowledges && window.from > 0 && window.from === window.to && window.newRoomIds.length === 0) {
+      if (!acknowledges && !initial && window.from === window.to && window.newRoomIds.length === 0) {
         return Promise.resolve(undefined);
       }
       return feed.changesFor(req.userId, window);
