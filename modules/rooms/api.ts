@@ -122,6 +122,16 @@ export interface RoomsApi {
     range: TimelineRange & WithPdu,
   ): Promise<TimelineSlice<EventWithPdu>>;
   timeline(userId: string, roomId: string, range: TimelineRange & WithoutPdu): Promise<TimelineSlice>;
+  /**
+   * Which of `roomIds` have an event in (`after`, `upTo`] (no visibility filter); all of them when the window
+   * is too large to look at cheaply (more than `scanLimit` events).
+   */
+  roomsWithEvents(
+    roomIds: readonly string[],
+    after: number,
+    upTo: number,
+    scanLimit: number,
+  ): Promise<Set<string>>;
   /** Raw stream read: events of `roomIds` in (`after`, `upTo`], newest first, no visibility filter. */
   eventsInStreamRange(
     roomIds: readonly string[],
@@ -300,6 +310,18 @@ export class RoomsApiImpl implements RoomsApi {
     return range.withPdu
       ? { events: await this.p.reader.formatWithPdu(picked, viewer), limited, prevBatch }
       : { events: await this.p.reader.format(picked, viewer), limited, prevBatch };
+  }
+
+  async roomsWithEvents(
+    roomIds: readonly string[],
+    after: number,
+    upTo: number,
+    scanLimit: number,
+  ): Promise<Set<string>> {
+    if (roomIds.length === 0 || after >= upTo) return new Set();
+    const inWindow = await this.p.store.roomIdsInStreamRange(after, upTo, scanLimit);
+    if (!inWindow) return new Set(roomIds);
+    return new Set(roomIds.filter((id) => inWindow.has(id)));
   }
 
   async eventsInStreamRange(

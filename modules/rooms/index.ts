@@ -6,7 +6,8 @@ import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import { RoomsApiImpl, type RoomsApi } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { createRoomsServices, type RoomsServices } from './services/rooms-services.js';
-import { roomsMigrations } from './store/migrations/001-rooms-dag.js';
+import { roomsDagMigration } from './store/migrations/001-rooms-dag.js';
+import { membershipEventsIndexMigration } from './store/migrations/002-membership-events-index.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -27,7 +28,7 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: roomsMigrations,
+  migrations: [roomsDagMigration, membershipEventsIndexMigration],
   register({ container, config }) {
     container.register({
       roomsServices: asFunction((cradle: Cradle) =>

@@ -486,7 +486,7 @@ export class EventSender {
       extremities: [eventId],
       stateGroup,
       chainLength,
-      state: key ? new Map(head.state).set(key, { eventId, pdu }) : head.state,
+      state: key ? new Map(head.state).set(key, { eventId, pdu, streamOrdering }) : head.state,
     };
     const advanced = await this.store.advanceRoomHead(
       head.roomId,

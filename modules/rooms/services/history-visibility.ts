@@ -4,7 +4,9 @@
  * server wrote itself the stream order is the topological order, so "the state at the event" is read from
  * the history of two state entries (the user's membership and the visibility setting) by stream position.
  */
+import { stateKey } from '../../../core/protocol/pdu.js';
 import type { RoomStore, StoredEvent } from '../store/room-store.js';
+import type { RoomHeads } from './room-heads.js';
 
 type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
 
@@ -26,11 +28,15 @@ function lastBefore(history: readonly StoredEvent[], stream: number): StoredEven
 }
 
 export class HistoryVisibility {
-  constructor(private readonly store: RoomStore) {}
+  constructor(
+    private readonly store: RoomStore,
+    private readonly heads: RoomHeads,
+  ) {}
 
   /** The subset of `events` (all of one room) that `userId` may see, order kept. */
   async filter(userId: string, roomId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
+    if (this.joinedThroughout(userId, roomId, events)) return [...events];
     const [memberships, visibilities] = await Promise.all([
       this.store.stateHistory(roomId, 'm.room.member', userId),
       this.store.stateHistory(roomId, 'm.room.history_visibility', ''),
@@ -59,6 +65,25 @@ export class HistoryVisibility {
         return true;
       return false;
     });
+  }
+
+  /**
+   * The common case without a query: the in-memory head shows the user joined since before the first of
+   * `events`, and the head has seen the last of them. The user's membership at each event is then that join
+   * (a later membership event would be the head's), and a joined member sees every event.
+   */
+  private joinedThroughout(userId: string, roomId: string, events: readonly StoredEvent[]): boolean {
+    const head = this.heads.peek(roomId);
+    const member = head?.state.get(stateKey('m.room.member', userId));
+    if (!head || member?.streamOrdering === undefined || member.pdu.content['membership'] !== 'join')
+      return false;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const e of events) {
+      min = Math.min(min, e.streamOrdering);
+      max = Math.max(max, e.streamOrdering);
+    }
+    return member.streamOrdering < min && max <= head.lastStream;
   }
 
   /** Whether `userId` may see one event. */

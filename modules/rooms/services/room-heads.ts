@@ -11,6 +11,11 @@ import { getRoomVersion, type RoomVersion } from '../../../core/protocol/room-ve
 import type { Queryable } from '../../../core/storage/transaction.js';
 import type { RoomRow, RoomStore } from '../store/room-store.js';
 
+/** A current state event; `streamOrdering` once it is persisted (not on a head built speculatively). */
+export interface HeadStateEvent extends AuthEvent {
+  readonly streamOrdering?: number;
+}
+
 export interface RoomHead {
   readonly roomId: string;
   readonly version: RoomVersion;
@@ -20,7 +25,7 @@ export interface RoomHead {
   stateGroup: number | null;
   chainLength: number;
   /** Current state: (type, state_key) → the event. */
-  readonly state: Map<StateKey, AuthEvent>;
+  readonly state: Map<StateKey, HeadStateEvent>;
 }
 
 export class RoomHeads {
@@ -43,8 +48,11 @@ export class RoomHeads {
     const version = getRoomVersion(room.roomVersion);
     if (!version) throw new Error(`room ${room.roomId} has unknown room version ${room.roomVersion}`);
     const events = await this.store.currentStateEvents(room.roomId, trx);
-    const state = new Map<StateKey, AuthEvent>();
-    for (const e of events) state.set(stateKey(e.type, e.stateKey ?? ''), { eventId: e.eventId, pdu: e.pdu });
+    const state = new Map<StateKey, HeadStateEvent>();
+    for (const e of events) {
+      const entry = { eventId: e.eventId, pdu: e.pdu, streamOrdering: e.streamOrdering };
+      state.set(stateKey(e.type, e.stateKey ?? ''), entry);
+    }
     const info = room.stateGroup === null ? undefined : await this.store.stateGroupInfo(room.stateGroup, trx);
     const head: RoomHead = {
       roomId: room.roomId,
@@ -62,6 +70,11 @@ export class RoomHeads {
 
   set(head: RoomHead): void {
     this.heads.set(head.roomId, head);
+  }
+
+  /** The cached head of a room, if any (no database read). */
+  peek(roomId: string): RoomHead | undefined {
+    return this.heads.get(roomId);
   }
 
   invalidate(roomId: string): void {

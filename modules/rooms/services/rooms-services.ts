@@ -38,7 +38,7 @@ export function createRoomsServices(deps: RoomsDeps, options: { defaultRoomVersi
   const store = new RoomStore(deps);
   const heads = new RoomHeads(store);
   const sender = new EventSender(deps, store, heads);
-  const visibility = new HistoryVisibility(store);
+  const visibility = new HistoryVisibility(store, heads);
   const reader = new RoomReader(store, heads, visibility);
   const hooks = new RoomHooks();
   const membership = new MembershipService(deps, store, sender, reader, hooks);

@@ -439,6 +439,26 @@ export class RoomStore {
     return rows.map(eventFromRow);
   }
 
+  /**
+   * The rooms with an event in (`after`, `upTo`], from at most `limit` events (a range of the primary key;
+   * only the room id is read). `undefined` when the window holds more events than that.
+   */
+  async roomIdsInStreamRange(
+    after: number,
+    upTo: number,
+    limit: number,
+    trx: Queryable = this.db,
+  ): Promise<Set<string> | undefined> {
+    const rows = (await trx('rooms_events')
+      .where('stream_ordering', '>', after)
+      .andWhere('stream_ordering', '<=', upTo)
+      .whereNull('rejected_reason')
+      .limit(limit + 1)
+      .select('room_id')) as { room_id: string }[];
+    if (rows.length > limit) return undefined;
+    return new Set(rows.map((r) => r.room_id));
+  }
+
   async maxStreamOrdering(trx: Queryable = this.db): Promise<number> {
     const row = (await trx('rooms_events').max('stream_ordering as m').first()) as
       { m: number | string | null } | undefined;

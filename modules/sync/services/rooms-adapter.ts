@@ -43,12 +43,12 @@ export interface RoomsApiForSync {
     range: TimelineRange & { withPdu: true },
   ): Promise<Slice<EventWithPdu>>;
   timeline(userId: string, roomId: string, range: TimelineRange): Promise<Slice<ClientEventJson>>;
-  eventsInStreamRange(
+  roomsWithEvents(
     roomIds: readonly string[],
     after: number,
     upTo: number,
-    limit: number,
-  ): Promise<{ roomId: string; streamOrdering: number }[]>;
+    scanLimit: number,
+  ): Promise<Set<string>>;
   stateAt(roomId: string, at: number, options: { withPdu: true }): Promise<EventWithPdu[]>;
   stateAt(roomId: string, at: number): Promise<ClientEventJson[]>;
   stateDelta(roomId: string, from: number, to: number, options: { withPdu: true }): Promise<EventWithPdu[]>;
@@ -162,11 +162,8 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
   }
 
   async roomsWithEvents(roomIds: readonly string[], from: number, to: number): Promise<Set<string>> {
-    if (roomIds.length === 0 || from >= to) return new Set();
-    const events = await this.api().eventsInStreamRange(roomIds, from, to, ROOMS_WITH_EVENTS_SCAN);
-    // A huge window: every room may have something; the per-room timeline reads will tell.
-    if (events.length >= ROOMS_WITH_EVENTS_SCAN) return new Set(roomIds);
-    return new Set(events.map((e) => e.roomId));
+    // A huge window counts as news for every room; the per-room timeline reads will tell.
+    return this.api().roomsWithEvents(roomIds, from, to, ROOMS_WITH_EVENTS_SCAN);
   }
 
   async timeline(

@@ -123,5 +123,3 @@ export const roomsDagMigration: Migration = {
     }
   },
 };
-
-export const roomsMigrations: readonly Migration[] = [roomsDagMigration];
