@@ -11,6 +11,9 @@
 import type { Knex } from 'knex';
 import { isSqlite } from './dialect.js';
 
+/** A statement whose result nobody needs: SQL text with `?` placeholders, and its parameters. */
+export type SqlStatement = readonly [text: string, params: readonly unknown[]];
+
 export interface Sql {
   readonly dialect: 'sqlite' | 'pg';
   /** The rows of a statement that returns rows (SELECT, or a write with RETURNING). */
@@ -23,28 +26,107 @@ export interface Sql {
  * Runs `fn` in one transaction on a connection of `db`'s pool, held until COMMIT or ROLLBACK (so no other
  * query of this process interleaves on SQLite's single connection). Throwing from `fn` rolls back.
  */
-export async function sqlTransaction<T>(db: Knex, fn: (sql: Sql) => Promise<T>): Promise<T> {
+export function sqlTransaction<T>(db: Knex, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  return withConnection(db, (sql) => inTransaction(sql, () => fn(sql)));
+}
+
+/**
+ * Runs the statements `plan` returns, in order, as one transaction, and resolves with its `result` once
+ * committed; any failure rolls the whole transaction back and rejects with the failing statement's error.
+ * `plan` runs with the connection already held — on SQLite nothing else of this process writes until the
+ * transaction ends, so a plan may rely on what it knows of the database (the send path picks stream
+ * orderings) — and `onCommit` runs after COMMIT, still holding it.
+ *
+ * On SQLite the transaction is one call into the driver: BEGIN, every statement with its parameters written
+ * as SQL literals, COMMIT. It costs one trip to the driver's thread instead of one per statement (the send
+ * path's transaction drops from ~1.2 ms to ~0.45 ms on the 2-core machine). A parameter that cannot be
+ * written as an exact literal (a string holding NUL, a number that is not a safe integer, anything but
+ * strings, numbers, booleans and null) makes it fall back to prepared statements, as PostgreSQL always does.
+ */
+export function sqlBatchTransaction<T>(
+  db: Knex,
+  plan: () => { statements: readonly SqlStatement[]; result: T },
+  onCommit?: (result: T) => void,
+): Promise<T> {
+  return withConnection(db, async (sql, connection) => {
+    const { statements, result } = plan();
+    const script = sql.dialect === 'sqlite' ? sqliteScript(statements) : undefined;
+    if (script === undefined) {
+      await inTransaction(sql, async () => {
+        for (const [text, params] of statements) await sql.run(text, params);
+      });
+    } else {
+      const sqlite = connection as SqliteConnection;
+      const exec = (text: string): Promise<void> =>
+        new Promise((resolve, reject) => sqlite.exec(text, (err) => (err ? reject(err) : resolve())));
+      try {
+        await exec(script);
+      } catch (err) {
+        // The script stopped at the failing statement with the transaction open (or never began it).
+        await exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+    onCommit?.(result);
+    return result;
+  });
+}
+
+async function withConnection<T>(db: Knex, fn: (sql: Sql, connection: unknown) => Promise<T>): Promise<T> {
   const client = db.client as KnexClient;
   const connection = await client.acquireConnection();
   const sql = isSqlite(db)
     ? new SqliteSql(connection as SqliteConnection)
     : new PgSql(connection as PgConnection);
   try {
-    // IMMEDIATE takes SQLite's write lock at once: a second process waits (busy_timeout) instead of failing
-    // at its first write with a lock it cannot upgrade.
-    await sql.run(sql.dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
-    let result: T;
-    try {
-      result = await fn(sql);
-      await sql.run('COMMIT');
-    } catch (err) {
-      await sql.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    return result;
+    return await fn(sql, connection);
   } finally {
     await client.releaseConnection(connection);
   }
+}
+
+async function inTransaction<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
+  // IMMEDIATE takes SQLite's write lock at once: a second process waits (busy_timeout) instead of failing
+  // at its first write with a lock it cannot upgrade.
+  await sql.run(sql.dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  try {
+    const result = await fn();
+    await sql.run('COMMIT');
+    return result;
+  } catch (err) {
+    await sql.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `BEGIN IMMEDIATE; …; COMMIT;` with every parameter as a literal, or undefined when one cannot be. */
+function sqliteScript(statements: readonly SqlStatement[]): string | undefined {
+  const parts = ['BEGIN IMMEDIATE;'];
+  for (const [text, params] of statements) {
+    let i = 0;
+    let failed = false;
+    const rendered = text.replace(/\?/g, () => {
+      const literal = sqliteLiteral(params[i++]);
+      if (literal === undefined) failed = true;
+      return literal ?? '';
+    });
+    if (failed || i !== params.length) return undefined;
+    parts.push(rendered, ';');
+  }
+  parts.push('COMMIT;');
+  return parts.join('\n');
+}
+
+/**
+ * A value as a SQLite literal: a string in single quotes with quotes doubled (SQLite's only escape; no
+ * backslash escapes exist), an integer in decimal, NULL, 1/0 for booleans (as the driver binds them).
+ */
+export function sqliteLiteral(value: unknown): string | undefined {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return value.includes('\0') ? undefined : `'${value.replaceAll("'", "''")}'`;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : undefined;
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return undefined;
 }
 
 /** Finalizes the statements prepared on a SQLite connection (it cannot close while any is open). */
@@ -65,6 +147,7 @@ interface SqliteStatement {
 
 interface SqliteConnection {
   prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
+  exec(sql: string, cb: (err: Error | null) => void): void;
 }
 
 const statementCaches = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();

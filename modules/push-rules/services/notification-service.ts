@@ -92,15 +92,12 @@ export class NotificationService {
       }
     }
     if (!senderReads && rows.length === 0) return undefined;
-    return async (sql, streamOrdering) => {
-      if (senderReads) {
-        await notificationsStore.markReadIn(sql, event.sender, event.roomId, streamOrdering, threadId);
-      }
-      await notificationsStore.insertIn(
-        sql,
-        rows.map((r) => ({ ...r, streamOrdering })),
-      );
-    };
+    return (streamOrdering) => [
+      ...(senderReads
+        ? [notificationsStore.markReadStatement(event.sender, event.roomId, streamOrdering, threadId)]
+        : []),
+      ...notificationsStore.insertStatements(rows.map((r) => ({ ...r, streamOrdering }))),
+    ];
   }
 
   /** A read receipt clears the notifications up to its event (in its thread when threaded). */

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
-import type { Sql } from '../../../core/storage/sql.js';
+import type { SqlStatement } from '../../../core/storage/sql.js';
 import type { PushAction } from '../rules/types.js';
 
 export interface NewNotification {
@@ -73,12 +73,12 @@ export class NotificationsStore {
       .ignore();
   }
 
-  /** `insert`, inside the event's own transaction (the send path: see rooms' EventWriter). */
-  async insertIn(sql: Sql, rows: readonly NewNotification[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** `insert` as statements of the event's own transaction (the send path: see rooms' EventWriter). */
+  insertStatements(rows: readonly NewNotification[]): SqlStatement[] {
+    const out: SqlStatement[] = [];
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
-      await sql.run(
+      out.push([
         `INSERT INTO push_rules_notifications
            (user_id, room_id, event_id, stream_ordering, thread_id, actions, notify, highlight, read, ts)
          VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
@@ -95,23 +95,18 @@ export class NotificationsStore {
           false,
           r.ts,
         ]),
-      );
+      ]);
     }
+    return out;
   }
 
-  /** `markRead`, inside the event's own transaction. */
-  async markReadIn(
-    sql: Sql,
-    userId: string,
-    roomId: string,
-    streamOrdering: number,
-    threadId: string,
-  ): Promise<void> {
-    await sql.run(
+  /** `markRead` (one thread) as a statement of the event's own transaction. */
+  markReadStatement(userId: string, roomId: string, streamOrdering: number, threadId: string): SqlStatement {
+    return [
       `UPDATE push_rules_notifications SET read = ?
        WHERE user_id = ? AND room_id = ? AND read = ? AND stream_ordering <= ? AND thread_id = ?`,
       [true, userId, roomId, false, streamOrdering, threadId],
-    );
+    ];
   }
 
   /** Marks the user's notifications in the room up to `streamOrdering` as read (in one thread, or all). */

@@ -20,8 +20,21 @@ import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../..
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import { sqlTransaction, type Sql } from '../../../core/storage/sql.js';
-import type { RoomStore, ServerUnsigned, StoredEvent } from '../store/room-store.js';
+import {
+  sqlBatchTransaction,
+  sqlTransaction,
+  type Sql,
+  type SqlStatement,
+} from '../../../core/storage/sql.js';
+import {
+  isHeadMoved,
+  isStreamMoved,
+  isTxnReplayed,
+  type NewEvent,
+  type RoomStore,
+  type ServerUnsigned,
+  type StoredEvent,
+} from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 import { StreamTracker } from './stream-tracker.js';
 
@@ -74,8 +87,8 @@ export interface RoomStateView {
   joinedMembers(): readonly string[];
 }
 
-/** Runs inside the event's transaction; may only use `sql` (the connection is held: a knex query would wait). */
-export type TransactionWrite = (sql: Sql, streamOrdering: number) => Promise<void>;
+/** The statements to run inside the event's transaction, once its stream ordering is known. */
+export type TransactionWrite = (streamOrdering: number) => readonly SqlStatement[];
 
 /**
  * Rows derived from an event that must commit with it (push actions, unread counts). Called under the room
@@ -199,16 +212,18 @@ export class EventSender {
     if (ready.length === 0) return;
     const reservations: number[] = [];
     try {
-      const results = await sqlTransaction(this.deps.db, async (sql) => {
-        const out: Persisted[] = [];
-        let current = head;
-        for (const { item, built, writes } of ready) {
-          const persisted = await this.persist(current, built, item.req, sql, reservations, writes);
-          out.push(persisted);
-          current = persisted.head;
-        }
-        return out;
-      });
+      const results = this.oneCallFits(ready)
+        ? await this.commitOneCall(head, ready)
+        : await sqlTransaction(this.deps.db, async (sql) => {
+            const out: Persisted[] = [];
+            let current = head;
+            for (const { item, built, writes } of ready) {
+              const persisted = await this.persist(current, built, item.req, sql, reservations, writes);
+              out.push(persisted);
+              current = persisted.head;
+            }
+            return out;
+          });
       const last = results[results.length - 1];
       if (last) {
         this.heads.set(last.head);
@@ -441,27 +456,8 @@ export class EventSender {
       stateGroup = group.id;
       chainLength = group.chainLength;
     }
-    const relatesTo = relationOf(req.content);
-    const membership =
-      req.type === 'm.room.member' && typeof req.content['membership'] === 'string'
-        ? req.content['membership']
-        : null;
-    const newEvent = {
-      eventId,
-      roomId: head.roomId,
-      type: req.type,
-      stateKey: req.stateKey ?? null,
-      sender: req.sender,
-      depth: pdu.depth,
-      originServerTs: pdu.origin_server_ts,
-      pdu,
-      unsigned,
-      rejectedReason: null,
-      stateGroup,
-      membership,
-      relatesTo: relatesTo?.eventId ?? null,
-      relType: relatesTo?.relType ?? null,
-    };
+    const newEvent = newEventOf(head, built, req, stateGroup, unsigned);
+    const membership = newEvent.membership;
     let reserved: number | undefined;
     if (this.store.reservesStreamOrdering) {
       reserved = await this.streams.reserve(() => this.store.reserveStreamOrdering(sql));
@@ -500,8 +496,95 @@ export class EventSender {
       sql,
     );
     if (!advanced) throw new HeadMoved();
-    for (const write of writes) await write(sql, streamOrdering);
+    for (const write of writes)
+      for (const [text, params] of write(streamOrdering)) await sql.run(text, params);
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
+  }
+
+  /**
+   * Whether the batch can commit as one call into SQLite (sql.ts `sqlBatchTransaction`): on SQLite, whose
+   * single writer lets this process choose each event's stream ordering (guarded in SQL against another
+   * process having written meanwhile), when it can be planned without reading anything back — message-like
+   * events only (no state group to allocate, no redaction target to read). Everything else takes `persist`.
+   */
+  private oneCallFits(ready: readonly Ready[]): boolean {
+    return (
+      !this.store.reservesStreamOrdering &&
+      ready.every(({ item }) => item.req.stateKey === undefined && item.req.type !== 'm.room.redaction')
+    );
+  }
+
+  /** Plans the batch after the newest stream ordering `knownMax` (see `oneCallFits`). */
+  private planOneCall(
+    head: RoomHead,
+    ready: readonly Ready[],
+    knownMax: number,
+  ): { statements: SqlStatement[]; result: Persisted[] } {
+    const statements: SqlStatement[] = [];
+    const results: Persisted[] = [];
+    let current = head;
+    ready.forEach(({ item, built, writes }, i) => {
+      const { req } = item;
+      const streamOrdering = knownMax + 1 + i;
+      const event = newEventOf(current, built, req, current.stateGroup, undefined);
+      if (req.txn) {
+        statements.push(
+          this.store.insertTxnStatement(req.sender, req.txn.deviceId, req.txn.txnId, built.eventId),
+        );
+      }
+      statements.push(this.store.insertEventStatement(event, streamOrdering, i === 0 ? knownMax : undefined));
+      statements.push(
+        this.store.insertEdgesStatement(built.eventId, current.extremities.slice(-10), authIdsOf(built.pdu)),
+      );
+      for (const write of writes) statements.push(...write(streamOrdering));
+      const next: RoomHead = {
+        ...current,
+        lastStream: streamOrdering,
+        maxDepth: Math.max(current.maxDepth, built.pdu.depth),
+        extremities: [built.eventId],
+      };
+      results.push({ head: next, stored: { ...event, streamOrdering, redactedBy: null } });
+      current = next;
+    });
+    statements.push(
+      this.store.advanceRoomHeadStatement(head.roomId, head.lastStream, {
+        lastStream: current.lastStream,
+        maxDepth: current.maxDepth,
+        forwardExtremities: current.extremities,
+        stateGroup: current.stateGroup,
+      }),
+    );
+    return { statements, result: results };
+  }
+
+  /**
+   * Plans and commits a batch with the database connection held (so no other batch of this process picks
+   * the same stream orderings); failures become the outcomes `persist` would have thrown.
+   */
+  private async commitOneCall(head: RoomHead, ready: readonly Ready[]): Promise<Persisted[]> {
+    const roomId = head.roomId;
+    if (this.streams.knownMax() === undefined) {
+      await this.streams.current(() => this.store.maxStreamOrdering()); // once per process
+    }
+    try {
+      return await sqlBatchTransaction(
+        this.deps.db,
+        () => this.planOneCall(head, ready, this.streams.knownMax() ?? 0),
+        (results) => {
+          const last = results[results.length - 1];
+          if (last) this.streams.committed(last.stored.streamOrdering);
+        },
+      );
+    } catch (err) {
+      if (isTxnReplayed(err)) throw new TxnReplayed();
+      if (isHeadMoved(err)) throw new HeadMoved();
+      if (isStreamMoved(err)) {
+        await this.streams.current(() => this.store.maxStreamOrdering(), true); // learn the other writes
+        this.heads.invalidate(roomId);
+        throw new HeadMoved();
+      }
+      throw err;
+    }
   }
 
   private async announce(stored: StoredEvent): Promise<void> {
@@ -531,6 +614,12 @@ interface Persisted {
 
 type Outcome = { readonly next: Persisted; readonly built: BuiltEvent } | TxnReplayed | HeadMoved;
 
+interface Ready {
+  readonly item: Pending;
+  readonly built: BuiltEvent;
+  readonly writes: readonly TransactionWrite[];
+}
+
 interface Pending {
   readonly req: SendRequest;
   resolve(outcome: Outcome): void;
@@ -545,6 +634,34 @@ function afterBuilt(head: RoomHead, built: BuiltEvent, req: SendRequest): RoomHe
     extremities: [built.eventId],
     maxDepth: Math.max(head.maxDepth, built.pdu.depth),
     state: key ? new Map(head.state).set(key, { eventId: built.eventId, pdu: built.pdu }) : head.state,
+  };
+}
+
+/** The row of a new event as the store writes it. */
+function newEventOf(
+  head: RoomHead,
+  built: BuiltEvent,
+  req: Pick<SendRequest, 'type' | 'stateKey' | 'sender' | 'content'>,
+  stateGroup: number | null,
+  unsigned: ServerUnsigned | undefined,
+): NewEvent {
+  const relatesTo = relationOf(req.content);
+  const membership = req.content['membership'];
+  return {
+    eventId: built.eventId,
+    roomId: head.roomId,
+    type: req.type,
+    stateKey: req.stateKey ?? null,
+    sender: req.sender,
+    depth: built.pdu.depth,
+    originServerTs: built.pdu.origin_server_ts,
+    pdu: built.pdu,
+    unsigned,
+    rejectedReason: null,
+    stateGroup,
+    membership: req.type === 'm.room.member' && typeof membership === 'string' ? membership : null,
+    relatesTo: relatesTo?.eventId ?? null,
+    relType: relatesTo?.relType ?? null,
   };
 }
 

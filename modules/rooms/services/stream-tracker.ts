@@ -14,6 +14,11 @@ export class StreamTracker {
   /** The highest stream ordering known committed: read from the database once, then advanced by commits. */
   private committedMax: number | undefined;
 
+  /** The highest stream ordering known committed, if it has been read yet. */
+  knownMax(): number | undefined {
+    return this.committedMax;
+  }
+
   /** An event at `n` committed (called after COMMIT, before it is announced). */
   committed(n: number): void {
     if (this.committedMax !== undefined && n > this.committedMax) this.committedMax = n;

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import type { Cradle } from '../../../core/container.js';
 import { fromJsonColumn, isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
-import { sqlTransaction, type Sql } from '../../../core/storage/sql.js';
+import { sqlTransaction, type Sql, type SqlStatement } from '../../../core/storage/sql.js';
 import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 
 /** A state group gets a full snapshot once its delta chain would grow past this length. */
@@ -228,6 +228,88 @@ export class RoomStore {
     const q = trx('rooms_rooms').orderBy('created_ts', 'asc');
     if (options.visibility) q.where({ visibility: options.visibility });
     return ((await q) as RoomDbRow[]).map(roomFromRow);
+  }
+
+  // ---- the send path's one-call transaction (SQLite; see EventSender.commitBatch) ----------------------
+
+  /**
+   * The INSERT of an event at a stream ordering chosen by the caller. With `expectedMax`, the row is only
+   * valid if the table's newest stream ordering is still that: otherwise `event_id` comes out NULL and the
+   * statement fails (`isStreamMoved`), because another process wrote events meanwhile.
+   */
+  insertEventStatement(e: NewEvent, streamOrdering: number, expectedMax?: number): SqlStatement {
+    const eventId =
+      expectedMax === undefined
+        ? '?'
+        : 'CASE WHEN (SELECT COALESCE(MAX(stream_ordering), 0) FROM rooms_events) = ? THEN ? END';
+    return [
+      `INSERT INTO rooms_events (stream_ordering, event_id, room_id, type, state_key, sender, depth,
+         origin_server_ts, json, unsigned_json, rejected_reason, state_group, membership, relates_to, rel_type)
+       VALUES (?, ${eventId}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        streamOrdering,
+        ...(expectedMax === undefined ? [] : [expectedMax]),
+        e.eventId,
+        e.roomId,
+        e.type,
+        e.stateKey,
+        e.sender,
+        e.depth,
+        e.originServerTs,
+        JSON.stringify(e.pdu),
+        e.unsigned ? toJsonColumn(e.unsigned) : null,
+        e.rejectedReason,
+        e.stateGroup,
+        e.membership,
+        e.relatesTo,
+        e.relType,
+      ],
+    ];
+  }
+
+  /** A txn id's row; a reused (user, device, txn id) fails the statement (`isTxnReplayed`). */
+  insertTxnStatement(userId: string, deviceId: string, txnId: string, eventId: string): SqlStatement {
+    return [
+      'INSERT INTO rooms_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?)',
+      [userId, deviceId, txnId, eventId, Date.now()],
+    ];
+  }
+
+  insertEdgesStatement(
+    eventId: string,
+    prevEvents: readonly string[],
+    authEvents: readonly string[],
+  ): SqlStatement {
+    const rows = [...prevEvents.map((p) => [eventId, p, 'p']), ...authEvents.map((a) => [eventId, a, 'a'])];
+    return [
+      `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
+      rows.flat(),
+    ];
+  }
+
+  /** `advanceRoomHead` as a statement: a moved head makes `last_stream` NULL and fails it (`isHeadMoved`). */
+  advanceRoomHeadStatement(
+    roomId: string,
+    expectedLastStream: number,
+    head: {
+      lastStream: number;
+      maxDepth: number;
+      forwardExtremities: readonly string[];
+      stateGroup: number | null;
+    },
+  ): SqlStatement {
+    return [
+      `UPDATE rooms_rooms SET last_stream = CASE WHEN last_stream = ? THEN ? END, max_depth = ?,
+         forward_extremities = ?, state_group = ? WHERE room_id = ?`,
+      [
+        expectedLastStream,
+        head.lastStream,
+        head.maxDepth,
+        toJsonColumn(head.forwardExtremities),
+        head.stateGroup,
+        roomId,
+      ],
+    ];
   }
 
   // ---- events ------------------------------------------------------------------------------------------
@@ -908,4 +990,26 @@ function membershipFromRow(r: MembershipDbRow): MembershipRow {
     streamOrdering: toNumber(r.stream_ordering),
     forgotten: r.forgotten === true || r.forgotten === 1,
   };
+}
+
+/** Why a one-call send transaction failed, from SQLite's constraint message (see the *Statement methods). */
+export function isTxnReplayed(err: unknown): boolean {
+  return constraintMessage(err).includes('UNIQUE constraint failed: rooms_txns.');
+}
+
+export function isHeadMoved(err: unknown): boolean {
+  return constraintMessage(err).includes('NOT NULL constraint failed: rooms_rooms.last_stream');
+}
+
+export function isStreamMoved(err: unknown): boolean {
+  const message = constraintMessage(err);
+  return (
+    message.includes('NOT NULL constraint failed: rooms_events.event_id') ||
+    message.includes('UNIQUE constraint failed: rooms_events.stream_ordering')
+  );
+}
+
+function constraintMessage(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e && e.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' ? e.message : '';
 }

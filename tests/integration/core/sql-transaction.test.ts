@@ -1,12 +1,19 @@
 import t from 'tap';
 import { openDatabase } from '../../../core/storage/database.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
-import { sqlTransaction } from '../../../core/storage/sql.js';
+import {
+  sqlBatchTransaction,
+  sqliteLiteral,
+  sqlTransaction,
+  type SqlStatement,
+} from '../../../core/storage/sql.js';
 import { withAllDatabases } from '../../helpers/with-all-databases.js';
 
 void withAllDatabases(t, async (t, database, engine) => {
   const db = await openDatabase(database, '/tmp');
   t.teardown(() => db.destroy()); // also proves cached SQLite statements are finalized (close would fail)
+  const batch = (statements: readonly SqlStatement[]) =>
+    sqlBatchTransaction(db, () => ({ statements, result: undefined }));
   await db.schema.createTable('sql_notes', (table) => {
     table.increments('id');
     table.string('text').notNullable().unique();
@@ -89,4 +96,78 @@ void withAllDatabases(t, async (t, database, engine) => {
     if (engine === 'sqlite') t.equal(Number(a?.n), 31, 'every read-modify-write saw the previous one');
     else t.ok(Number(a?.n) > 11, 'every transaction committed');
   });
+
+  await t.test('a batch commits every statement, parameters exactly as bound', async (t) => {
+    const tricky = [
+      "it's",
+      "''; DROP TABLE sql_notes; --",
+      'back\\slash \\n not a newline',
+      'line\nbreak\ttab',
+      'question? marks?',
+      'ünïcödé 🎉 \u2028',
+      '',
+    ];
+    await batch(
+      tricky.map(
+        (text, i) => ['INSERT INTO sql_notes (text, n) VALUES (?, ?)', [`batch-${i}-${text}`, i]] as const,
+      ),
+    );
+    const rows = (await db('sql_notes').where('text', 'like', 'batch-%').orderBy('n')) as { text: string }[];
+    t.same(
+      rows.map((r) => r.text),
+      tricky.map((text, i) => `batch-${i}-${text}`),
+    );
+    t.ok(await db.schema.hasTable('sql_notes'), 'a quote in a value stays a value');
+  });
+
+  // PostgreSQL text cannot hold NUL at all; SQLite can, but not inside a literal.
+  await t.test(
+    'a batch with a value that has no exact literal still runs (prepared)',
+    { skip: engine !== 'sqlite' },
+    async (t) => {
+      await batch([['INSERT INTO sql_notes (text, n) VALUES (?, ?)', ['nul\u0000inside', 1]]]);
+      const [row] = (await db('sql_notes').where('text', 'like', 'nul%')) as { text: string }[];
+      t.equal(row?.text, 'nul\u0000inside');
+    },
+  );
+
+  await t.test('a batch is planned with the connection held and reports its commit', async (t) => {
+    const order: string[] = [];
+    const result = await sqlBatchTransaction(
+      db,
+      () => {
+        order.push('plan');
+        return { statements: [['INSERT INTO sql_notes (text) VALUES (?)', ['planned']]], result: 7 };
+      },
+      (r) => order.push(`committed ${r}`),
+    );
+    t.equal(result, 7);
+    t.same(order, ['plan', 'committed 7']);
+  });
+
+  await t.test('a failing statement rolls the whole batch back and reports its error', async (t) => {
+    const err = await batch([
+      ['INSERT INTO sql_notes (text) VALUES (?)', ['batch-first']],
+      ['INSERT INTO sql_notes (text) VALUES (?)', ['a']],
+      ['INSERT INTO sql_notes (text) VALUES (?)', ['batch-after']],
+    ]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.ok(isUniqueViolation(err), String(err));
+    t.equal((await db('sql_notes').whereIn('text', ['batch-first', 'batch-after'])).length, 0);
+    await batch([['INSERT INTO sql_notes (text) VALUES (?)', ['batch-later']]]);
+    t.equal((await db('sql_notes').where({ text: 'batch-later' })).length, 1, 'the connection is fine after');
+  });
+});
+
+void t.test('sqliteLiteral', async (t) => {
+  t.equal(sqliteLiteral("a'b"), "'a''b'");
+  t.equal(sqliteLiteral(null), 'NULL');
+  t.equal(sqliteLiteral(true), '1');
+  t.equal(sqliteLiteral(42), '42');
+  t.equal(sqliteLiteral(1.5), undefined, 'only safe integers');
+  t.equal(sqliteLiteral(2 ** 60), undefined);
+  t.equal(sqliteLiteral('a\u0000b'), undefined, 'NUL would end the SQL text');
+  t.equal(sqliteLiteral({}), undefined);
 });
