@@ -121,6 +121,13 @@ export default defineModule({
     auth.onDeviceDeleted(async ({ userId, deviceIds }) => {
       await cradle.e2eeKeys.devicesDeleted(userId, deviceIds);
     });
+    // The spec's device list changes also when a device is added or renamed; both happen in auth.
+    auth.onDeviceCreated(async ({ userId }) => {
+      await cradle.e2eeDeviceLists.deviceChanged(userId);
+    });
+    auth.onDeviceRenamed(async ({ userId }) => {
+      await cradle.e2eeDeviceLists.deviceChanged(userId);
+    });
     const logger = cradle.logger.child({ module: 'e2ee' });
     rooms.onEventPersisted(async (event) => {
       if (event.type !== 'm.room.member' || event.stateKey === null || event.membership === null) return;
