@@ -107,6 +107,15 @@ export interface AuthApi {
   /** Called after devices were deleted (logout, device deletion, deactivation): e2ee deletes their keys. */
   onDeviceDeleted(listener: (event: { userId: string; deviceIds: readonly string[] }) => Promise<void>): void;
   /**
+   * Called after a login or registration created a new device (not when it reused an existing device id):
+   * e2ee tells the user's room peers that their device list changed.
+   */
+  onDeviceCreated(listener: (event: { userId: string; deviceId: string }) => Promise<void>): void;
+  /** Called after a device's display name changed (PUT /devices/{deviceId}): e2ee tells the room peers too. */
+  onDeviceRenamed(
+    listener: (event: { userId: string; deviceId: string; displayName: string }) => Promise<void>,
+  ): void;
+  /**
    * This module's entries for GET /capabilities (`m.change_password`, `m.get_login_token`, `m.set_displayname`,
    * `m.set_avatar_url`, `m.profile_fields`, `m.3pid_changes`), for whichever module serves that endpoint to merge.
    */

@@ -4,8 +4,9 @@
  */
 export interface E2eeApi {
   /**
-   * Tells everyone sharing a room with `userId` that their device list changed (a device was added or
-   * renamed outside this module). Key uploads, cross-signing changes and device deletions already do this.
+   * Tells everyone sharing a room with `userId` that their device list changed, for a change this module
+   * does not hear of. Key uploads, cross-signing changes and the auth module's device creation, renaming and
+   * deletion (its onDeviceCreated/onDeviceRenamed/onDeviceDeleted hooks) already do this.
    */
   markDeviceListChanged(userId: string): Promise<void>;
   /**

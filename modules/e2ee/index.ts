@@ -11,6 +11,7 @@ import { keysRoutes } from './routes/keys.routes.js';
 import { CrossSigningService } from './services/cross-signing-service.js';
 import { DeviceListsService } from './services/device-lists-service.js';
 import { KeyBackupService } from './services/key-backup-service.js';
+import { KeyCountsCache } from './services/key-counts-cache.js';
 import { KeysService } from './services/keys-service.js';
 import { CrossSigningStore } from './store/cross-signing-store.js';
 import { DeviceListsStore } from './store/device-lists-store.js';
@@ -25,6 +26,7 @@ declare module '../../core/container.js' {
     e2eeDeviceListsStore: DeviceListsStore;
     e2eeKeyBackupStore: KeyBackupStore;
     e2eeDeviceLists: DeviceListsService;
+    e2eeKeyCounts: KeyCountsCache;
     e2eeKeys: KeysService;
     e2eeCrossSigning: CrossSigningService;
     e2eeKeyBackup: KeyBackupService;
@@ -59,12 +61,25 @@ export default defineModule({
             rooms: roomsOf(container.cradle),
           }),
       ).singleton(),
+      e2eeKeyCounts: asFunction(
+        (c: Cradle) =>
+          new KeyCountsCache({
+            load: async (userId, deviceId) => {
+              const [oneTimeKeyCounts, unusedFallbackKeyTypes] = await Promise.all([
+                c.e2eeKeysStore.oneTimeKeyCounts(userId, deviceId),
+                c.e2eeKeysStore.unusedFallbackKeyTypes(userId, deviceId),
+              ]);
+              return { oneTimeKeyCounts, unusedFallbackKeyTypes };
+            },
+          }),
+      ).singleton(),
       e2eeKeys: asFunction(
         (c: Cradle) =>
           new KeysService({
             e2eeKeysStore: c.e2eeKeysStore,
             e2eeCrossSigningStore: c.e2eeCrossSigningStore,
             e2eeDeviceLists: c.e2eeDeviceLists,
+            e2eeKeyCounts: c.e2eeKeyCounts,
             devices: authOf(container.cradle),
             serverName: c.serverName,
           }),
@@ -105,6 +120,13 @@ export default defineModule({
     const rooms = roomsOf(cradle)();
     auth.onDeviceDeleted(async ({ userId, deviceIds }) => {
       await cradle.e2eeKeys.devicesDeleted(userId, deviceIds);
+    });
+    // The spec's device list changes also when a device is added or renamed; both happen in auth.
+    auth.onDeviceCreated(async ({ userId }) => {
+      await cradle.e2eeDeviceLists.deviceChanged(userId);
+    });
+    auth.onDeviceRenamed(async ({ userId }) => {
+      await cradle.e2eeDeviceLists.deviceChanged(userId);
     });
     const logger = cradle.logger.child({ module: 'e2ee' });
     rooms.onEventPersisted(async (event) => {

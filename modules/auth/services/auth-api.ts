@@ -1,7 +1,7 @@
 /** The AuthApi other modules call (see ../api.ts), backed by this module's services. */
 import type { Cradle } from '../../../core/container.js';
 import type { AuthApi, AuthDevice, AuthUser, Profile, ProfileChange, UiaService } from '../api.js';
-import type { DeviceDeleted, UserDeactivated } from './auth-events.js';
+import type { DeviceCreated, DeviceDeleted, DeviceRenamed, UserDeactivated } from './auth-events.js';
 
 export class AuthApiImpl implements AuthApi {
   private readonly store: Cradle['authStore'];
@@ -102,5 +102,13 @@ export class AuthApiImpl implements AuthApi {
 
   onDeviceDeleted(listener: (event: DeviceDeleted) => Promise<void>): void {
     this.events.deviceDeleted.push(listener);
+  }
+
+  onDeviceCreated(listener: (event: DeviceCreated) => Promise<void>): void {
+    this.events.deviceCreated.push(listener);
+  }
+
+  onDeviceRenamed(listener: (event: DeviceRenamed) => Promise<void>): void {
+    this.events.deviceRenamed.push(listener);
   }
 }

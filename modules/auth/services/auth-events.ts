@@ -12,6 +12,15 @@ export interface DeviceDeleted {
   userId: string;
   deviceIds: readonly string[];
 }
+export interface DeviceCreated {
+  userId: string;
+  deviceId: string;
+}
+export interface DeviceRenamed {
+  userId: string;
+  deviceId: string;
+  displayName: string;
+}
 export interface UserDeactivated {
   userId: string;
   erase: boolean;
@@ -22,6 +31,8 @@ export class AuthEvents {
   readonly profileChanged: Listener<ProfileChange>[] = [];
   readonly userDeactivated: Listener<UserDeactivated>[] = [];
   readonly deviceDeleted: Listener<DeviceDeleted>[] = [];
+  readonly deviceCreated: Listener<DeviceCreated>[] = [];
+  readonly deviceRenamed: Listener<DeviceRenamed>[] = [];
 
   constructor({ logger }: Pick<Cradle, 'logger'>) {
     this.logger = logger.child({ component: 'auth-events' });

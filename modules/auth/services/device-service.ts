@@ -12,11 +12,13 @@ export class DeviceService {
   private readonly store: Cradle['authStore'];
   private readonly sessions: Cradle['authSessions'];
   private readonly uia: Cradle['authUia'];
+  private readonly events: Cradle['authEvents'];
 
-  constructor(c: Pick<Cradle, 'authStore' | 'authSessions' | 'authUia'>) {
+  constructor(c: Pick<Cradle, 'authStore' | 'authSessions' | 'authUia' | 'authEvents'>) {
     this.store = c.authStore;
     this.sessions = c.authSessions;
     this.uia = c.authUia;
+    this.events = c.authEvents;
   }
 
   async list(userId: string): Promise<AuthDevice[]> {
@@ -28,6 +30,7 @@ export class DeviceService {
     return row ? this.withPendingLastSeen(row) : undefined;
   }
 
+  /** PUT /devices/{id}: a changed name is announced to the deviceRenamed listeners (device lists). */
   async rename(userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
     if (displayName !== undefined && displayName.length > MAX_DEVICE_DISPLAY_NAME_LENGTH) {
       throw new MatrixError(
@@ -38,7 +41,9 @@ export class DeviceService {
     }
     const exists = await this.store.devices.get(userId, deviceId);
     if (!exists) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown device');
-    if (displayName !== undefined) await this.store.devices.setDisplayName(userId, deviceId, displayName);
+    if (displayName === undefined || displayName === exists.displayName) return;
+    if (!(await this.store.devices.setDisplayName(userId, deviceId, displayName))) return; // deleted meanwhile
+    await this.events.emit('deviceRenamed', this.events.deviceRenamed, { userId, deviceId, displayName });
   }
 
   /** DELETE /devices/{id} and POST /delete_devices: UIA, then the devices and their tokens go. */

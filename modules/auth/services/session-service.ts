@@ -90,29 +90,37 @@ export class SessionService implements AccessTokenResolver {
   /**
    * Logs a user in on a device: reuses `deviceId` when it exists (keeping its display name), creates it
    * otherwise (a generated id when none is given), and issues an access token (plus a refresh token when
-   * the client supports them and refreshable tokens are configured).
+   * the client supports them and refreshable tokens are configured). A created device is announced to the
+   * deviceCreated listeners once committed.
    */
   async createSession(args: {
     userId: string;
     deviceId?: string | undefined;
     initialDisplayName?: string | undefined;
     refreshable?: boolean | undefined;
-    trx?: Queryable;
   }): Promise<NewSession> {
     const now = this.now();
     const { refreshableAccessTokenMs, refreshTokenMs, nonrefreshableAccessTokenMs, sessionMs } =
       this.lifetimes;
     const ultimate = sessionMs === null ? null : now + sessionMs;
     const refreshable = args.refreshable === true && refreshableAccessTokenMs !== null;
-    return withTransaction(args.trx ?? this.store.db, async (trx) => {
+    let created = false;
+    const session = await withTransaction(this.store.db, async (trx): Promise<NewSession> => {
       let deviceId = args.deviceId;
       if (deviceId === undefined) {
         do deviceId = generateDeviceId();
         while (
           !(await this.store.devices.ensure(args.userId, deviceId, args.initialDisplayName ?? null, now, trx))
         );
+        created = true;
       } else {
-        await this.store.devices.ensure(args.userId, deviceId, args.initialDisplayName ?? null, now, trx);
+        created = await this.store.devices.ensure(
+          args.userId,
+          deviceId,
+          args.initialDisplayName ?? null,
+          now,
+          trx,
+        );
       }
       const accessToken = generateToken('syt', localpartOf(args.userId));
       let refreshToken: string | undefined;
@@ -157,6 +165,13 @@ export class SessionService implements AccessTokenResolver {
         ...(validUntilMs !== null ? { expiresInMs: validUntilMs - now } : {}),
       };
     });
+    if (created) {
+      await this.events.emit('deviceCreated', this.events.deviceCreated, {
+        userId: session.userId,
+        deviceId: session.deviceId,
+      });
+    }
+    return session;
   }
 
   async resolve(token: string, request: { ip: string; userAgent: string | undefined }): Promise<Requester> {

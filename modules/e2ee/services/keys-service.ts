@@ -8,6 +8,7 @@ import type {
 } from '../store/cross-signing-store.js';
 import type { KeysStore, NewKey } from '../store/keys-store.js';
 import type { DeviceListsService } from './device-lists-service.js';
+import type { KeyCountsCache } from './key-counts-cache.js';
 import { hasValidSignature, isRecord, withSignatures, type JsonRecord } from './signed-json.js';
 
 /** The part of the auth module's API this service reads. */
@@ -38,6 +39,7 @@ export class KeysService {
   private readonly keys: KeysStore;
   private readonly crossSigning: CrossSigningStore;
   private readonly deviceLists: DeviceListsService;
+  private readonly counts: KeyCountsCache;
   private readonly devices: () => DeviceDirectory;
   private readonly serverName: string;
 
@@ -45,12 +47,14 @@ export class KeysService {
     e2eeKeysStore: KeysStore;
     e2eeCrossSigningStore: CrossSigningStore;
     e2eeDeviceLists: DeviceListsService;
+    e2eeKeyCounts: KeyCountsCache;
     devices: () => DeviceDirectory;
     serverName: string;
   }) {
     this.keys = deps.e2eeKeysStore;
     this.crossSigning = deps.e2eeCrossSigningStore;
     this.deviceLists = deps.e2eeDeviceLists;
+    this.counts = deps.e2eeKeyCounts;
     this.devices = deps.devices;
     this.serverName = deps.serverName;
   }
@@ -85,23 +89,48 @@ export class KeysService {
         else if (JSON.stringify(existing.get(id)) !== JSON.stringify(k.key))
           throw invalid(`One time key ${id} already exists with a different value`);
       }
-      await this.keys.addOneTimeKeys(userId, deviceId, fresh);
+      if (fresh.length > 0)
+        await this.changingCounts(userId, [deviceId], () =>
+          this.keys.addOneTimeKeys(userId, deviceId, fresh),
+        );
     }
     if (body.fallback_keys !== undefined) {
       const parsed = this.parseKeys(body.fallback_keys, userId, deviceId, ed25519, 'fallback_keys');
       const perAlgorithm = new Map(parsed.map((k) => [k.algorithm, k]));
-      await this.keys.setFallbackKeys(userId, deviceId, [...perAlgorithm.values()]);
+      await this.changingCounts(userId, [deviceId], () =>
+        this.keys.setFallbackKeys(userId, deviceId, [...perAlgorithm.values()]),
+      );
     }
     return this.oneTimeKeyCounts(userId, deviceId);
   }
 
-  /** Counts per algorithm; `signed_curve25519` is always present (clients read 0 as "upload more"). */
+  /**
+   * Counts per algorithm; `signed_curve25519` is always present (clients read 0 as "upload more"). Served
+   * from the KeyCountsCache: every /sync asks.
+   */
   async oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
-    return { signed_curve25519: 0, ...(await this.keys.oneTimeKeyCounts(userId, deviceId)) };
+    return { signed_curve25519: 0, ...(await this.counts.get(userId, deviceId)).oneTimeKeyCounts };
   }
 
-  unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
-    return this.keys.unusedFallbackKeyTypes(userId, deviceId);
+  /** Algorithms whose fallback key is still unused, from the KeyCountsCache. */
+  async unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
+    return [...(await this.counts.get(userId, deviceId)).unusedFallbackKeyTypes];
+  }
+
+  /**
+   * Runs a write to one-time or fallback keys of these devices, then drops their cached counts: after the
+   * write committed, and also when it failed (a chunked insert may have stored part of its rows).
+   */
+  private async changingCounts<T>(
+    userId: string,
+    deviceIds: readonly string[],
+    write: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      for (const d of deviceIds) this.counts.invalidate(userId, d);
+    }
   }
 
   /** `<algorithm>:<key id>` → key; signed keys must carry the device's signature. */
@@ -206,9 +235,13 @@ export class KeysService {
         continue;
       }
       for (const [deviceId, algorithm] of Object.entries(devices)) {
-        const claimed =
-          (await this.keys.claimOneTimeKey(userId, deviceId, algorithm)) ??
-          (await this.keys.useFallbackKey(userId, deviceId, algorithm));
+        const claimed = await this.changingCounts(
+          userId,
+          [deviceId],
+          async () =>
+            (await this.keys.claimOneTimeKey(userId, deviceId, algorithm)) ??
+            (await this.keys.useFallbackKey(userId, deviceId, algorithm)),
+        );
         if (!claimed) continue;
         ((oneTimeKeys[userId] ??= {})[deviceId] ??= {})[`${claimed.algorithm}:${claimed.keyId}`] =
           claimed.key;
@@ -219,7 +252,7 @@ export class KeysService {
 
   /** A device is gone: its keys and the signatures on it go too, and its user's peers are told. */
   async devicesDeleted(userId: string, deviceIds: readonly string[]): Promise<void> {
-    await this.keys.deleteDevices(userId, deviceIds);
+    await this.changingCounts(userId, deviceIds, () => this.keys.deleteDevices(userId, deviceIds));
     await this.crossSigning.deleteSignaturesOn(userId, deviceIds);
     await this.deviceLists.deviceChanged(userId);
   }

@@ -1,4 +1,7 @@
-/** The only code that touches device keys, one-time keys and fallback keys. */
+/**
+ * The only code that touches device keys, one-time keys and fallback keys. Whoever writes one-time or fallback
+ * keys must invalidate the device's KeyCountsCache entry once the write has committed (KeysService does).
+ */
 import type { Knex } from 'knex';
 import { fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';

@@ -171,6 +171,39 @@ void t.test('account and devices on every engine', async (t) => {
       t.equal(noDevices.body.errcode, 'M_MISSING_PARAM');
     });
 
+    await t.test(
+      'deviceCreated and deviceRenamed listeners are told of new devices and new names',
+      async (t) => {
+        const created: { userId: string; deviceId: string }[] = [];
+        const renamed: { userId: string; deviceId: string; displayName: string }[] = [];
+        const api = server.kernel.container.cradle.authApi;
+        api.onDeviceCreated(async (e) => void created.push({ ...e }));
+        api.onDeviceRenamed(async (e) => void renamed.push({ ...e }));
+        const gina = await makeUser(server, { deviceId: 'FIRST' });
+        t.same(created, [{ userId: gina.userId, deviceId: 'FIRST' }], 'registration creates a device');
+        const second = await login(server, gina);
+        t.same(created.at(-1), { userId: gina.userId, deviceId: second.deviceId }, 'so does a login');
+        await login(server, gina, { device_id: 'FIXED' });
+        t.same(created.at(-1), { userId: gina.userId, deviceId: 'FIXED' }, 'with a chosen device id too');
+        const before = created.length;
+        await login(server, gina, { device_id: 'FIXED' });
+        t.equal(created.length, before, 'logging in again on an existing device creates nothing');
+
+        const rename = (displayName?: string) =>
+          server.request('PUT', '/_matrix/client/v3/devices/FIXED', {
+            token: gina.accessToken,
+            body: displayName === undefined ? {} : { display_name: displayName },
+          });
+        t.equal((await rename('desk')).status, 200);
+        t.same(renamed, [{ userId: gina.userId, deviceId: 'FIXED', displayName: 'desk' }]);
+        t.equal((await rename('desk')).status, 200);
+        t.equal((await rename()).status, 200);
+        t.equal(renamed.length, 1, 'the same name again, or no name, changes nothing');
+        t.equal((await rename('x'.repeat(101))).status, 400);
+        t.equal(renamed.length, 1, 'nor does a refused name');
+      },
+    );
+
     await t.test('deactivation: UIA, tokens revoked, listeners told, profile cleared', async (t) => {
       const erin = await makeUser(server);
       const events: unknown[] = [];
@@ -253,4 +286,20 @@ void t.test('password change is refused when password_config.enabled is false', 
   t.equal(r.status, 403);
   t.same((await server.request('GET', '/_matrix/client/v3/login')).body.flows, [{ type: 'm.login.token' }]);
   t.same(server.kernel.container.cradle.authApi.capabilities()['m.change_password'], { enabled: false });
+});
+
+void t.test('devices are created and renamed with the e2ee module disabled', async (t) => {
+  const server = await startServer(t, { config: { ...openRegistrationConfig, modules: { e2ee: false } } });
+  t.notOk(server.kernel.container.hasRegistration('e2eeApi'), 'no e2ee');
+  const alice = await makeUser(server);
+  const second = await login(server, alice);
+  const put = await server.request('PUT', `/_matrix/client/v3/devices/${second.deviceId}`, {
+    token: alice.accessToken,
+    body: { display_name: 'tablet' },
+  });
+  t.equal(put.status, 200);
+  const got = await server.request('GET', `/_matrix/client/v3/devices/${second.deviceId}`, {
+    token: second.accessToken,
+  });
+  t.equal(got.body.display_name, 'tablet');
 });

@@ -165,6 +165,66 @@ void withAllDatabases(t, async (t, database) => {
     t.equal(missing.status, 400);
   });
 
+  const loginAs = async (dev: TestDevice, extra: Record<string, unknown> = {}) => {
+    const res = await server.request('POST', '/_matrix/client/v3/login', {
+      body: {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: dev.userId },
+        password: dev.user.password,
+        ...extra,
+      },
+    });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
+    return res.body as { access_token: string; device_id: string };
+  };
+
+  await t.test('a new device (login) shows in changed at once, before it uploads keys', async (t) => {
+    const { alice, bob, bobSince } = await pair();
+    const stranger = await makeDevice(server);
+    await loginAs(stranger);
+    await loginAs(alice);
+    const res = await syncOnce(server, bob.user.accessToken, bobSince);
+    t.same(res.device_lists, { changed: [alice.userId], left: [] });
+    const keysChanges = await changes(bob.user.accessToken, bobSince, res.next_batch as string);
+    t.same(keysChanges.body, { changed: [alice.userId], left: [] }, 'and in /keys/changes');
+    await loginAs(alice, { device_id: alice.deviceId });
+    t.notOk(
+      (await syncOnce(server, bob.user.accessToken, res.next_batch as string)).device_lists,
+      'logging in again on an existing device is no change',
+    );
+  });
+
+  await t.test('renaming a device shows in changed; the same name again does not', async (t) => {
+    const { alice, bob, bobSince } = await pair();
+    const rename = (displayName: string) =>
+      server.request('PUT', `/_matrix/client/v3/devices/${alice.deviceId}`, {
+        token: alice.user.accessToken,
+        body: { display_name: displayName },
+      });
+    t.equal((await rename('Alice laptop')).status, 200);
+    const res = await syncOnce(server, bob.user.accessToken, bobSince);
+    t.same(res.device_lists, { changed: [alice.userId], left: [] });
+    const keysChanges = await changes(bob.user.accessToken, bobSince, res.next_batch as string);
+    t.same(keysChanges.body, { changed: [alice.userId], left: [] }, 'and in /keys/changes');
+    t.equal((await rename('Alice laptop')).status, 200);
+    t.notOk((await syncOnce(server, bob.user.accessToken, res.next_batch as string)).device_lists);
+  });
+
+  await t.test('a waiting sync wakes when a room peer logs in on a new device', async (t) => {
+    const { alice, bob, bobSince } = await pair();
+    const waiting = server.request(
+      'GET',
+      `/_matrix/client/v3/sync?since=${encodeURIComponent(bobSince)}&timeout=10000`,
+      { token: bob.user.accessToken },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await loginAs(alice);
+    const res = await waiting;
+    t.ok(Date.now() - started < 5000, 'woken, not timed out');
+    t.same(res.body.device_lists?.changed, [alice.userId]);
+  });
+
   await t.test('a device added by logging in shows once it uploads keys', async (t) => {
     const { alice, bob, bobSince } = await pair();
     const login = await server.request('POST', '/_matrix/client/v3/login', {
