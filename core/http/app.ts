@@ -68,24 +68,49 @@ export function buildApp(
 function accessLog(container: AxonContainer, logger: Logger) {
   return async (ctx: AxonContext, next: Next): Promise<void> => {
     const started = process.hrtime.bigint();
-    ctx.state.requestId = `${(++requestCounter).toString(36)}`;
-    ctx.state.logger = logger.child({ requestId: ctx.state.requestId });
-    ctx.state.scope = container.createScope();
-    ctx.state.scope.register({ requestId: asValue(ctx.state.requestId) });
+    const requestId = `${(++requestCounter).toString(36)}`;
+    ctx.state.requestId = requestId;
+    // Made on first use (after authentication, so the logger names the user): most requests never log and
+    // never resolve anything from the request scope.
+    let requestLogger: Logger | undefined;
+    let scope: AxonState['scope'] | undefined;
+    Object.defineProperties(ctx.state, {
+      logger: {
+        get: () => {
+          const user = ctx.state.requester?.userId;
+          return (requestLogger ??= logger.child(user ? { requestId, user } : { requestId }));
+        },
+        set: (value: Logger) => void (requestLogger = value),
+        enumerable: true,
+        configurable: true,
+      },
+      scope: {
+        get: () => {
+          if (!scope) {
+            scope = container.createScope();
+            scope.register({ requestId: asValue(requestId) });
+          }
+          return scope;
+        },
+        enumerable: true,
+        configurable: true,
+      },
+    });
     try {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      ctx.state.logger.info(
-        {
-          method: ctx.method,
-          path: ctx.path,
-          status: ctx.status,
-          ms: Math.round(ms * 100) / 100,
-          ip: ctx.ip,
-        },
-        'request',
-      );
+      if (logger.isLevelEnabled('info'))
+        ctx.state.logger.info(
+          {
+            method: ctx.method,
+            path: ctx.path,
+            status: ctx.status,
+            ms: Math.round(ms * 100) / 100,
+            ip: ctx.ip,
+          },
+          'request',
+        );
     }
   };
 }

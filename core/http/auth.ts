@@ -37,7 +37,6 @@ export function authenticate(route: RouteDefinition, cradle: Cradle) {
           throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest access not allowed.');
         }
         ctx.state.requester = requester;
-        ctx.state.logger = ctx.state.logger.child({ user: requester.userId });
       }
     }
     await next();

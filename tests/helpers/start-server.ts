@@ -2,6 +2,7 @@
  * Starts a real Axon kernel in-process on a random port (127.0.0.1, port 0) with a fresh database, for
  * integration tests that speak HTTP to it as a client would. Stopped when the test ends.
  */
+import type { Logger } from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ export interface StartOptions {
   readonly database?: DatabaseConfig;
   readonly modules?: readonly AnyModuleDefinition[];
   readonly serverName?: string;
+  /** The kernel's logger (default: silent, or AXON_TEST_LOG's level). */
+  readonly logger?: Logger;
 }
 
 export interface TestServer {
@@ -66,7 +69,7 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
     },
     configDir: dataDir,
     modules: options.modules,
-    logger: createLogger(process.env['AXON_TEST_LOG'] ?? 'silent'),
+    logger: options.logger ?? createLogger(process.env['AXON_TEST_LOG'] ?? 'silent'),
   });
   const baseUrl = kernel.baseUrl();
   let stopped = false;

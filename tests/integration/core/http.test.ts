@@ -2,6 +2,8 @@ import t from 'tap';
 import { startServer } from '../../helpers/start-server.js';
 import { echoModule } from '../../helpers/test-modules.js';
 import { builtinModules } from '../../../modules/index.js';
+import { createLogger } from '../../../core/logger.js';
+import { makeUser, openRegistrationConfig } from '../../helpers/fixtures.js';
 
 const modules = [...builtinModules, echoModule];
 
@@ -130,4 +132,21 @@ void t.test('graceful stop finishes in-flight requests', async (t) => {
   t.equal(res.status, 200);
   t.same(res.body, { slow: true });
   await t.rejects(server.request('GET', '/_matrix/client/versions'), 'no longer accepting');
+});
+
+void t.test('the access log names the request and, once authenticated, the user', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const server = await startServer(t, { config: { ...openRegistrationConfig, log_level: 'info' }, logger });
+  const alice = await makeUser(server, { localpart: 'alice' });
+  lines.length = 0;
+  await server.request('GET', '/_matrix/client/v3/account/whoami', { token: alice.accessToken });
+  await server.request('GET', '/_matrix/client/versions');
+  const requests = lines.filter((l) => l['msg'] === 'request');
+  t.match(requests, [
+    { path: '/_matrix/client/v3/account/whoami', status: 200, user: alice.userId, requestId: String },
+    { path: '/_matrix/client/versions', status: 200, requestId: String },
+  ]);
+  t.notOk('user' in (requests[1] ?? {}), 'no user on an unauthenticated request');
+  t.not(requests[0]?.['requestId'], requests[1]?.['requestId'], 'one id per request');
 });
