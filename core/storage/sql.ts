@@ -72,6 +72,18 @@ export function sqlBatchTransaction<T>(
   });
 }
 
+/**
+ * One read through the fast path (a held connection and a prepared statement, no transaction): for the
+ * few hot reads of the sync and send paths, where knex's query building costs more than SQLite's work.
+ */
+export function sqlQuery<T = Record<string, unknown>>(
+  db: Knex,
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<T[]> {
+  return withConnection(db, (sql) => sql.all<T>(text, params));
+}
+
 async function withConnection<T>(db: Knex, fn: (sql: Sql, connection: unknown) => Promise<T>): Promise<T> {
   const client = db.client as KnexClient;
   const connection = await client.acquireConnection();
@@ -150,6 +162,9 @@ interface SqliteConnection {
   exec(sql: string, cb: (err: Error | null) => void): void;
 }
 
+/** Prepared statements kept per SQLite connection. */
+const MAX_STATEMENTS = 256;
+
 const statementCaches = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
 
 class SqliteSql implements Sql {
@@ -183,14 +198,27 @@ class SqliteSql implements Sql {
     );
   }
 
-  /** The statement for `text`, prepared on first use; a statement that fails to prepare is not cached. */
+  /**
+   * The statement for `text`, prepared on first use; a statement that fails to prepare is not cached. The
+   * cache is bounded (texts with IN lists vary in length): the least recently used statement is finalized,
+   * which is safe because one holder of the connection runs one statement at a time.
+   */
   private prepared(text: string): Promise<SqliteStatement> {
     const cached = this.statements.get(text);
-    if (cached) return Promise.resolve(cached);
+    if (cached) {
+      this.statements.delete(text); // re-insert: Map order is the LRU order
+      this.statements.set(text, cached);
+      return Promise.resolve(cached);
+    }
     return new Promise((resolve, reject) => {
       const statement = this.connection.prepare(text, (err) => {
         if (err) return reject(err);
         this.statements.set(text, statement);
+        if (this.statements.size > MAX_STATEMENTS) {
+          const [oldest, evicted] = this.statements.entries().next().value as [string, SqliteStatement];
+          this.statements.delete(oldest);
+          evicted.finalize(() => undefined);
+        }
         resolve(statement);
       });
     });

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import type { Cradle } from '../../../core/container.js';
 import { fromJsonColumn, isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
-import { sqlTransaction, type Sql, type SqlStatement } from '../../../core/storage/sql.js';
+import { sqlQuery, sqlTransaction, type Sql, type SqlStatement } from '../../../core/storage/sql.js';
 import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 
 /** A state group gets a full snapshot once its delta chain would grow past this length. */
@@ -148,6 +148,16 @@ export class RoomStore {
   }
 
   // ---- rooms -------------------------------------------------------------------------------------------
+
+  /**
+   * A hot read in plain SQL: through the fast path (prepared statement, no query builder) unless the caller
+   * holds a knex transaction, which then runs it.
+   */
+  private async select<T>(trx: Queryable, text: string, params: readonly unknown[]): Promise<T[]> {
+    if (trx === this.db) return sqlQuery<T>(this.db, text, params);
+    const result: unknown = await trx.raw(text, params as Knex.RawBinding[]);
+    return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as T[];
+  }
 
   /** Runs `fn` in the caller's fast transaction, or in one of its own. */
   private write<T>(sql: Sql | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
@@ -511,6 +521,16 @@ export class RoomStore {
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
     if (roomIds.length === 0) return [];
+    if (roomIds.length === 1) {
+      // The per-room timeline read of every sync: the (room_id, stream_ordering) index, newest first.
+      const rows = await this.select<EventDbRow>(
+        trx,
+        `SELECT * FROM rooms_events WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?
+         AND rejected_reason IS NULL ORDER BY stream_ordering DESC LIMIT ?`,
+        [roomIds[0], after, upTo, limit],
+      );
+      return rows.map(eventFromRow);
+    }
     const rows = (await trx('rooms_events')
       .whereIn('room_id', roomIds)
       .andWhere('stream_ordering', '>', after)
@@ -531,12 +551,12 @@ export class RoomStore {
     limit: number,
     trx: Queryable = this.db,
   ): Promise<Set<string> | undefined> {
-    const rows = (await trx('rooms_events')
-      .where('stream_ordering', '>', after)
-      .andWhere('stream_ordering', '<=', upTo)
-      .whereNull('rejected_reason')
-      .limit(limit + 1)
-      .select('room_id')) as { room_id: string }[];
+    const rows = await this.select<{ room_id: string }>(
+      trx,
+      `SELECT room_id FROM rooms_events WHERE stream_ordering > ? AND stream_ordering <= ?
+       AND rejected_reason IS NULL LIMIT ?`,
+      [after, upTo, limit + 1],
+    );
     if (rows.length > limit) return undefined;
     return new Set(rows.map((r) => r.room_id));
   }
@@ -688,12 +708,12 @@ export class RoomStore {
     upTo: number,
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
-    const rows = (await trx('rooms_events')
-      .where({ type: 'm.room.member', state_key: userId })
-      .andWhere('stream_ordering', '>', after)
-      .andWhere('stream_ordering', '<=', upTo)
-      .whereNull('rejected_reason')
-      .orderBy('stream_ordering', 'asc')) as EventDbRow[];
+    const rows = await this.select<EventDbRow>(
+      trx,
+      `SELECT * FROM rooms_events WHERE state_key = ? AND type = 'm.room.member' AND stream_ordering > ?
+       AND stream_ordering <= ? AND rejected_reason IS NULL ORDER BY stream_ordering ASC`,
+      [userId, after, upTo],
+    );
     return rows.map(eventFromRow);
   }
 

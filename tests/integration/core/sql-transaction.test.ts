@@ -2,6 +2,7 @@ import t from 'tap';
 import { openDatabase } from '../../../core/storage/database.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import {
+  sqlQuery,
   sqlBatchTransaction,
   sqliteLiteral,
   sqlTransaction,
@@ -144,6 +145,18 @@ void withAllDatabases(t, async (t, database, engine) => {
     t.equal(result, 7);
     t.same(order, ['plan', 'committed 7']);
   });
+
+  await t.test(
+    'sqlQuery reads through many distinct statements (a bounded cache) and reuses them',
+    async (t) => {
+      for (let i = 0; i < 300; i++) {
+        const [row] = await sqlQuery<{ n: number | string }>(db, `SELECT ${i} + ? AS n`, [1]);
+        t.equal(Number(row?.n), i + 1);
+      }
+      const again = await sqlQuery<{ n: number | string }>(db, 'SELECT 0 + ? AS n', [5]);
+      t.equal(Number(again[0]?.n), 5, 'an evicted statement is prepared again');
+    },
+  );
 
   await t.test('a failing statement rolls the whole batch back and reports its error', async (t) => {
     const err = await batch([
