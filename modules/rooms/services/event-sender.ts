@@ -195,7 +195,7 @@ export class EventSender {
       for (const item of batch) item.reject(new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`));
       return;
     }
-    const ready: { item: Pending; built: BuiltEvent; writes: TransactionWrite[] }[] = [];
+    const ready: Ready[] = [];
     let speculative = head;
     for (const item of batch) {
       try {
