@@ -789,33 +789,32 @@ export class RoomStore {
     };
   }
 
-  /** The full state map of a group: walks the delta chain back to its snapshot and applies deltas forward. */
+  /**
+   * The full state map of a group: its delta chain back to the snapshot, read in one recursive query, with
+   * the deltas applied forward from the snapshot.
+   */
   async stateOfGroup(id: number, trx: Queryable = this.db): Promise<Map<StateKey, string>> {
-    const chain: number[] = [];
-    let cursor: number | null = id;
-    while (cursor !== null) {
-      const info = await this.stateGroupInfo(cursor, trx);
-      if (!info) break;
-      chain.push(cursor);
-      if (info.isSnapshot) break;
-      cursor = info.prevGroup;
-    }
-    const rows = (await trx('rooms_state_group_entries').whereIn('state_group', chain)) as {
-      state_group: number | string;
+    const rows = await this.select<{
+      hops: number | string;
       type: string;
       state_key: string;
       event_id: string;
-    }[];
-    const byGroup = new Map<number, typeof rows>();
-    for (const r of rows) {
-      const g = toNumber(r.state_group);
-      let list = byGroup.get(g);
-      if (!list) byGroup.set(g, (list = []));
-      list.push(r);
-    }
+    }>(
+      trx,
+      `WITH RECURSIVE chain (id, prev_group, is_snapshot, hops) AS (
+         SELECT id, prev_group, is_snapshot, 0 FROM rooms_state_groups WHERE id = ?
+         UNION ALL
+         SELECT g.id, g.prev_group, g.is_snapshot, c.hops + 1
+         FROM rooms_state_groups g JOIN chain c ON g.id = c.prev_group
+         WHERE NOT c.is_snapshot
+       )
+       SELECT c.hops, e.type, e.state_key, e.event_id
+       FROM chain c JOIN rooms_state_group_entries e ON e.state_group = c.id
+       ORDER BY c.hops DESC`,
+      [id],
+    );
     const state = new Map<StateKey, string>();
-    for (const g of chain.reverse())
-      for (const r of byGroup.get(g) ?? []) state.set(stateKey(r.type, r.state_key), r.event_id);
+    for (const r of rows) state.set(stateKey(r.type, r.state_key), r.event_id);
     return state;
   }
 
