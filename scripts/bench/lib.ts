@@ -86,7 +86,7 @@ export interface BenchServerOptions {
   readonly database: DatabaseConfig;
   /** Extra config keys (merged over the benchmark defaults). */
   readonly config?: Json;
-  /** Extra node flags for the server process, e.g. `--cpu-prof`. */
+  /** Extra node flags for the server process (after those of the "start" script), e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
 }
 
@@ -100,17 +100,55 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/** How `npm start` runs the server: its environment assignments and node flags. */
+export interface StartCommand {
+  readonly env: Readonly<Record<string, string>>;
+  readonly nodeArgs: readonly string[];
+}
+
+/**
+ * The environment and node flags of package.json's "start" script (`node scripts/build.mjs && [VAR=value ...]
+ * node [flags ...] dist/core/cli.js start`), read from the script itself so a benchmark runs the server exactly
+ * as `npm start` does and cannot drift from it. Throws when the script has another shape.
+ */
+export async function npmStartCommand(): Promise<StartCommand> {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const script = pkg.scripts?.start ?? '';
+  const run = script
+    .split('&&')
+    .map((part) => part.trim().split(/\s+/))
+    .find((words) => words.includes('dist/core/cli.js'));
+  const env: Record<string, string> = {};
+  const nodeArgs: string[] = [];
+  let i = 0;
+  for (; run && i < run.length && /^[A-Z_][A-Z0-9_]*=/.test(run[i] ?? ''); i++) {
+    const [name = '', ...value] = (run[i] ?? '').split('=');
+    env[name] = value.join('=');
+  }
+  const shapeOk = run?.[i] === 'node' && run.at(-2) === 'dist/core/cli.js' && run.at(-1) === 'start';
+  if (run && shapeOk) for (i++; i < run.length - 2; i++) nodeArgs.push(run[i] ?? '');
+  if (!run || !shapeOk || nodeArgs.some((a) => !a.startsWith('-'))) {
+    throw new Error(
+      `package.json "start" is not "[VAR=value ...] node [flags] dist/core/cli.js start": ${script}`,
+    );
+  }
+  return { env, nodeArgs };
+}
+
 let built = false;
 
 /**
- * Starts Axon as `npm start` does (transpiled once per run to dist/, then plain node) with open
- * registration and rate limits lifted, and waits until it answers.
+ * Starts Axon as `npm start` does (transpiled once per run to dist/, then plain node with the environment and
+ * flags of the "start" script) with open registration and rate limits lifted, and waits until it answers.
  */
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
   if (!built) {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { stdio: 'inherit' });
     built = true;
   }
+  const start = await npmStartCommand();
   const dir = await mkdtemp(join(tmpdir(), 'axon-bench-'));
   const port = await freePort();
   const config = {
@@ -130,8 +168,15 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   await writeFile(configPath, stringify(config));
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), join(ROOT, 'dist/core/cli.js'), 'start', '-c', configPath],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    [
+      ...start.nodeArgs,
+      ...(options.nodeArgs ?? []),
+      join(ROOT, 'dist/core/cli.js'),
+      'start',
+      '-c',
+      configPath,
+    ],
+    { cwd: dir, env: { ...process.env, ...start.env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const pid = child.pid ?? 0;

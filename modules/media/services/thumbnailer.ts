@@ -1,9 +1,21 @@
 /**
  * Image work through sharp (libvips): probing dimensions from the header alone, and scaling or cropping to
  * a target size without ever upscaling. Images over `maxImagePixels` are refused before any decoding.
+ *
+ * sharp is imported on the first image, not at boot: loading libvips costs ~28 MiB of resident memory (and
+ * its worker threads) that a server which never sees an image should not pay.
  */
-import sharp from 'sharp';
+import type sharpFactory from 'sharp';
 import { MatrixError } from '../../../core/errors.js';
+
+type Sharp = typeof sharpFactory;
+let sharpLoaded: Promise<Sharp> | undefined;
+
+/** sharp, imported once on first use. */
+function loadSharp(): Promise<Sharp> {
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  return sharpLoaded;
+}
 
 export type ThumbnailMethod = 'crop' | 'scale';
 
@@ -42,6 +54,7 @@ export class Thumbnailer {
 
   /** Dimensions from the image header (no pixel decoding); undefined when it is not a readable image. */
   async probe(data: Buffer): Promise<ImageInfo | undefined> {
+    const sharp = await loadSharp();
     try {
       const meta = await sharp(data, { limitInputPixels: false }).metadata();
       if (!meta.width || !meta.height || !meta.format) return undefined;
@@ -80,6 +93,7 @@ export class Thumbnailer {
       ANIMATABLE_TYPES.has(sourceType) &&
       info.frames > 1 &&
       info.width * info.height * info.frames <= this.maxImagePixels;
+    const sharp = await loadSharp();
     try {
       let image = sharp(data, {
         animated,

@@ -6,9 +6,16 @@ import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { UrlPreviewSettings } from '../config.js';
 import type { CachedOpenGraph, PreviewStore } from '../store/preview-store.js';
-import { decodeHtml, parseHtmlPreview, type OpenGraph } from './html-preview.js';
+import type * as HtmlPreview from './html-preview.js';
+import type { OpenGraph } from './html-preview.js';
 import { urlBlocked, type SafeFetcher } from './safe-fetcher.js';
 import { isUrlBlacklisted } from './url-blacklist.js';
+
+/**
+ * The HTML reader, imported on the first HTML page rather than at boot: htmlparser2 and its entity tables
+ * cost ~7 MiB of resident memory that a server which never previews a page should not pay.
+ */
+let htmlPreview: Promise<typeof HtmlPreview> | undefined;
 
 /** How long a fetched preview is answered from the cache (Synapse keeps them an hour). */
 export const PREVIEW_CACHE_MS = 60 * 60 * 1000;
@@ -64,6 +71,8 @@ export class PreviewService {
     if (type.startsWith('image/')) {
       og = await this.storeImage(page.body, type, page.url, userId);
     } else if (type === 'text/html' || type === 'application/xhtml+xml') {
+      htmlPreview ??= import('./html-preview.js');
+      const { decodeHtml, parseHtmlPreview } = await htmlPreview;
       og = parseHtmlPreview(decodeHtml(page.body, page.headers['content-type']), page.url);
       const image = og['og:image'];
       delete og['og:image'];
