@@ -6,7 +6,6 @@
  * process invalidates; a short TTL bounds staleness when several processes share one database. Last-seen
  * ip/ts are kept in memory and written in batches, never one write per request.
  */
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
@@ -15,6 +14,7 @@ import { withTransaction, type Queryable } from '../../../core/storage/transacti
 import { tokenLifetimes, type TokenLifetimes } from '../config.js';
 import type { LastSeen } from '../store/devices-store.js';
 import { generateDeviceId, generateToken, sha256Hex } from './tokens.js';
+import { growingLru } from '../../../core/lru.js';
 
 export interface NewSession {
   readonly userId: string;
@@ -68,7 +68,7 @@ export class SessionService implements AccessTokenResolver {
   private readonly passwordProviders: Cradle['passwordProviders'];
   private readonly logger: Logger;
   private readonly lifetimes: TokenLifetimes;
-  private readonly cache = new LRUCache<string, CachedToken>({ max: 50_000, ttl: 60_000 });
+  private readonly cache = growingLru<string, CachedToken>(50_000, { ttl: 60_000 });
   private lastSeen = new Map<string, LastSeen>();
   private readonly now: () => number;
 

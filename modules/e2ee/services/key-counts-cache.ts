@@ -8,7 +8,8 @@
  * before the write. So the cache never holds a value older than the last committed write of this process.
  * Writes by another process sharing the database are not seen until the TTL drops the entry.
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { growingLru } from '../../../core/lru.js';
 
 export interface DeviceKeyCounts {
   /** Unclaimed one-time keys per algorithm (only algorithms that have some). */
@@ -36,8 +37,7 @@ export class KeyCountsCache {
 
   constructor(options: { load: DeviceKeyCountsLoader; max?: number; ttlMs?: number }) {
     this.loader = options.load;
-    this.entries = new LRUCache({
-      max: options.max ?? KEY_COUNTS_CACHE_MAX,
+    this.entries = growingLru<string, DeviceKeyCounts>(options.max ?? KEY_COUNTS_CACHE_MAX, {
       ttl: options.ttlMs ?? KEY_COUNTS_CACHE_TTL_MS,
     });
   }

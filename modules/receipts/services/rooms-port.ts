@@ -4,10 +4,10 @@
  * and, on a miss, from a bounded newest-first walk of the room's stream. A method on RoomsApi would replace
  * both (see README.md); if one named `eventStreamOrdering` appears, it is used.
  */
-import { LRUCache } from 'lru-cache';
 import type { PersistedEvent, RoomsApi } from '../../rooms/api.js';
 import { threadIdOf } from '../api.js';
 import type { ReceiptRooms } from './receipts-service.js';
+import { growingLru } from '../../../core/lru.js';
 
 const PAGE = 200;
 const MAX_PAGES = 10;
@@ -15,7 +15,7 @@ const MAX_PAGES = 10;
 type MaybePositioned = RoomsApi & { eventStreamOrdering?: (eventId: string) => Promise<number | undefined> };
 
 export class ReceiptRoomsAdapter implements ReceiptRooms {
-  private readonly positions = new LRUCache<string, number>({ max: 100_000 });
+  private readonly positions = growingLru<string, number>(100_000);
 
   constructor(private readonly roomsApi: RoomsApi) {}
 

@@ -5,7 +5,6 @@
  * and, across processes, by the locked room row.
  */
 import { randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { authEventsSelection } from '../../../core/protocol/auth-events-selection.js';
@@ -37,6 +36,7 @@ import {
 } from '../store/room-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 import { StreamTracker } from './stream-tracker.js';
+import { growingLru } from '../../../core/lru.js';
 
 /** The largest event the spec allows, in bytes of its JSON. */
 export const MAX_EVENT_BYTES = 65536;
@@ -152,7 +152,7 @@ export class EventSender {
   }
 
   /** Recently used txn ids of this process, so a client's retry is answered without building anything. */
-  private readonly recentTxns = new LRUCache<string, string>({ max: 10_000 });
+  private readonly recentTxns = growingLru<string, string>(10_000);
 
   /** Sends waiting for their room's write lock; whoever holds it persists them all in one transaction. */
   private readonly pending = new Map<string, Pending[]>();

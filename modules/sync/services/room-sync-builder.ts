@@ -3,7 +3,6 @@
  * (full for a new room or full_state, the delta across the gap when the timeline is limited, lazy-loaded
  * members), ephemeral events, room account data, the summary and unread counts.
  */
-import { LRUCache } from 'lru-cache';
 import type { RoomUnreadCounts, SyncEventJson } from '../api.js';
 import {
   applyEventFields,
@@ -21,6 +20,7 @@ import type {
   TimelineSlice,
 } from './rooms-source.js';
 import type { SyncToken } from './sync-token.js';
+import { growingLru } from '../../../core/lru.js';
 
 export type JsonRecord = Record<string, unknown>;
 
@@ -55,7 +55,7 @@ export class RoomSyncBuilder {
    * Membership event ids already sent to a device per room, so lazy loading can skip redundant members.
    * Losing an entry only makes a response send a member again, which the spec allows.
    */
-  private readonly sentMembers = new LRUCache<string, Map<string, string>>({ max: 10_000 });
+  private readonly sentMembers = growingLru<string, Map<string, string>>(10_000);
 
   constructor(private readonly rooms: () => SyncRoomsSource) {}
 

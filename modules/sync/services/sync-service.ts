@@ -3,7 +3,7 @@
  * each stream becomes the response. With nothing to say and a `timeout`, the request waits on the notifier
  * (rooms the user is joined to, and the user), then looks again.
  */
-import { LRUCache } from 'lru-cache';
+import { growingLru } from '../../../core/lru.js';
 import type { Logger } from 'pino';
 import type { Notifier } from '../../../core/notifier/notifier.js';
 import { ACCOUNT_DATA_STREAM } from '../../account-data/api.js';
@@ -61,12 +61,10 @@ export class SyncService {
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   private readonly roomBuilder: RoomSyncBuilder;
   private readonly logger: Logger;
-  private readonly ignoredCache = new LRUCache<string, { position: number; users: ReadonlySet<string> }>({
-    max: 50_000,
-  });
-  private readonly membershipCache = new LRUCache<string, { at: number; memberships: MembershipAt[] }>({
-    max: 50_000,
-  });
+  private readonly ignoredCache = growingLru<string, { position: number; users: ReadonlySet<string> }>(
+    50_000,
+  );
+  private readonly membershipCache = growingLru<string, { at: number; memberships: MembershipAt[] }>(50_000);
   /** Each stream's position as last read from its feed (the database), and when (see `positions`). */
   private readonly readPositions = new Map<string, number>();
   private positionsReadAt = 0;

@@ -1,8 +1,8 @@
 /** The to_device stream as /sync reads it: acknowledge what the client has, hand out the next batch. */
-import { LRUCache } from 'lru-cache';
 import type { FeedChanges, SyncWindow, ToDeviceFeed, TopLevelEvents } from '../../sync/api.js';
 import { TO_DEVICE_STREAM } from '../api.js';
 import type { ToDeviceStore } from '../store/to-device-store.js';
+import { growingLru } from '../../../core/lru.js';
 
 /** The spec recommends at most 100 messages per sync. */
 export const MAX_PER_SYNC = 100;
@@ -10,7 +10,7 @@ export const MAX_PER_SYNC = 100;
 export class ToDeviceSyncFeed implements ToDeviceFeed {
   readonly stream = TO_DEVICE_STREAM;
   private readonly store: ToDeviceStore;
-  private readonly acknowledged = new LRUCache<string, number>({ max: 100_000 });
+  private readonly acknowledged = growingLru<string, number>(100_000);
 
   constructor({ toDeviceStore }: { toDeviceStore: ToDeviceStore }) {
     this.store = toDeviceStore;
