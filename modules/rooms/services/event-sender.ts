@@ -214,21 +214,9 @@ export class EventSender {
     try {
       const results = this.oneCallFits(ready)
         ? await this.commitOneCall(head, ready)
-        : await sqlTransaction(this.deps.db, async (sql) => {
-            const out: Persisted[] = [];
-            let current = head;
-            for (const { item, built, writes } of ready) {
-              const persisted = await this.persist(current, built, item.req, sql, reservations, writes);
-              out.push(persisted);
-              current = persisted.head;
-            }
-            return out;
-          });
+        : await this.commitPrepared(head, ready, reservations);
       const last = results[results.length - 1];
-      if (last) {
-        this.heads.set(last.head);
-        this.streams.committed(last.stored.streamOrdering);
-      }
+      if (last) this.heads.set(last.head);
       ready.forEach(({ item, built }, i) => item.resolve({ next: results[i] as Persisted, built }));
     } catch (err) {
       this.heads.invalidate(roomId); // reload from the database on the next write
@@ -501,6 +489,27 @@ export class EventSender {
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
   }
 
+  /** Commits a batch statement by statement (`persist`), then records its stream maximum. */
+  private async commitPrepared(
+    head: RoomHead,
+    ready: readonly Ready[],
+    reservations: number[],
+  ): Promise<Persisted[]> {
+    const results = await sqlTransaction(this.deps.db, async (sql) => {
+      const out: Persisted[] = [];
+      let current = head;
+      for (const { item, built, writes } of ready) {
+        const persisted = await this.persist(current, built, item.req, sql, reservations, writes);
+        out.push(persisted);
+        current = persisted.head;
+      }
+      return out;
+    });
+    const last = results[results.length - 1];
+    if (last) this.streams.committed(last.stored.streamOrdering);
+    return results;
+  }
+
   /**
    * Whether the batch can commit as one call into SQLite (sql.ts `sqlBatchTransaction`): on SQLite, whose
    * single writer lets this process choose each event's stream ordering (guarded in SQL against another
@@ -534,7 +543,11 @@ export class EventSender {
       }
       statements.push(this.store.insertEventStatement(event, streamOrdering, i === 0 ? knownMax : undefined));
       statements.push(
-        this.store.insertEdgesStatement(built.eventId, current.extremities.slice(-10), authIdsOf(built.pdu)),
+        ...this.store.insertEdgesStatements(
+          built.eventId,
+          current.extremities.slice(-10),
+          authIdsOf(built.pdu),
+        ),
       );
       for (const write of writes) statements.push(...write(streamOrdering));
       const next: RoomHead = {

@@ -253,27 +253,9 @@ export class RoomStore {
         ? '?'
         : 'CASE WHEN (SELECT COALESCE(MAX(stream_ordering), 0) FROM rooms_events) = ? THEN ? END';
     return [
-      `INSERT INTO rooms_events (stream_ordering, event_id, room_id, type, state_key, sender, depth,
-         origin_server_ts, json, unsigned_json, rejected_reason, state_group, membership, relates_to, rel_type)
-       VALUES (?, ${eventId}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        streamOrdering,
-        ...(expectedMax === undefined ? [] : [expectedMax]),
-        e.eventId,
-        e.roomId,
-        e.type,
-        e.stateKey,
-        e.sender,
-        e.depth,
-        e.originServerTs,
-        JSON.stringify(e.pdu),
-        e.unsigned ? toJsonColumn(e.unsigned) : null,
-        e.rejectedReason,
-        e.stateGroup,
-        e.membership,
-        e.relatesTo,
-        e.relType,
-      ],
+      `INSERT INTO rooms_events (stream_ordering, ${EVENT_COLUMNS})
+       VALUES (?, ${eventId}, ${EVENT_VALUE_SLOTS})`,
+      [streamOrdering, ...(expectedMax === undefined ? [] : [expectedMax]), e.eventId, ...eventValues(e)],
     ];
   }
 
@@ -285,15 +267,19 @@ export class RoomStore {
     ];
   }
 
-  insertEdgesStatement(
+  /** The prev/auth edges of an event: no statement when it has none (a create event). */
+  insertEdgesStatements(
     eventId: string,
     prevEvents: readonly string[],
     authEvents: readonly string[],
-  ): SqlStatement {
+  ): SqlStatement[] {
     const rows = [...prevEvents.map((p) => [eventId, p, 'p']), ...authEvents.map((a) => [eventId, a, 'a'])];
+    if (rows.length === 0) return [];
     return [
-      `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
-      rows.flat(),
+      [
+        `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
+        rows.flat(),
+      ],
     ];
   }
 
@@ -346,28 +332,10 @@ export class RoomStore {
   async insertEvent(e: NewEvent, sql?: Sql, streamOrdering?: number): Promise<number> {
     const rows = await this.write(sql, (q) =>
       q.all<{ stream_ordering: number | string }>(
-        `INSERT INTO rooms_events (${streamOrdering === undefined ? '' : 'stream_ordering, '}event_id, room_id,
-         type, state_key, sender, depth, origin_server_ts, json, unsigned_json, rejected_reason, state_group,
-         membership, relates_to, rel_type)
-       VALUES (${streamOrdering === undefined ? '' : '?, '}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       RETURNING stream_ordering`,
-        [
-          ...(streamOrdering === undefined ? [] : [streamOrdering]),
-          e.eventId,
-          e.roomId,
-          e.type,
-          e.stateKey,
-          e.sender,
-          e.depth,
-          e.originServerTs,
-          JSON.stringify(e.pdu),
-          e.unsigned ? toJsonColumn(e.unsigned) : null,
-          e.rejectedReason,
-          e.stateGroup,
-          e.membership,
-          e.relatesTo,
-          e.relType,
-        ],
+        `INSERT INTO rooms_events (${streamOrdering === undefined ? '' : 'stream_ordering, '}${EVENT_COLUMNS})
+         VALUES (${streamOrdering === undefined ? '' : '?, '}?, ${EVENT_VALUE_SLOTS})
+         RETURNING stream_ordering`,
+        [...(streamOrdering === undefined ? [] : [streamOrdering]), e.eventId, ...eventValues(e)],
       ),
     );
     return toNumber(rows[0]?.stream_ordering);
@@ -379,14 +347,11 @@ export class RoomStore {
     authEvents: readonly string[],
     sql?: Sql,
   ): Promise<void> {
-    const rows = [...prevEvents.map((p) => [eventId, p, 'p']), ...authEvents.map((a) => [eventId, a, 'a'])];
-    if (rows.length === 0) return;
-    await this.write(sql, (q) =>
-      q.run(
-        `INSERT INTO rooms_event_edges (event_id, other_id, kind) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`,
-        rows.flat(),
-      ),
-    );
+    const statements = this.insertEdgesStatements(eventId, prevEvents, authEvents);
+    if (statements.length === 0) return;
+    await this.write(sql, async (q) => {
+      for (const [text, params] of statements) await q.run(text, params);
+    });
   }
 
   /** An event, read inside a fast transaction (the send path's redaction target). */
@@ -1009,6 +974,30 @@ function membershipFromRow(r: MembershipDbRow): MembershipRow {
     streamOrdering: toNumber(r.stream_ordering),
     forgotten: r.forgotten === true || r.forgotten === 1,
   };
+}
+
+/** The columns of an event row after `stream_ordering`, and their `?`s after `event_id`'s (see eventValues). */
+const EVENT_COLUMNS = `event_id, room_id, type, state_key, sender, depth, origin_server_ts, json, unsigned_json,
+  rejected_reason, state_group, membership, relates_to, rel_type`;
+const EVENT_VALUE_SLOTS = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
+
+/** The values of EVENT_COLUMNS after `event_id`, in order. */
+function eventValues(e: NewEvent): unknown[] {
+  return [
+    e.roomId,
+    e.type,
+    e.stateKey,
+    e.sender,
+    e.depth,
+    e.originServerTs,
+    JSON.stringify(e.pdu),
+    e.unsigned ? toJsonColumn(e.unsigned) : null,
+    e.rejectedReason,
+    e.stateGroup,
+    e.membership,
+    e.relatesTo,
+    e.relType,
+  ];
 }
 
 /** Why a one-call send transaction failed, from SQLite's constraint message (see the *Statement methods). */
