@@ -162,7 +162,7 @@ interface SqliteConnection {
   exec(sql: string, cb: (err: Error | null) => void): void;
 }
 
-/** Prepared statements kept per SQLite connection. */
+/** Prepared statements kept per SQLite connection, and named statements per process on PostgreSQL. */
 const MAX_STATEMENTS = 256;
 
 const statementCaches = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
@@ -234,7 +234,11 @@ interface PgConnection {
   }>;
 }
 
-/** SQL text → [statement name, text with $n placeholders]; names are per process, prepared per connection. */
+/**
+ * SQL text → [statement name, text with $n placeholders]; names are per process, prepared per connection.
+ * Bounded like SQLite's cache: past MAX_STATEMENTS texts, new ones run unnamed (parsed each time), so
+ * neither this map nor the server's per-connection statements grow without limit.
+ */
 const pgStatements = new Map<string, [string, string]>();
 
 class PgSql implements Sql {
@@ -252,13 +256,15 @@ class PgSql implements Sql {
 
   private query(text: string, params: readonly unknown[]) {
     if (params.length === 0) return this.connection.query({ text, values: [] });
-    let entry = pgStatements.get(text);
-    if (!entry) {
-      let n = 0;
-      entry = [`axon_${pgStatements.size}`, text.replace(/\?/g, () => `$${++n}`)];
-      pgStatements.set(text, entry);
-    }
-    return this.connection.query({ name: entry[0], text: entry[1], values: [...params] });
+    const entry = pgStatements.get(text);
+    if (entry) return this.connection.query({ name: entry[0], text: entry[1], values: [...params] });
+    let n = 0;
+    const numbered = text.replace(/\?/g, () => `$${++n}`);
+    if (pgStatements.size >= MAX_STATEMENTS)
+      return this.connection.query({ text: numbered, values: [...params] });
+    const name = `axon_${pgStatements.size}`;
+    pgStatements.set(text, [name, numbered]);
+    return this.connection.query({ name, text: numbered, values: [...params] });
   }
 }
 
