@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { fromJsonColumn, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
-import { sqlQuery, type SqlStatement } from '../../../core/storage/sql.js';
+import { sqlBatchTransaction, sqlQuery, type SqlStatement } from '../../../core/storage/sql.js';
 import type { PushAction } from '../rules/types.js';
 
 export interface NewNotification {
@@ -52,25 +52,13 @@ export class NotificationsStore {
     this.db = db;
   }
 
-  async insert(rows: readonly NewNotification[], trx?: Queryable): Promise<void> {
+  /** Records notifications outside an event's transaction (the send path uses `insertStatements`). */
+  async insert(rows: readonly NewNotification[]): Promise<void> {
     if (rows.length === 0) return;
-    await (trx ?? this.db)('push_rules_notifications')
-      .insert(
-        rows.map((r) => ({
-          user_id: r.userId,
-          room_id: r.roomId,
-          event_id: r.eventId,
-          stream_ordering: r.streamOrdering,
-          thread_id: r.threadId,
-          actions: toJsonColumn(r.actions),
-          notify: r.notify ? 1 : 0,
-          highlight: r.highlight ? 1 : 0,
-          read: false,
-          ts: r.ts,
-        })),
-      )
-      .onConflict(['user_id', 'event_id'])
-      .ignore();
+    await sqlBatchTransaction(this.db, () => ({
+      statements: this.insertStatements(rows),
+      result: undefined,
+    }));
   }
 
   /** `insert` as statements of the event's own transaction (the send path: see rooms' EventWriter). */
