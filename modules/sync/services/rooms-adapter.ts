@@ -11,6 +11,7 @@ import type {
   SyncRoomEvent,
   SyncRoomsSource,
   TimelineFilter,
+  TimelineRequest,
   TimelineSlice,
 } from './rooms-source.js';
 
@@ -166,16 +167,7 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
     return this.api().roomsWithEvents(roomIds, from, to, ROOMS_WITH_EVENTS_SCAN);
   }
 
-  async timeline(
-    roomId: string,
-    range: EventFormatOption & {
-      from: number;
-      to: number;
-      limit: number;
-      viewer: { userId: string; deviceId: string | null };
-      filter?: TimelineFilter;
-    },
-  ): Promise<TimelineSlice> {
+  async timeline(roomId: string, range: TimelineRequest): Promise<TimelineSlice> {
     const userId = range.viewer.userId;
     const read: TimelineRange = {
       after: range.from,

@@ -71,6 +71,15 @@ export interface StrippedStateEvent {
   readonly content: JsonObject;
 }
 
+/** What `SyncRoomsSource.timeline` is asked for: a window of one room, for one viewer. */
+export type TimelineRequest = EventFormatOption & {
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+  readonly viewer: { userId: string; deviceId: string | null };
+  readonly filter?: TimelineFilter;
+};
+
 export interface SyncRoomsSource {
   /**
    * The newest stream position of room events (the `events` stream), from memory once known; `fresh` reads
@@ -87,16 +96,7 @@ export interface SyncRoomsSource {
    * The newest `limit` events of a room in `(from, to]` that pass `filter` and `viewer` may see, oldest first,
    * formatted for the viewer's device (its own transaction ids).
    */
-  timeline(
-    roomId: string,
-    range: EventFormatOption & {
-      from: number;
-      to: number;
-      limit: number;
-      viewer: { userId: string; deviceId: string | null };
-      filter?: TimelineFilter;
-    },
-  ): Promise<TimelineSlice>;
+  timeline(roomId: string, range: TimelineRequest): Promise<TimelineSlice>;
   /** The room's state after every event at or below stream `at`. */
   stateAt(roomId: string, at: number, options?: EventFormatOption): Promise<SyncRoomEvent[]>;
   /** State entries that differ between stream positions `from` and `to` (their values at `to`). */
