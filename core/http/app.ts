@@ -52,7 +52,11 @@ export function buildApp(
   const router = new Router<AxonState>();
   for (const route of registry.routesFor(options.resources)) {
     const auth = authenticate(route, container.cradle);
-    router.register(route.path, [route.method], [auth, route.handler] as RouterMiddleware<AxonState>[]);
+    router.register(route.path, [route.method], [
+      refuseNulInParams,
+      auth,
+      route.handler,
+    ] as RouterMiddleware<AxonState>[]);
   }
   app.use(router.routes());
   app.use(
@@ -63,6 +67,19 @@ export function buildApp(
     }),
   );
   return app;
+}
+
+/**
+ * No identifier, event type, state key or txn id may hold U+0000: PostgreSQL cannot store it at all, so it
+ * would fail deep in a write on one engine and not the other. Refused for every route, once, here.
+ */
+async function refuseNulInParams(ctx: AxonContext, next: Next): Promise<void> {
+  for (const value of Object.values(ctx.params ?? {})) {
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw new MatrixError(400, 'M_INVALID_PARAM', 'A path parameter may not contain U+0000');
+    }
+  }
+  await next();
 }
 
 function accessLog(container: AxonContainer, logger: Logger) {

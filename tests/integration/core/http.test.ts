@@ -17,6 +17,11 @@ void t.test('the HTTP contract every module relies on', async (t) => {
     t.same(res.body.unstable_features, {});
   });
 
+  await t.test('a NUL in a path parameter → 400 M_INVALID_PARAM, on any route', async (t) => {
+    const res = await server.request('GET', '/_matrix/client/v3/profile/%40a%00b%3Atest.local');
+    t.same([res.status, res.body.errcode], [400, 'M_INVALID_PARAM']);
+  });
+
   await t.test('unknown endpoint → 404 M_UNRECOGNIZED', async (t) => {
     const res = await server.request('GET', '/_matrix/client/v3/no/such/thing');
     t.equal(res.status, 404);

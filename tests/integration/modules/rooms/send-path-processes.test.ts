@@ -84,6 +84,20 @@ void withAllDatabases(t, async (t, database) => {
     },
   );
 
+  await t.test('bodies with quotes and NUL round-trip; a NUL in a txn id is refused', async (t) => {
+    const body = "it's ''quoted''; -- \u0000 and \\ and ?";
+    const sent = await send(first, alice.accessToken, shared, 'quoted', body);
+    t.equal(sent.status, 200);
+    const read = await second.request(
+      'GET',
+      `/_matrix/client/v3/rooms/${encodeURIComponent(shared)}/event/${encodeURIComponent(sent.body.event_id)}`,
+      { token: bob.accessToken },
+    );
+    t.equal(read.body.content?.body, body);
+    const nul = await send(first, alice.accessToken, shared, 'a%00b', 'x');
+    t.same([nul.status, nul.body.errcode], [400, 'M_INVALID_PARAM']);
+  });
+
   await t.test('a txn id replayed on another process answers with the first event', async (t) => {
     const original = await send(first, alice.accessToken, shared, 'replayed', 'once');
     t.equal(original.status, 200);
