@@ -337,7 +337,11 @@ export class EventSender {
       throw new MatrixError(413, 'M_TOO_LARGE', `Event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
     }
     const lookup: AuthStateLookup = (type, key) => head.state.get(stateKey(type, key));
-    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version);
+    // This server just signed the event: it is validly signed by this server and no other.
+    const isSignedBy = (_event: AuthEvent, server: string) => server === this.deps.serverName;
+    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version, {
+      isSignedBy,
+    });
     if (!verdict.allowed) throw new MatrixError(403, 'M_FORBIDDEN', verdict.reason);
     if (req.type === 'm.room.redaction') this.checkRedactionPower(head, req);
     return built;
