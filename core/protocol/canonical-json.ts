@@ -127,8 +127,7 @@ const MAX_SAFE_BIG = BigInt(MAX_SAFE);
 
 /** A bigint comes from `parseJsonLossless` (lossless-json.ts): an integer JSON.parse would have rounded. */
 function encodeBigInt(n: bigint, strict: boolean): string {
-  if (strict && (n > MAX_SAFE_BIG || n < -MAX_SAFE_BIG))
-    fail(`integer ${n} is outside [-(2^53)+1, 2^53-1]`);
+  if (strict && (n > MAX_SAFE_BIG || n < -MAX_SAFE_BIG)) fail(`integer ${n} is outside [-(2^53)+1, 2^53-1]`);
   return n.toString();
 }
 

@@ -9,13 +9,7 @@
 
 /** What {@link parseJsonLossless} returns: JSON values, with `bigint` for integers outside the safe range. */
 export type LosslessJsonValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | LosslessJsonValue[]
-  | { [key: string]: LosslessJsonValue };
+  null | boolean | number | bigint | string | LosslessJsonValue[] | { [key: string]: LosslessJsonValue };
 
 /** A run of 16+ digits: the only way a JSON text can hold an integer that is not safe as a double. */
 const LONG_DIGITS = /\d{16}/;
@@ -36,6 +30,7 @@ export function parseJsonLossless(text: string): LosslessJsonValue {
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/y;
 const SPACE = /[ \t\n\r]*/y;
 

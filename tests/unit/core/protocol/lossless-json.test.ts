@@ -14,16 +14,19 @@ void t.test('parses as JSON.parse does when no integer is out of range', async (
   for (const text of texts) t.same(parseJsonLossless(text), JSON.parse(text), text);
 });
 
-void t.test('integers outside the safe range become bigints; fractions and exponents stay numbers', async (t) => {
-  const v = parseJsonLossless(
-    '{"depth":9223372036854775807,"neg":-9007199254740992,"ok":9007199254740991,"f":12345678901234567.5,"e":1234567890123456789e0}',
-  ) as Record<string, unknown>;
-  t.equal(v['depth'], 9223372036854775807n);
-  t.equal(v['neg'], -9007199254740992n);
-  t.equal(v['ok'], 9007199254740991);
-  t.equal(typeof v['f'], 'number');
-  t.equal(typeof v['e'], 'number');
-});
+void t.test(
+  'integers outside the safe range become bigints; fractions and exponents stay numbers',
+  async (t) => {
+    const v = parseJsonLossless(
+      '{"depth":9223372036854775807,"neg":-9007199254740992,"ok":9007199254740991,"f":12345678901234567.5,"e":1234567890123456789e0}',
+    ) as Record<string, unknown>;
+    t.equal(v['depth'], 9223372036854775807n);
+    t.equal(v['neg'], -9007199254740992n);
+    t.equal(v['ok'], 9007199254740991);
+    t.equal(typeof v['f'], 'number');
+    t.equal(typeof v['e'], 'number');
+  },
+);
 
 void t.test('round-trips big integers through canonical JSON exactly', async (t) => {
   const text = '{"a":[18446744073709551616,-1],"depth":9223372036854775807}';

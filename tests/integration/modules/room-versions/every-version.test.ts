@@ -1,0 +1,110 @@
+/**
+ * Every room version, end to end over the client API: create (v1–2 mint `$opaque:server` event ids and
+ * reference `[id, {sha256}]` pairs, v3 hashes in standard base64, v4+ URL-safe, v12 derives the room id
+ * from the create event), join, send, set state, read back, redact.
+ */
+import t from 'tap';
+import { isValidEventId, isValidRoomId } from '../../../../core/protocol/identifiers.js';
+import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
+import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
+import { startServer } from '../../../helpers/start-server.js';
+
+void t.test('every room version: create, join, send, state, read, redact', async (t) => {
+  const server = await startServer(t, { config: { ...openRegistrationConfig } });
+  const alice = await makeUser(server, { localpart: 'alice' });
+  const bob = await makeUser(server, { localpart: 'bob' });
+  const call = (user: TestUser, method: string, path: string, body?: unknown) =>
+    server.request(method, path, { token: user.accessToken, body });
+  const room = (roomId: string, rest: string) =>
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
+  let txn = 0;
+
+  const versions = [...ROOM_VERSIONS.keys()];
+  t.same(versions, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
+  for (const id of versions) {
+    await t.test(`room version ${id}`, async (t) => {
+      const version = getRoomVersion(id)!;
+      const created = await call(alice, 'POST', '/_matrix/client/v3/createRoom', {
+        room_version: id,
+        preset: 'public_chat',
+        name: `room v${id}`,
+      });
+      t.equal(created.status, 200, `createRoom: ${created.text}`);
+      if (created.status !== 200) return;
+      const roomId = created.body.room_id as string;
+      t.ok(isValidRoomId(roomId, version), `room id ${roomId} has the v${id} form`);
+
+      const create = await call(alice, 'GET', room(roomId, '/state/m.room.create'));
+      t.equal(create.status, 200);
+      t.equal(create.body.room_version, id);
+
+      const joined = await call(bob, 'POST', room(roomId, '/join'), {});
+      t.equal(joined.status, 200, `join: ${joined.text}`);
+
+      const sent = await call(alice, 'PUT', room(roomId, `/send/m.room.message/t${++txn}`), {
+        msgtype: 'm.text',
+        body: `hello v${id}`,
+      });
+      t.equal(sent.status, 200, `send: ${sent.text}`);
+      const messageId = sent.body.event_id as string;
+      t.ok(isValidEventId(messageId, version), `event id ${messageId} has the v${id} form`);
+      if (version.eventIdFormat === 'v1') t.match(messageId, /:test\.local$/, 'v1–2 ids carry the server');
+
+      const reply = await call(bob, 'PUT', room(roomId, `/send/m.room.message/t${++txn}`), {
+        msgtype: 'm.text',
+        body: `reply v${id}`,
+      });
+      t.equal(reply.status, 200, `bob's send: ${reply.text}`);
+
+      const topic = await call(alice, 'PUT', room(roomId, '/state/m.room.topic'), { topic: `topic v${id}` });
+      t.equal(topic.status, 200, `set state: ${topic.text}`);
+      const readTopic = await call(bob, 'GET', room(roomId, '/state/m.room.topic'));
+      t.same(readTopic.body, { topic: `topic v${id}` });
+
+      const event = await call(bob, 'GET', room(roomId, `/event/${encodeURIComponent(messageId)}`));
+      t.equal(event.status, 200, `get event: ${event.text}`);
+      t.equal(event.body.event_id, messageId);
+      t.equal(event.body.content.body, `hello v${id}`);
+
+      const messages = await call(bob, 'GET', room(roomId, '/messages?dir=b&limit=50'));
+      t.equal(messages.status, 200, `messages: ${messages.text}`);
+      const chunk = messages.body.chunk as { event_id: string; type: string; content: { body?: string } }[];
+      t.same(
+        chunk.filter((e) => e.type === 'm.room.message').map((e) => e.content.body),
+        [`reply v${id}`, `hello v${id}`],
+      );
+      t.ok(
+        chunk.some((e) => e.type === 'm.room.create'),
+        'back to the create event',
+      );
+      t.ok(chunk.some((e) => e.type === 'm.room.topic' && e.event_id === topic.body.event_id));
+
+      const redaction = await call(
+        alice,
+        'PUT',
+        room(roomId, `/redact/${encodeURIComponent(messageId)}/r${++txn}`),
+        {
+          reason: 'test',
+        },
+      );
+      t.equal(redaction.status, 200, `redact: ${redaction.text}`);
+      t.ok(isValidEventId(redaction.body.event_id as string, version));
+      const redacted = await call(bob, 'GET', room(roomId, `/event/${encodeURIComponent(messageId)}`));
+      t.same(redacted.body.content, {}, 'the message is redacted');
+      t.equal(redacted.body.unsigned?.redacted_because?.event_id, redaction.body.event_id);
+
+      const state = await call(bob, 'GET', room(roomId, '/state'));
+      t.equal(state.status, 200);
+      const members = (state.body as { type: string; state_key: string; content: { membership?: string } }[])
+        .filter((e) => e.type === 'm.room.member')
+        .map((e) => [e.state_key, e.content.membership]);
+      t.same(
+        new Map(members as [string, string][]),
+        new Map([
+          [alice.userId, 'join'],
+          [bob.userId, 'join'],
+        ]),
+      );
+    });
+  }
+});
