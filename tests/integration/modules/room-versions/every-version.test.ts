@@ -1,9 +1,14 @@
 /**
  * Every room version, end to end over the client API: create (v1–2 mint `$opaque:server` event ids and
  * reference `[id, {sha256}]` pairs, v3 hashes in standard base64, v4+ URL-safe, v12 derives the room id
- * from the create event), join, send, set state, read back, redact.
+ * from the create event), join, send, set state, read back, redact; and every event the server made
+ * passes the checks another server runs on receipt.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { referenceHashOf } from '../../../../core/protocol/event-builder.js';
+import type { PduJson } from '../../../../core/protocol/pdu.js';
+import { checkPduOnReceipt } from '../../../../core/protocol/pdu-receipt.js';
+import type { VerifyKeyLookup } from '../../../../core/protocol/pdu-signatures.js';
 import { isValidEventId, isValidRoomId } from '../../../../core/protocol/identifiers.js';
 import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
@@ -18,6 +23,54 @@ void t.test('every room version: create, join, send, state, read, redact', async
   const room = (roomId: string, rest: string) =>
     `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
   let txn = 0;
+
+  const { roomsApi, signingKey, serverName } = server.kernel.container.cradle;
+  const ownKey: VerifyKeyLookup = {
+    getVerifyKey: (server, keyId) =>
+      server === serverName && keyId === signingKey.keyId
+        ? { publicKey: signingKey.publicKey, validUntilTs: Date.now() + 3_600_000 }
+        : undefined,
+  };
+
+  /**
+   * Every event of the room, in federation format, passes the receipt checks another server would run
+   * (format, signatures with this server's key, content hash: only the redacted message fails it), and
+   * in v1–2 every `[id, {sha256}]` reference carries the referenced event's reference hash.
+   */
+  async function checkAsReceived(t: Test, roomId: string, id: string): Promise<void> {
+    const version = getRoomVersion(id)!;
+    const upTo = await roomsApi.currentStreamPosition();
+    const slice = await roomsApi.timeline(alice.userId, roomId, {
+      after: 0,
+      upTo,
+      limit: 100,
+      withPdu: true,
+    });
+    const pdus = new Map<string, PduJson>();
+    for (const { pdu: federationEvent } of slice.events) {
+      // The federation format names each event; v3+ PDUs carry no event_id, v11+ no top-level redacts.
+      const { event_id: eventId, unsigned: _unsigned, ...pdu } = federationEvent;
+      if (version.eventIdFormat === 'v1') (pdu as PduJson).event_id = eventId;
+      if (version.redactsInContent) delete (pdu as PduJson).redacts;
+      const verdict = await checkPduOnReceipt({ pdu, roomVersion: version, keys: ownKey, roomId });
+      t.ok(verdict.accepted, `v${id} ${pdu.type} passes the receipt checks`);
+      if (!verdict.accepted) continue;
+      t.equal(verdict.eventId, eventId, `v${id} ${pdu.type}: the id is what another server computes`);
+      t.equal(verdict.redacted, pdu.type === 'm.room.message' && Object.keys(pdu.content).length === 0);
+      pdus.set(eventId, pdu as PduJson);
+    }
+    t.ok(pdus.size >= 8, `v${id}: the whole room was read (${pdus.size} events)`);
+    if (!version.eventReferencesAreTuples) return;
+    for (const pdu of pdus.values()) {
+      for (const ref of [...pdu.prev_events, ...pdu.auth_events]) {
+        t.ok(Array.isArray(ref), `v${id} references are pairs`);
+        if (!Array.isArray(ref)) continue;
+        const target = pdus.get(ref[0]);
+        t.ok(target, `v${id} the referenced event is in the room`);
+        if (target) t.equal(ref[1].sha256, referenceHashOf(target, version), `v${id} reference hash`);
+      }
+    }
+  }
 
   const versions = [...ROOM_VERSIONS.keys()];
   t.same(versions, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
@@ -92,6 +145,8 @@ void t.test('every room version: create, join, send, state, read, redact', async
       const redacted = await call(bob, 'GET', room(roomId, `/event/${encodeURIComponent(messageId)}`));
       t.same(redacted.body.content, {}, 'the message is redacted');
       t.equal(redacted.body.unsigned?.redacted_because?.event_id, redaction.body.event_id);
+
+      await checkAsReceived(t, roomId, id);
 
       const state = await call(bob, 'GET', room(roomId, '/state'));
       t.equal(state.status, 200);
