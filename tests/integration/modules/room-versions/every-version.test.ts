@@ -57,7 +57,7 @@ void t.test('every room version: create, join, send, state, read, redact', async
       if (!verdict.accepted) continue;
       t.equal(verdict.eventId, eventId, `v${id} ${pdu.type}: the id is what another server computes`);
       t.equal(verdict.redacted, pdu.type === 'm.room.message' && Object.keys(pdu.content).length === 0);
-      pdus.set(eventId, pdu as PduJson);
+      pdus.set(eventId, pdu);
     }
     t.ok(pdus.size >= 8, `v${id}: the whole room was read (${pdus.size} events)`);
     if (!version.eventReferencesAreTuples) return;
