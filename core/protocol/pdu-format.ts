@@ -61,8 +61,9 @@ export function checkPduFormat(value: unknown, roomVersion: RoomVersion): PduFor
 
   let size: number;
   try {
-    if (roomVersion.strictCanonicalJson) canonicalJson(pdu, { strict: true });
-    size = Buffer.byteLength(canonicalJson(omitKeys(pdu, ['unsigned']), { strict: false }), 'utf8');
+    const strict = roomVersion.strictCanonicalJson;
+    size = Buffer.byteLength(canonicalJson(omitKeys(pdu, ['unsigned']), { strict }), 'utf8');
+    if (strict && pdu['unsigned'] !== undefined) canonicalJson({ unsigned: pdu['unsigned'] }, { strict });
   } catch (err) {
     if (err instanceof CanonicalJsonError) {
       return bad(

@@ -9,7 +9,12 @@ import type { AuthEvent } from './auth-rules/types.js';
 import { decodeBase64 } from './base64.js';
 import type { PduJson } from './pdu.js';
 import type { RoomVersion } from './room-versions.js';
-import { serversRequiredToSign, verifyEventSignature, verifyJsonSignature } from './signing.js';
+import {
+  optionalSigningServer,
+  serversRequiredToSign,
+  verifyEventSignature,
+  verifyJsonSignature,
+} from './signing.js';
 
 /** A server's public verify key, as the key store knows it. */
 export interface ServerVerifyKey {
@@ -87,7 +92,9 @@ export function keyRequestsFor(pdu: Readonly<PduJson>, roomVersion: RoomVersion)
  * Checks the signatures of every server `pdu` needs (Synapse's rule, which the spec's text describes):
  * for each, every ed25519 signature whose key is found and not expired must verify, and at least one must.
  * Signatures of unknown keys, keys expired before the event (v5+), and other servers are ignored. Passes
- * for a redacted copy of a validly signed event, as signatures cover the redacted form.
+ * for a redacted copy of a validly signed event, as signatures cover the redacted form. `servers` on
+ * success also names the authoriser's server of a non-join member event when its signature verified
+ * (`optionalSigningServer`): what the auth rules' `isSignedBy` needs right after receipt.
  */
 export async function verifyPduSignatures(
   pdu: Readonly<PduJson>,
@@ -97,41 +104,60 @@ export async function verifyPduSignatures(
   const servers = serversRequiredToSign(pdu, roomVersion);
   const minimum = minimumKeyValidity(pdu, roomVersion);
   for (const server of servers) {
-    const keyIds = ed25519KeyIds(pdu, server);
-    if (keyIds.length === 0) {
-      return { ok: false, code: 'unsigned', server, reason: `the event is not signed by ${server}` };
-    }
-    let verified = false;
-    for (const keyId of keyIds) {
-      const key = await keys.getVerifyKey(server, keyId, minimum);
-      if (!key) continue;
-      if (roomVersion.enforceKeyValidity && key.validUntilTs < minimum) continue;
-      if (!verifyEventSignature(pdu, roomVersion, server, keyId, key.publicKey)) {
-        return {
-          ok: false,
-          code: 'bad_signature',
-          server,
-          reason: `the signature of ${server} with ${keyId} does not verify`,
-        };
-      }
-      verified = true;
-    }
-    if (!verified) {
-      const validity = roomVersion.enforceKeyValidity ? ' valid at the event’s origin_server_ts' : '';
-      return {
-        ok: false,
-        code: 'no_usable_key',
-        server,
-        reason: `no key${validity} was found for any signature of ${server} (${keyIds.join(', ')})`,
-      };
-    }
+    const failure = await checkServer(pdu, roomVersion, server, minimum, keys);
+    if (failure) return failure;
+  }
+  const optional = optionalSigningServer(pdu, roomVersion);
+  if (optional !== undefined && !servers.includes(optional)) {
+    const failure = await checkServer(pdu, roomVersion, optional, minimum, keys);
+    if (!failure) return { ok: true, servers: [...servers, optional] };
   }
   return { ok: true, servers };
 }
 
+type SignatureFailure = Extract<SignatureCheckResult, { ok: false }>;
+
+async function checkServer(
+  pdu: Readonly<PduJson>,
+  roomVersion: RoomVersion,
+  server: string,
+  minimum: number,
+  keys: VerifyKeyLookup,
+): Promise<SignatureFailure | undefined> {
+  const keyIds = ed25519KeyIds(pdu, server);
+  if (keyIds.length === 0) {
+    return { ok: false, code: 'unsigned', server, reason: `the event is not signed by ${server}` };
+  }
+  let verified = false;
+  for (const keyId of keyIds) {
+    const key = await keys.getVerifyKey(server, keyId, minimum);
+    if (!key) continue;
+    if (roomVersion.enforceKeyValidity && key.validUntilTs < minimum) continue;
+    if (!verifyEventSignature(pdu, roomVersion, server, keyId, key.publicKey)) {
+      return {
+        ok: false,
+        code: 'bad_signature',
+        server,
+        reason: `the signature of ${server} with ${keyId} does not verify`,
+      };
+    }
+    verified = true;
+  }
+  if (verified) return undefined;
+  const validity = roomVersion.enforceKeyValidity ? ' valid at the event’s origin_server_ts' : '';
+  return {
+    ok: false,
+    code: 'no_usable_key',
+    server,
+    reason: `no key${validity} was found for any signature of ${server} (${keyIds.join(', ')})`,
+  };
+}
+
 /**
  * An `isSignedBy` for the auth rules (join_authorised_via_users_server) over events that passed
- * `verifyPduSignatures` (or `checkPduOnReceipt`): the servers verified there, and only those, signed them.
+ * `verifyPduSignatures` (or `checkPduOnReceipt`) earlier: the servers required there signed them. A
+ * non-join member event naming an authoriser counts as signed by it only through the receipt verdict's
+ * `signedBy` (use that while it is at hand).
  */
 export function signedByVerifiedServers(
   roomVersion: RoomVersion,

@@ -170,4 +170,6 @@ void t.test('strict canonical JSON from v6: no floats or out-of-range integers a
   }
   const r = checkPduFormat({ ...message('6'), content: { a: { b: 1.5 } } }, v('6'));
   t.match(!r.ok && r.reason, /\$\.content\.a\.b/, 'the reason names the path');
+  const inUnsigned = checkPduFormat({ ...message('6'), unsigned: { age: 0.5 } }, v('6'));
+  t.match(!inUnsigned.ok && inUnsigned.reason, /\$\.unsigned\.age/, 'unsigned too');
 });

@@ -124,6 +124,20 @@ void t.test(
   },
 );
 
+void t.test('v8+: other member events naming an authoriser are not dropped for its signature', async (t) => {
+  const leave = message('10', {
+    type: 'm.room.member',
+    state_key: `@alice:${ORIGIN}`,
+    content: { membership: 'leave', join_authorised_via_users_server: `@mod:${OTHER}` },
+  });
+  t.equal(await result(leave, '10'), `ok ${ORIGIN}`, 'unsigned by the authoriser: kept, for the auth rules');
+  const signed = alsoSignedBy(leave, '10', OTHER, OTHER_KEY);
+  t.equal(await result(signed, '10'), `ok ${ORIGIN},${OTHER}`, 'a valid authoriser signature is reported');
+  const forged = { ...signed, signatures: { ...signed.signatures, [OTHER]: { [OTHER_KEY.keyId]: 'AAAA' } } };
+  t.equal(await result(forged, '10'), `ok ${ORIGIN}`, 'an invalid one is not');
+  t.notOk(signedByVerifiedServers(v('10'))({ pdu: signed }, OTHER), 'not a required signer');
+});
+
 void t.test('third-party invites: the sender’s server need not sign (any server may send it)', async (t) => {
   const invite = message(
     '11',
