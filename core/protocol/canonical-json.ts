@@ -19,8 +19,10 @@ export interface CanonicalJsonOptions {
   /**
    * The room version 6+ rule (default true): numbers must be integers in [-(2^53)+1, 2^53-1].
    * Lenient mode still encodes older rooms' floats (as JSON.stringify does) and big integers (every
-   * digit). JSON.parse has already turned `3.0` into 3 and rounded big integers, so events whose hashes
-   * covered such text cannot be reproduced exactly; the spec asks only for "where possible".
+   * digit). JSON.parse rounds big integers: parse stored and received events with `parseJsonLossless`,
+   * which keeps them as bigint, so their hashes come out as other servers compute them. (JSON.parse and
+   * that parser both turn `3.0` into 3, so a float-bearing old event's hash cannot always be reproduced;
+   * the spec asks only for "where possible".)
    */
   readonly strict?: boolean;
 }
@@ -29,8 +31,9 @@ export interface CanonicalJsonOptions {
  * Encodes `value` as canonical JSON. Object properties whose value is `undefined` are skipped (as
  * JSON.stringify does), so optional TypeScript fields need no cleaning first. A lone surrogate in a string
  * (not encodable as UTF-8) comes out as a `\udXXX` escape, as JSON.stringify writes it.
- * @throws CanonicalJsonError for values JSON cannot hold (undefined in arrays, functions, bigint, NaN,
- *   Infinity) and, when strict, for floats and integers outside the safe range.
+ * A `bigint` (as `parseJsonLossless` yields for integers beyond the safe range) is written with every digit.
+ * @throws CanonicalJsonError for values JSON cannot hold (undefined in arrays, functions, symbols, NaN,
+ *   Infinity) and, when strict, for floats and integers (number or bigint) outside the safe range.
  * @example canonicalJson({ b: '2', a: '1' }) === '{"a":"1","b":"2"}'
  */
 export function canonicalJson(value: unknown, opts?: CanonicalJsonOptions): string {
@@ -70,6 +73,8 @@ function encode(value: unknown, strict: boolean): string {
       return JSON.stringify(value);
     case 'number':
       return encodeNumber(value, strict);
+    case 'bigint':
+      return encodeBigInt(value, strict);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
@@ -116,6 +121,14 @@ function encodeNumber(n: number, strict: boolean): string {
   // Old rooms' big integers: print every digit as Python (Synapse) does, not JS's rounded form. The
   // value is already the nearest double, so this matches only when the original was representable.
   return Number.isInteger(n) ? BigInt(n).toString() : JSON.stringify(n);
+}
+
+const MAX_SAFE_BIG = BigInt(MAX_SAFE);
+
+/** A bigint comes from `parseJsonLossless` (lossless-json.ts): an integer JSON.parse would have rounded. */
+function encodeBigInt(n: bigint, strict: boolean): string {
+  if (strict && (n > MAX_SAFE_BIG || n < -MAX_SAFE_BIG)) fail(`integer ${n} is outside [-(2^53)+1, 2^53-1]`);
+  return n.toString();
 }
 
 const ASTRAL_OR_HIGH = /[\ud800-\uffff]/;

@@ -22,6 +22,7 @@ export interface PduJson {
   state_key?: string;
   content: JsonObject;
   origin_server_ts: number;
+  /** A number; in a v1–5 event read with `parseJsonLossless`, a bigint when beyond 2^53 - 1. */
   depth: number;
   prev_events: EventReference[];
   auth_events: EventReference[];

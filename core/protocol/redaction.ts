@@ -110,10 +110,14 @@ function redactContent(
     }
   }
   if (version === 'v11' && type === 'm.room.member') {
-    // v11 keeps only `signed` of a third-party invite, so the invite's signature can still be checked.
+    // v11 keeps the `signed` key of a third-party invite, so the invite's signature can still be checked.
+    // The `third_party_invite` object itself stays even without `signed` (as Synapse and the spec's
+    // rule read: the key is allowed, its content pruned to `signed`); a non-object value is dropped.
     const invite = content['third_party_invite'];
-    if (isObject(invite) && Object.hasOwn(invite, 'signed')) {
-      kept['third_party_invite'] = { signed: invite['signed'] as JsonValue };
+    if (isObject(invite)) {
+      kept['third_party_invite'] = Object.hasOwn(invite, 'signed')
+        ? { signed: invite['signed'] as JsonValue }
+        : {};
     }
   }
   return kept;

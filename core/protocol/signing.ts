@@ -112,8 +112,10 @@ export function hashAndSignEvent(
 
 /**
  * True if the redacted form of `pdu` carries a valid signature by `serverName`/`keyId`. Succeeds for the
- * full event and for a redacted copy alike; check the content hash separately.
- * @throws CanonicalJsonError when the event breaks the room version's canonical JSON rules.
+ * full event and for a redacted copy alike; check the content hash separately. Like the hashes, the signed
+ * bytes are encoded as every server encodes them (big integers with every digit, whatever the room
+ * version); strict canonical JSON is a format rule checked on receipt (pdu-format.ts).
+ * @throws CanonicalJsonError for values JSON cannot hold (NaN, functions, …).
  */
 export function verifyEventSignature(
   pdu: Readonly<PduJson>,
@@ -122,31 +124,45 @@ export function verifyEventSignature(
   keyId: string,
   publicKey: Uint8Array,
 ): boolean {
-  return verifyJsonSignature(redactEvent(pdu, roomVersion), serverName, keyId, publicKey, {
-    strict: roomVersion.strictCanonicalJson,
-  });
+  return verifyJsonSignature(redactEvent(pdu, roomVersion), serverName, keyId, publicKey, { strict: false });
 }
 
 /**
  * The servers whose signatures an incoming event needs (server-server-api "Validating hashes and
- * signatures on received events", v8 auth rule 4.2): the sender's server, except on a third-party invite
- * (which another server may send); for v1–2 also the server in `event_id`; from v8 the server of
- * `content.join_authorised_via_users_server` on a member event. Unparseable ids contribute nothing.
+ * signatures on received events"), as Synapse requires them: the sender's server, except on an invite
+ * made from a third-party invite (any server may send it; its `signed` part is checked by the auth rules);
+ * for v1–2 also the server in `event_id`; from v8, on a join, the server of
+ * `content.join_authorised_via_users_server`. Unparseable ids contribute nothing.
  */
 export function serversRequiredToSign(pdu: Readonly<PduJson>, roomVersion: RoomVersion): string[] {
   const servers = new Set<string>();
   const content: Readonly<Record<string, unknown>> = isRecord(pdu.content) ? pdu.content : {};
   const isMember = pdu.type === 'm.room.member';
   const thirdPartyInvite =
-    isMember && content['membership'] === 'invite' && isRecord(content['third_party_invite']);
+    isMember && content['membership'] === 'invite' && content['third_party_invite'] !== undefined;
   const add = (id: unknown) => {
     const server = typeof id === 'string' ? serverNameOf(id) : undefined;
     if (server) servers.add(server);
   };
   if (!thirdPartyInvite) add(pdu.sender);
   if (roomVersion.eventIdFormat === 'v1') add(pdu.event_id);
-  if (roomVersion.restrictedJoinRule && isMember) add(content['join_authorised_via_users_server']);
+  if (roomVersion.restrictedJoinRule && isMember && content['membership'] === 'join') {
+    add(content['join_authorised_via_users_server']);
+  }
   return [...servers];
+}
+
+/**
+ * From v8, the server of a member event's `join_authorised_via_users_server` when that event is not a
+ * join: its signature is not required on receipt (Synapse does not drop such events), but the auth rules
+ * still ask whether it is there and valid.
+ */
+export function optionalSigningServer(pdu: Readonly<PduJson>, roomVersion: RoomVersion): string | undefined {
+  if (!roomVersion.restrictedJoinRule || pdu.type !== 'm.room.member' || !isRecord(pdu.content))
+    return undefined;
+  if (pdu.content['membership'] === 'join') return undefined;
+  const authoriser = pdu.content['join_authorised_via_users_server'];
+  return typeof authoriser === 'string' ? serverNameOf(authoriser) || undefined : undefined;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -62,9 +62,9 @@ export function checkMemberEvent(
   if (version.restrictedJoinRule && pdu.content['join_authorised_via_users_server'] !== undefined) {
     const authoriser = pdu.content['join_authorised_via_users_server'];
     const server = typeof authoriser === 'string' ? domainOf(authoriser) : undefined;
-    const signed =
-      server !== undefined &&
-      (options.isSignedBy ? options.isSignedBy(event, server) : pdu.signatures[server] !== undefined);
+    // Only a verifier can say an event is validly signed: without one (or with a malformed event, e.g.
+    // no `signatures`), the event is not signed, and the rule fails rather than throwing.
+    const signed = server !== undefined && options.isSignedBy?.(event, server) === true;
     if (!signed) {
       return reject(
         'member.authoriser_signature',

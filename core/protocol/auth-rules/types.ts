@@ -38,9 +38,10 @@ export interface AuthCheckOptions {
     publicKey: string,
   ) => boolean;
   /**
-   * Whether the event is validly signed by `serverName` (for `join_authorised_via_users_server`).
-   * Without it, a signature entry for the server is taken as enough: callers that have not already
-   * verified every signature of the event at receipt must supply it.
+   * Whether the event is validly signed by `serverName` (for `join_authorised_via_users_server`, v8+).
+   * Without it, no event counts as signed: a member event naming an authoriser is rejected. Events this
+   * server built are signed by it; events that passed `checkPduOnReceipt` had every required signature
+   * (the authoriser's server's included) verified, so `signedByVerifiedServers` answers for them.
    */
   readonly isSignedBy?: (event: AuthEvent, serverName: string) => boolean;
 }

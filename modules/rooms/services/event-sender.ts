@@ -14,7 +14,7 @@ import {
   type AuthStateLookup,
 } from '../../../core/protocol/auth-rules/index.js';
 import { CanonicalJsonError } from '../../../core/protocol/canonical-json.js';
-import { buildEvent, type BuiltEvent } from '../../../core/protocol/event-builder.js';
+import { buildEvent, referenceHashOf, type BuiltEvent } from '../../../core/protocol/event-builder.js';
 import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
@@ -195,6 +195,7 @@ export class EventSender {
       for (const item of batch) item.reject(new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${roomId}`));
       return;
     }
+    await this.loadReferenceHashes(head);
     const ready: Ready[] = [];
     let speculative = head;
     for (const item of batch) {
@@ -319,7 +320,10 @@ export class EventSender {
     const authEvents: string[] = [];
     for (const k of authKeys) {
       const e = head.state.get(k);
-      if (e) authEvents.push(e.eventId);
+      if (e) {
+        authEvents.push(e.eventId);
+        if (head.version.eventReferencesAreTuples) this.rememberReferenceHash(e.eventId, e.pdu, head.version);
+      }
     }
     const built = this.sign(head.version, {
       room_id: head.roomId,
@@ -337,7 +341,11 @@ export class EventSender {
       throw new MatrixError(413, 'M_TOO_LARGE', `Event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
     }
     const lookup: AuthStateLookup = (type, key) => head.state.get(stateKey(type, key));
-    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version);
+    // This server just signed the event: it is validly signed by this server and no other.
+    const isSignedBy = (_event: AuthEvent, server: string) => server === this.deps.serverName;
+    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version, {
+      isSignedBy,
+    });
     if (!verdict.allowed) throw new MatrixError(403, 'M_FORBIDDEN', verdict.reason);
     if (req.type === 'm.room.redaction') this.checkRedactionPower(head, req);
     return built;
@@ -345,16 +353,37 @@ export class EventSender {
 
   private sign(version: RoomVersion, partial: Parameters<typeof buildEvent>[0]['partial']): BuiltEvent {
     try {
-      return buildEvent({
+      const built = buildEvent({
         roomVersion: version,
         serverName: this.deps.serverName,
         key: this.deps.signingKey,
         partial,
-        referenceHash: () => undefined,
+        // v1–2 reference events as [id, {sha256}]: the hashes of the head's auth events and extremities
+        // (see loadReferenceHashes). v3+ never asks.
+        referenceHash: (eventId) => this.referenceHashes.get(eventId),
       });
+      if (version.eventReferencesAreTuples) this.rememberReferenceHash(built.eventId, built.pdu, version);
+      return built;
     } catch (err) {
       if (err instanceof CanonicalJsonError) throw new MatrixError(400, 'M_BAD_JSON', err.message);
       throw err;
+    }
+  }
+
+  /** v1–2 reference hashes of recently built or read events, by event id (see `sign`). */
+  private readonly referenceHashes = growingLru<string, string>(10_000);
+
+  private rememberReferenceHash(eventId: string, pdu: PduJson, version: RoomVersion): void {
+    if (!this.referenceHashes.get(eventId)) this.referenceHashes.set(eventId, referenceHashOf(pdu, version));
+  }
+
+  /** v1–2: makes sure the hashes of the head's forward extremities are known before building on them. */
+  private async loadReferenceHashes(head: RoomHead): Promise<void> {
+    if (!head.version.eventReferencesAreTuples) return;
+    for (const id of head.extremities.slice(-10)) {
+      if (this.referenceHashes.get(id)) continue;
+      const event = await this.store.getEvent(id);
+      if (event) this.rememberReferenceHash(id, event.pdu, head.version);
     }
   }
 

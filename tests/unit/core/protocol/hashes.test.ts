@@ -1,5 +1,8 @@
 import t from 'tap';
-import { encodeBase64 } from '../../../../core/protocol/base64.js';
+import { createHash } from 'node:crypto';
+import { computeEventId } from '../../../../core/protocol/event-id.js';
+import { parseJsonLossless } from '../../../../core/protocol/lossless-json.js';
+import { encodeBase64, encodeBase64Url } from '../../../../core/protocol/base64.js';
 import { CanonicalJsonError } from '../../../../core/protocol/canonical-json.js';
 import {
   addContentHash,
@@ -123,9 +126,38 @@ void t.test('verifyContentHash rejects redacted, tampered, missing or malformed 
   t.notOk(verifyContentHash({ ...hashed, hashes: 'x' } as unknown as PduJson, v('1')), 'not an object');
 });
 
-void t.test('hashes obey the version canonical JSON strictness', async (t) => {
+void t.test('hashes are computed as other servers compute them, whatever the room version', async (t) => {
+  // Strict canonical JSON is a validity rule (building, receipt), not part of hashing: Synapse hashes
+  // whatever integers an event holds. Only making an event (addContentHash) enforces it.
   const floaty = { ...MINIMAL_EVENT, content: { n: 0.5 } } as PduJson;
   t.ok(computeContentHash(floaty, v('5')));
-  t.throws(() => computeContentHash(floaty, v('6')), CanonicalJsonError);
-  t.throws(() => computeReferenceHash({ ...floaty, type: 'm.room.create' }, v('12')), CanonicalJsonError);
+  t.ok(computeContentHash(floaty, v('6')));
+  t.ok(computeReferenceHash({ ...floaty, type: 'm.room.create' }, v('12')));
+  t.ok(addContentHash(floaty, v('5')));
+  t.throws(() => addContentHash(floaty, v('6')), CanonicalJsonError);
+});
+
+// An old room's event whose depth is 2^63 - 1, as stored or received (text). JSON.parse would round the
+// depth to 2^63; the hashes must cover the digits as written, as Synapse (Python ints) computes them.
+const BIG_DEPTH_TEXT =
+  '{"auth_events":[],"content":{"body":"hi"},"depth":9223372036854775807,"hashes":{"sha256":"x"},' +
+  '"origin_server_ts":1,"prev_events":[],"room_id":"!r:domain","sender":"@a:domain","signatures":{},' +
+  '"type":"m.room.message"}';
+
+void t.test('a big integer parsed losslessly hashes with every digit, in every room version', async (t) => {
+  const pdu = parseJsonLossless(BIG_DEPTH_TEXT) as unknown as PduJson;
+  const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  const contentText =
+    '{"auth_events":[],"content":{"body":"hi"},"depth":9223372036854775807,"origin_server_ts":1,' +
+    '"prev_events":[],"room_id":"!r:domain","sender":"@a:domain","type":"m.room.message"}';
+  const referenceText =
+    '{"auth_events":[],"content":{},"depth":9223372036854775807,"hashes":{"sha256":"x"},' +
+    '"origin_server_ts":1,"prev_events":[],"room_id":"!r:domain","sender":"@a:domain","type":"m.room.message"}';
+  for (const id of ['1', '4', '5', '6', '11']) {
+    t.same(computeContentHash(pdu, v(id)), sha(contentText), `content hash, v${id}`);
+    t.same(computeReferenceHash(pdu, v(id)), sha(referenceText), `reference hash, v${id}`);
+  }
+  t.equal(computeEventId(pdu, v('4')), '$' + encodeBase64Url(sha(referenceText)));
+  const rounded = JSON.parse(BIG_DEPTH_TEXT) as PduJson;
+  t.not(computeEventId(rounded, v('4')), computeEventId(pdu, v('4')), 'JSON.parse would lose it');
 });

@@ -94,8 +94,23 @@ void t.test('m.room.member: v11+ keep only the signed part of third_party_invite
     join_authorised_via_users_server: '@b:x',
     third_party_invite: { signed: { token: 't', mxid: '@a:x' } },
   });
+  // Spec rooms/fragments/v11-redactions.md: the member event "allows the `signed` key of the
+  // `third_party_invite` key": the key stays, pruned to `signed`, even when it has none.
   const noSigned = { membership: 'invite', third_party_invite: { display_name: 'd' } };
-  t.same(redactEvent(event('m.room.member', noSigned), v('12')).content, { membership: 'invite' });
+  t.same(redactEvent(event('m.room.member', noSigned), v('12')).content, {
+    membership: 'invite',
+    third_party_invite: {},
+  });
+  t.same(redactEvent(event('m.room.member', noSigned), v('11')).content, {
+    membership: 'invite',
+    third_party_invite: {},
+  });
+  t.same(redactEvent(event('m.room.member', noSigned), v('10')).content, { membership: 'invite' });
+  const signedNull = { membership: 'invite', third_party_invite: { signed: null, x: 1 } };
+  t.same(redactEvent(event('m.room.member', signedNull), v('11')).content, {
+    membership: 'invite',
+    third_party_invite: { signed: null },
+  });
   const notObject = { membership: 'invite', third_party_invite: 'x' };
   t.same(redactEvent(event('m.room.member', notObject), v('12')).content, { membership: 'invite' });
 });

@@ -231,6 +231,9 @@ void t.test('serversRequiredToSign: third-party invites do not need the sender s
     content: { membership: 'invite', third_party_invite: { signed: {} } },
   });
   t.same(serversRequiredToSign(invite, v('11')), []);
+  // Any third_party_invite value marks it (as Synapse reads it): a redacted v11 invite keeps `{}`.
+  const redacted = base({ ...invite, content: { membership: 'invite', third_party_invite: {} } });
+  t.same(serversRequiredToSign(redacted, v('11')), []);
 });
 
 void t.test('serversRequiredToSign: v8+ member events need the authorising server', async (t) => {
@@ -241,6 +244,13 @@ void t.test('serversRequiredToSign: v8+ member events need the authorising serve
   });
   t.same(serversRequiredToSign(join, v('8')), ['one.org', 'two.org']);
   t.same(serversRequiredToSign(join, v('7')), ['one.org']);
+  // Other memberships carrying the key are not dropped for it (Synapse); the auth rules judge them.
+  const leave = base({
+    type: 'm.room.member',
+    state_key: '@a:one.org',
+    content: { membership: 'leave', join_authorised_via_users_server: '@mod:two.org' },
+  });
+  t.same(serversRequiredToSign(leave, v('10')), ['one.org']);
   t.same(
     serversRequiredToSign(base({ content: { join_authorised_via_users_server: '@mod:two.org' } }), v('9')),
     ['one.org'],

@@ -236,10 +236,22 @@ export function versions(from: number, to = 12): string[] {
   return ALL_VERSIONS.filter((v) => Number(v) >= from && Number(v) <= to);
 }
 
+/**
+ * Options whose `isSignedBy` trusts a signature entry (as if every signature had been verified on
+ * receipt): what the fixtures' `withSignature` events need to count as signed.
+ */
+export const TRUST_SIGNATURE_ENTRIES: AuthCheckOptions = {
+  isSignedBy: (event, server) => isRecord(event.pdu.signatures) && event.pdu.signatures[server] !== undefined,
+};
+
 /** `event` with an extra signature entry from `server` (for join_authorised_via_users_server). */
 export function withSignature(event: AuthEvent, server: string): AuthEvent {
   return {
     ...event,
     pdu: { ...event.pdu, signatures: { ...event.pdu.signatures, [server]: { 'ed25519:k': 's' } } },
   };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,7 +1,18 @@
 import t from 'tap';
 import type { AuthEvent } from '../../../../../core/protocol/auth-rules/types.js';
 import type { JsonObject } from '../../../../../core/protocol/pdu.js';
-import { ALICE, BOB, CHARLIE, EVE, RoomFixture, ZARA, verdict, versions, withSignature } from './fixtures.js';
+import {
+  ALICE,
+  BOB,
+  CHARLIE,
+  EVE,
+  RoomFixture,
+  TRUST_SIGNATURE_ENTRIES as SIGNED,
+  ZARA,
+  verdict,
+  versions,
+  withSignature,
+} from './fixtures.js';
 
 function setJoinRule(room: RoomFixture, joinRule: string, extra: JsonObject = {}): void {
   room.send({
@@ -96,13 +107,13 @@ void t.test(
         room.member(BOB, BOB, 'join', { join_authorised_via_users_server: authoriser });
       const signedVia = (authoriser: string) =>
         withSignature(via(authoriser), authoriser.slice(authoriser.indexOf(':') + 1));
-      t.equal(verdict(room.check(signedVia(ALICE))), 'allowed', `v${v} via alice`);
+      t.equal(verdict(room.check(signedVia(ALICE), SIGNED)), 'allowed', `v${v} via alice`);
       t.equal(
         verdict(room.check(room.member(BOB, BOB, 'join'))),
         'member.join.restricted_no_authoriser',
         `v${v}`,
       );
-      t.equal(verdict(room.check(signedVia(ZARA))), 'member.join.authoriser_not_joined', `v${v}`);
+      t.equal(verdict(room.check(signedVia(ZARA), SIGNED)), 'member.join.authoriser_not_joined', `v${v}`);
     }
   },
 );
@@ -117,7 +128,7 @@ void t.test('restricted join rule: the authoriser needs the invite level', async
   });
   setJoinRule(room, 'restricted', { allow: [] });
   const e = room.member(BOB, BOB, 'join', { join_authorised_via_users_server: CHARLIE });
-  const r = room.check(withSignature(e, 'c.test'));
+  const r = room.check(withSignature(e, 'c.test'), SIGNED);
   t.equal(verdict(r), 'member.join.authoriser_power');
   t.match(!r.allowed && r.reason, /power level 0 but inviting needs 50/);
 });
@@ -140,7 +151,7 @@ void t.test('restricted before v8 and knock_restricted before v10 are unknown jo
       room.member(BOB, BOB, 'join', { join_authorised_via_users_server: ALICE }),
       'a.test',
     );
-    t.equal(verdict(room.check(e)), 'member.join.join_rule', `v${v} ${rule}`);
+    t.equal(verdict(room.check(e, SIGNED)), 'member.join.join_rule', `v${v} ${rule}`);
   }
 });
 
@@ -152,7 +163,7 @@ void t.test('knock_restricted (v10+) allows restricted joins', async (t) => {
       room.member(BOB, BOB, 'join', { join_authorised_via_users_server: ALICE }),
       'a.test',
     );
-    t.equal(verdict(room.check(e)), 'allowed', `v${v}`);
+    t.equal(verdict(room.check(e, SIGNED)), 'allowed', `v${v}`);
   }
 });
 
@@ -165,6 +176,13 @@ void t.test('join_authorised_via_users_server must be signed by that user’s se
     verdict(room.check(e, { isSignedBy: (_ev: AuthEvent, server: string) => ok && server === 'c.test' }));
   t.equal(verdictWith(true), 'allowed', 'hook says signed');
   t.equal(verdictWith(false), 'member.authoriser_signature', 'hook says not signed');
+  // A signature entry is not a valid signature: without a verifier the event is not signed.
+  t.equal(verdict(room.check(withSignature(e, 'c.test'))), 'member.authoriser_signature', 'no verifier');
+  // A malformed event without `signatures` fails the rule instead of throwing.
+  const { signatures: _drop, ...unsigned } = e.pdu;
+  const bare = { ...e, pdu: unsigned as typeof e.pdu };
+  t.equal(verdict(room.check(bare)), 'member.authoriser_signature', 'no signatures, no verifier');
+  t.equal(verdict(room.check(bare, SIGNED)), 'member.authoriser_signature', 'no signatures, verifier');
   // Before v8 the key means nothing.
   const v7 = RoomFixture.standard('7');
   t.equal(
