@@ -19,6 +19,9 @@ void t.test(
     config: { label: project, errcode: M_LIMIT_EXCEEDED }`,
       {
         files: {
+          // An ES-module folder: tap's own TypeScript loader (ts-node) would compile a .ts file elsewhere to
+          // CommonJS, where the server's CLI loads it as an ES module (core/plugins/loader-hooks.ts).
+          'package.json': '{ "type": "module" }',
           'local-checker.ts': `import { definePlugin, NOT_SPAM } from '${coreIndex}';
 export default definePlugin({ name: 'local', apiVersion: 1, register(api) {
   api.registerSpamChecker({ userMayCreateRoom() { api.logger.info('local asked'); return NOT_SPAM; } });
