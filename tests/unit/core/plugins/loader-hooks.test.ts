@@ -15,7 +15,12 @@ async function tempDir(t: Test): Promise<string> {
 }
 
 const AXON = 'file:///axon/core/index.js';
-const context = { conditions: [], importAttributes: {}, parentURL: undefined };
+const context: Parameters<typeof resolve>[1] = {
+  conditions: [],
+  importAssertions: {},
+  importAttributes: {},
+  parentURL: undefined,
+};
 
 /** What `resolve` answers for `specifier` when the rest of the chain resolves it to `url` as `format`. */
 async function resolved(specifier: string, url: string, format: string) {
