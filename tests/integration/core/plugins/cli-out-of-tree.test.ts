@@ -4,10 +4,11 @@
  * builds and runs the compiled dist/ with plain node, and `npm run start:dev`, which runs the sources through
  * tsx), and the test speaks HTTP to it to see the plugin act. One server boot per case.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { PROJECT_ROOT } from '../../../helpers/cli.js';
 import { request, type TestResponse } from '../../../helpers/start-server.js';
@@ -182,3 +183,14 @@ void t.test(
     t.same(bot.body, { errcode: 'M_FORBIDDEN', error: 'Registration has been rejected' });
   },
 );
+
+void t.test('the package\'s "axon" bin runs the compiled CLI from any folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'axon-bin-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(PROJECT_ROOT, 'scripts/axon.mjs'), 'modules'],
+    { cwd: dir },
+  );
+  t.match(stdout, /^auth\s+on\s/m);
+});
