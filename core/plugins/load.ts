@@ -42,13 +42,7 @@ export interface LoadedPlugin {
   readonly location: string;
 }
 
-export interface LoadPluginsOptions {
-  /** Where relative module paths are tried after the config directory (default: the repository root). */
-  readonly projectRoot?: string;
-  /** Longest a plugin's register() may take (default 30 s). */
-  readonly registerTimeoutMs?: number;
-}
-
+/** Longest a plugin's register() may take. */
 export const REGISTER_TIMEOUT_MS = 30_000;
 
 /** A plugin imported and its config validated, ready to register once the modules have started. */
@@ -227,22 +221,6 @@ export async function registerPlugins(
   }
   logger.info({ plugins: result.map((p) => p.name) }, 'plugins loaded');
   return result;
-}
-
-/** All three steps at once, for a container whose modules have started. */
-export async function loadPlugins(
-  container: AxonContainer,
-  source?: PluginConfigSource,
-  options: LoadPluginsOptions = {},
-): Promise<LoadedPlugin[]> {
-  const { config, configDir, logger } = container.cradle;
-  const prepared = await preparePlugins(config.plugins, {
-    configDir,
-    logger,
-    source,
-    projectRoot: options.projectRoot,
-  });
-  return registerPlugins(container, prepared, { source, registerTimeoutMs: options.registerTimeoutMs });
 }
 
 /** ` (file:line)` for a config path, to point errors at homeserver.yaml. */
