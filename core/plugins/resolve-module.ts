@@ -27,10 +27,11 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PACKAGE_ROOT = fileURLToPath(new URL(RUNNING_FROM_SOURCES ? '../../' : '../../../', import.meta.url));
 
 /** Plugins that ship with Axon import core by relative path, so they need no `axon` name. */
-const SHIPPED_PLUGIN_DIRS = ['plugins', 'spam-checkers'].flatMap((dir) => [
-  join(PACKAGE_ROOT, dir),
-  join(PACKAGE_ROOT, 'dist', dir),
-]);
+const SHIPPED_SOURCE_DIRS = ['plugins', 'spam-checkers'].map((dir) => join(PACKAGE_ROOT, dir));
+const SHIPPED_PLUGIN_DIRS = [
+  ...SHIPPED_SOURCE_DIRS,
+  ...['plugins', 'spam-checkers'].map((dir) => join(PACKAGE_ROOT, 'dist', dir)),
+];
 
 /** This server's public exports, the module `import ... from 'axon'` must reach in a plugin. */
 const AXON_EXPORTS = new URL(`../index${RUNNING_FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url).href;
@@ -73,7 +74,8 @@ export async function locatePluginModule(
     for (const base of bases) {
       const candidate = base ? resolve(base, specifier) : specifier;
       tried.push(candidate);
-      const file = await findFile(candidate);
+      const found = await findFile(candidate);
+      const file = found && ((await compiledTwin(found)) ?? found);
       if (file) return { ok: true, url: pathToFileURL(file).href, location: file };
     }
     return { ok: false, reason: `no such file or folder (looked for ${tried.join(' and ')})` };
@@ -164,6 +166,17 @@ async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Under the compiled server, the dist/ copy of a shipped plugin's source file (a config in Axon's folder
+ * finds `./spam-checkers/x` there before it tries dist/): the sources would bring a second copy of core.
+ */
+async function compiledTwin(file: string): Promise<string | undefined> {
+  if (RUNNING_FROM_SOURCES || !TYPESCRIPT_EXTENSIONS.has(extname(file))) return undefined;
+  if (!SHIPPED_SOURCE_DIRS.some((dir) => isInside(file, dir))) return undefined;
+  const twin = join(PACKAGE_ROOT, 'dist', relative(PACKAGE_ROOT, file)).replace(/\.ts$/, '.js');
+  return (await kindOf(twin)) === 'file' ? twin : undefined;
 }
 
 function isInside(file: string, dir: string): boolean {
