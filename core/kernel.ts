@@ -21,7 +21,7 @@ import { orderModules } from './modules.js';
 import { InProcessNotifier } from './notifier/in-process.js';
 import { loadOrCreateSigningKey } from './signing-key-file.js';
 import { openDatabase } from './storage/database.js';
-import { loadPlugins } from './plugins/load.js';
+import { preparePlugins, registerPlugins } from './plugins/load.js';
 import { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
 import { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -65,6 +65,8 @@ export class Kernel {
     for (const warning of config.warnings) logger.warn(warning);
     const modules = orderModules(config.enabledModules, available);
     setMaxJsonBodySize(config.kernel.max_request_body_size);
+    // Plugins are imported and their configs validated before anything touches the disk or the database.
+    const plugins = await preparePlugins(config.kernel.plugins, { configDir, logger, source: loaded });
 
     const signingKey = await loadOrCreateSigningKey(
       resolvePath(configDir, config.kernel.signing_key_path ?? `${config.kernel.server_name}.signing.key`),
@@ -110,7 +112,7 @@ export class Kernel {
         await module.start?.(container.cradle);
         started.push(module);
       }
-      await loadPlugins(container, loaded); // plugins: after modules (their helpers), before listeners
+      await registerPlugins(container, plugins, { source: loaded }); // after modules (their helpers), before listeners
       if (options.listen !== false) {
         openListeners.push(...(await openAllListeners(container, registry, config, configDir, logger)));
       }

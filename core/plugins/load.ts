@@ -3,12 +3,16 @@
  *
  * 1. import every entry's module and check its default export is a plugin of this API version;
  * 2. validate every entry's `config:` against the plugin's schema (defaults applied), all problems at once;
- * 3. call each plugin's `register(api, config)`; its callbacks join the ordered registries.
+ *    (1 and 2 are `preparePlugins`, which the kernel runs before the database is opened)
+ * 3. call each plugin's `register(api, config)`; its callbacks join the ordered registries
+ *    (`registerPlugins`, once the modules have started).
  *
  * Any failure stops boot with a BootError naming the entry (`plugins[i]`), its module and, once known, the
  * plugin: a spam checker must never be silently absent.
  */
+import type { Logger } from 'pino';
 import type { ConfigPath } from '../config/load.js';
+import type { KernelConfig } from '../config/schema.js';
 import { unknownKeys } from '../config/compose.js';
 import type { AxonContainer } from '../container.js';
 import { BootError } from '../errors.js';
@@ -16,7 +20,13 @@ import { compileSchema, configAjv, describeError, errorPath, formatPath } from '
 import { PLUGIN_API_VERSION, type PluginApi, type PluginDefinition } from './api.js';
 import { createPluginHelpers } from './helpers.js';
 import { createPluginHttpClient } from './http-client.js';
-import { importPluginModule, PROJECT_ROOT } from './resolve-module.js';
+import {
+  importLocated,
+  installLoaderHooks,
+  loaderNeeds,
+  locatePluginModule,
+  PROJECT_ROOT,
+} from './resolve-module.js';
 
 /** Where the `plugins:` list came from, to give errors a file and a line (the kernel's LoadedConfig). */
 export interface PluginConfigSource {
@@ -32,43 +42,57 @@ export interface LoadedPlugin {
   readonly location: string;
 }
 
-export interface LoadPluginsOptions {
-  /** Where relative module paths are tried after the config directory (default: the repository root). */
-  readonly projectRoot?: string;
-  /** Longest a plugin's register() may take (default 30 s). */
-  readonly registerTimeoutMs?: number;
-}
-
+/** Longest a plugin's register() may take. */
 export const REGISTER_TIMEOUT_MS = 30_000;
 
+/** A plugin imported and its config validated, ready to register once the modules have started. */
+export interface PreparedPlugin {
+  readonly index: number;
+  readonly module: string;
+  readonly location: string;
+  readonly definition: PluginDefinition;
+  /** The entry's `config:`, validated against the plugin's schema, defaults applied. */
+  readonly config: unknown;
+}
+
+export interface PreparePluginsOptions {
+  /** Directory of homeserver.yaml: relative module paths are tried there first. */
+  readonly configDir: string;
+  readonly logger: Logger;
+  readonly source?: PluginConfigSource | undefined;
+  /** Where relative module paths are tried after the config directory (default: the repository root). */
+  readonly projectRoot?: string | undefined;
+}
+
 /**
- * Loads `config.plugins` into `spamCheckers` and `passwordProviders`. Call after the modules registered
- * (helpers resolve their services lazily) and before listeners open.
+ * Steps 1 and 2: imports every entry's module and validates every entry's config. It needs neither the
+ * container nor the database, so the kernel runs it before any migration: a broken plugin or a bad plugin
+ * config stops boot before the database is touched.
  */
-export async function loadPlugins(
-  container: AxonContainer,
-  source?: PluginConfigSource,
-  options: LoadPluginsOptions = {},
-): Promise<LoadedPlugin[]> {
-  const { config, configDir, logger, serverName, spamCheckers, passwordProviders, shutdownSignal } =
-    container.cradle;
-  const entries = config.plugins;
+export async function preparePlugins(
+  entries: KernelConfig['plugins'],
+  options: PreparePluginsOptions,
+): Promise<PreparedPlugin[]> {
   if (entries.length === 0) return [];
-  const where = (path: ConfigPath): string => {
-    if (!source) return '';
-    const line = source.lineOf(path);
-    return line === undefined ? ` (${source.file})` : ` (${source.file}:${line})`;
-  };
+  const { configDir, logger, source } = options;
+  const where = whereIn(source);
   const label = (i: number, module: string): string =>
     `plugins[${i}] (module "${module}")${where(['plugins', i, 'module'])}`;
 
-  // 1. Import all, so that every missing or broken module is reported at once.
+  // 1. Locate all, install the module hooks they need, import all: every missing or broken module is
+  //    reported at once.
+  const projectRoot = options.projectRoot ?? PROJECT_ROOT;
+  const located = await Promise.all(
+    entries.map((entry) => locatePluginModule(entry.module, configDir, projectRoot)),
+  );
+  await installLoaderHooks(loaderNeeds(located.flatMap((l) => (l.ok ? [l.url] : []))));
   const loaded: { index: number; module: string; location: string; definition: PluginDefinition }[] = [];
   const loadProblems: string[] = [];
   for (const [index, entry] of entries.entries()) {
-    const outcome = await importPluginModule(entry.module, configDir, options.projectRoot ?? PROJECT_ROOT);
-    if (!outcome.ok) {
-      loadProblems.push(`${label(index, entry.module)}: ${outcome.reason}`);
+    const spot = located[index];
+    const outcome = spot?.ok ? await importLocated(spot.url, spot.location) : spot;
+    if (!outcome?.ok) {
+      loadProblems.push(`${label(index, entry.module)}: ${outcome?.reason ?? 'not located'}`);
       continue;
     }
     const problem = definitionProblem(outcome.exports['default']);
@@ -90,9 +114,9 @@ export async function loadPlugins(
   }
 
   // 2. Validate every config before any plugin registers.
-  const configs = new Map<number, unknown>();
+  const prepared: PreparedPlugin[] = [];
   const configProblems: string[] = [];
-  for (const { index, definition } of loaded) {
+  for (const { index, module, location, definition } of loaded) {
     const raw = entries[index]?.config;
     const configPath = ['plugins', index, 'config'];
     if (!definition.config) {
@@ -101,7 +125,7 @@ export async function loadPlugins(
           `${formatPath(configPath)}${where(configPath)}: plugin "${definition.name}" takes no config; ignored`,
         );
       }
-      configs.set(index, raw ?? {});
+      prepared.push({ index, module, location, definition, config: raw ?? {} });
       continue;
     }
     const value: unknown = structuredClone(raw ?? {});
@@ -129,20 +153,34 @@ export async function loadPlugins(
         `unknown config key "${formatPath(full)}"${where(full)} is ignored (plugin "${definition.name}")`,
       );
     }
-    configs.set(index, value);
+    prepared.push({ index, module, location, definition, config: value });
   }
   if (configProblems.length > 0) {
     throw new BootError('AXON_ERR_CONFIG_INVALID', 'invalid plugin configuration', configProblems);
   }
+  return prepared;
+}
 
-  // 3. Register, in declaration order.
+/**
+ * Step 3: calls each prepared plugin's `register(api, config)`, in declaration order; its callbacks join
+ * `spamCheckers` and `passwordProviders`. Call after the modules started (helpers resolve their services
+ * lazily) and before listeners open.
+ */
+export async function registerPlugins(
+  container: AxonContainer,
+  prepared: readonly PreparedPlugin[],
+  options: { readonly source?: PluginConfigSource | undefined; readonly registerTimeoutMs?: number } = {},
+): Promise<LoadedPlugin[]> {
+  if (prepared.length === 0) return [];
+  const { configDir, logger, serverName, spamCheckers, passwordProviders, shutdownSignal } = container.cradle;
+  const where = whereIn(options.source);
   const helpers = createPluginHelpers(container, serverName);
   const http = createPluginHttpClient();
   const registerTimeoutMs = options.registerTimeoutMs ?? REGISTER_TIMEOUT_MS;
   const result: LoadedPlugin[] = [];
-  for (const { index, module, location, definition } of loaded) {
+  for (const { index, module, location, definition, config } of prepared) {
     const name = definition.name;
-    const what = `${label(index, module)}, plugin "${name}"`;
+    const what = `plugins[${index}] (module "${module}")${where(['plugins', index, 'module'])}, plugin "${name}"`;
     let open = true;
     const whileOpen = (method: string): void => {
       if (!open) throw new Error(`plugin "${name}" called ${method} after register() returned`);
@@ -166,7 +204,7 @@ export async function loadPlugins(
     Object.freeze(api);
     try {
       await withTimeout(
-        Promise.resolve().then(() => definition.register(api, configs.get(index))),
+        Promise.resolve().then(() => definition.register(api, config)),
         registerTimeoutMs,
         `register() did not finish within ${registerTimeoutMs} ms`,
       );
@@ -183,6 +221,15 @@ export async function loadPlugins(
   }
   logger.info({ plugins: result.map((p) => p.name) }, 'plugins loaded');
   return result;
+}
+
+/** ` (file:line)` for a config path, to point errors at homeserver.yaml. */
+function whereIn(source: PluginConfigSource | undefined): (path: ConfigPath) => string {
+  return (path) => {
+    if (!source) return '';
+    const line = source.lineOf(path);
+    return line === undefined ? ` (${source.file})` : ` (${source.file}:${line})`;
+  };
 }
 
 /** Why a module's default export is not a usable plugin, or undefined when it is. */

@@ -1,8 +1,17 @@
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import t from 'tap';
+import { defineModule } from '../../../../core/define-module.js';
+import { Kernel } from '../../../../core/kernel.js';
+import { createLogger } from '../../../../core/logger.js';
 import { PROJECT_ROOT } from '../../../../core/plugins/resolve-module.js';
-import { bootError, bootFromYaml, fixture } from '../../../helpers/plugin-fixtures/boot-from-yaml.js';
+import {
+  bootError,
+  bootFromYaml,
+  fixture,
+  writeHomeserverYaml,
+} from '../../../helpers/plugin-fixtures/boot-from-yaml.js';
 import { calls } from '../../../helpers/plugin-fixtures/fixed-verdict.js';
 
 const CHECK = '/_matrix/client/v3/x.plugin_probe/check/userMayCreateRoom';
@@ -19,6 +28,9 @@ void t.test(
     config: { label: project, errcode: M_LIMIT_EXCEEDED }`,
       {
         files: {
+          // An ES-module folder: tap's own TypeScript loader (ts-node) would compile a .ts file elsewhere to
+          // CommonJS, where the server's CLI loads it as an ES module (core/plugins/loader-hooks.ts).
+          'package.json': '{ "type": "module" }',
           'local-checker.ts': `import { definePlugin, NOT_SPAM } from '${coreIndex}';
 export default definePlugin({ name: 'local', apiVersion: 1, register(api) {
   api.registerSpamChecker({ userMayCreateRoom() { api.logger.info('local asked'); return NOT_SPAM; } });
@@ -109,6 +121,37 @@ void t.test(
       err.message,
       /plugins\[0\]\.config\.words\[0\] must be string \(plugin "strict-config"\) \(.*homeserver\.yaml:14\)/,
     );
+  },
+);
+
+void t.test(
+  'a bad plugin config stops boot before any migration runs or the database or signing key is created',
+  async (t) => {
+    let migrated = false;
+    const recorder = defineModule({
+      name: 'migration-recorder',
+      description: 'records whether its migration ran',
+      enabledByDefault: true,
+      migrations: [
+        {
+          name: '20260101000000_record',
+          async up() {
+            migrated = true;
+          },
+          async down() {},
+        },
+      ],
+      register() {},
+    });
+    const { dir, configPath } = await writeHomeserverYaml(
+      t,
+      `plugins:\n  - module: ${fixture('bad-config.ts')}\n    config: { threshold: 0 }`,
+    );
+    const boot = Kernel.boot({ configPath, modules: [recorder], logger: createLogger('silent') });
+    await t.rejects(boot, { code: 'AXON_ERR_CONFIG_INVALID' });
+    t.notOk(migrated, 'no migration ran');
+    t.notOk(existsSync(join(dir, 'homeserver.db')), 'the SQLite database was not created');
+    t.notOk(existsSync(join(dir, 'signing.key')), 'no signing key was written');
   },
 );
 
