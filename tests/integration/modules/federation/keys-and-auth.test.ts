@@ -11,7 +11,10 @@ import {
   IpRangeFilter,
   DEFAULT_IP_RANGE_BLACKLIST,
 } from '../../../../modules/federation/services/ip-range-filter.js';
-import { systemDns } from '../../../../modules/federation/services/dns.js';
+import { systemDns, type DnsResolver } from '../../../../modules/federation/services/dns.js';
+import { DomainPolicy } from '../../../../modules/federation/services/domain-policy.js';
+import { FederationClientImpl } from '../../../../modules/federation/services/federation-client.js';
+import { ServerNameResolver } from '../../../../modules/federation/services/server-name-resolver.js';
 import { formatXMatrix } from '../../../../modules/federation/services/x-matrix.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 import { makeTestCa, rawFederationRequest, startFederatedServer } from './test-federation.js';
@@ -309,4 +312,106 @@ void t.test('federation_domain_whitelist: outbound refused before any connection
     'network',
     'no whitelist: attempted (and refused by the port)',
   );
+});
+
+void t.test(
+  'discovery end to end: SRV to the listener; the certificate must match the server name',
+  async (t) => {
+    const dns: DnsResolver = {
+      resolveSrv: async (name) =>
+        name === '_matrix-fed._tcp.srv.test'
+          ? [{ name: 'localhost', port: b.federationPort, priority: 0, weight: 0 }]
+          : [],
+      // A private address first: refused by the filter, so the loopback one is used.
+      lookup: async () => [
+        { address: '10.0.0.1', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+    };
+    const resolver = new ServerNameResolver({
+      dns,
+      wellKnownFetcher: {
+        fetch: async () => ({ status: 404, body: Buffer.from('{}'), cacheControl: undefined }),
+      },
+    });
+    const clientWith = (verify: boolean) => {
+      const transport = new HttpsTransport({
+        dns,
+        ipFilter: new IpRangeFilter(DEFAULT_IP_RANGE_BLACKLIST, ['127.0.0.0/8']),
+        tls: { verify, ca: [ca.ca] },
+      });
+      t.teardown(() => transport.close());
+      return new FederationClientImpl({
+        serverName: a.serverName,
+        signingKey: a.signingKey,
+        resolver,
+        transport,
+        domainPolicy: new DomainPolicy(undefined),
+        defaultTimeoutMs: 5000,
+      });
+    };
+    const request = {
+      method: 'GET',
+      destination: 'srv.test',
+      path: '/_matrix/federation/v1/version',
+    } as const;
+    const refused = await clientWith(true)
+      .request(request)
+      .catch((e: unknown) => e as FederationRequestError);
+    t.equal(
+      (refused as FederationRequestError).kind,
+      'network',
+      'the certificate is for localhost, not srv.test',
+    );
+    t.same(
+      await clientWith(false).request(request),
+      { server: { name: 'Axon', version: '0.1.0' } },
+      'verification off',
+    );
+
+    const onlyPrivate: DnsResolver = { ...dns, lookup: async () => [{ address: '10.0.0.1', family: 4 }] };
+    const transport = new HttpsTransport({
+      dns: onlyPrivate,
+      ipFilter: new IpRangeFilter(DEFAULT_IP_RANGE_BLACKLIST, []),
+      tls: { verify: true, ca: [ca.ca] },
+    });
+    const err = await transport
+      .request({
+        destination: 'x',
+        method: 'GET',
+        path: '/',
+        target: { host: 'private.test', port: 1 },
+        hostHeader: 'private.test',
+        sni: 'private.test',
+        timeoutMs: 1000,
+        maxResponseBytes: 10,
+      })
+      .catch((e: unknown) => e as FederationRequestError);
+    t.equal(
+      (err as FederationRequestError).kind,
+      'not_allowed',
+      'a name resolving only to private addresses',
+    );
+    transport.close();
+  },
+);
+
+void t.test('a destination that never answers times out', async (t) => {
+  const { createServer } = await import('node:net');
+  // Reads (and ignores) whatever arrives, so it sees the client hang up.
+  const silent = createServer((socket) => socket.resume());
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+  const port = (silent.address() as { port: number }).port;
+  const started = Date.now();
+  const err = await aCradle.federationClient
+    .request({
+      method: 'GET',
+      destination: `localhost:${port}`,
+      path: '/_matrix/federation/v1/version',
+      timeoutMs: 300,
+    })
+    .catch((e: unknown) => e as FederationRequestError);
+  t.equal((err as FederationRequestError).kind, 'timeout');
+  t.ok(Date.now() - started < 3000, 'within the deadline');
 });
