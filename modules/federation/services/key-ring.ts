@@ -2,9 +2,11 @@
  * Other servers' signing keys (server-server-api "Retrieving server keys"), as Synapse finds them: the
  * database cache first, then each trusted notary (`POST /_matrix/key/v2/query`), then the server itself
  * (`GET /_matrix/key/v2/server`). A key is used only within its validity; fetches of one server are shared
- * by concurrent callers, and a server whose keys could not be fetched is not asked again for 30 seconds.
+ * by concurrent callers, and a server is asked at most once per 30 seconds whatever the outcome (so requests
+ * naming unknown key ids, or notary queries, cannot make this server hammer another one).
  */
 import type { Logger } from 'pino';
+import { growingLru } from '../../../core/lru.js';
 import { decodeBase64 } from '../../../core/protocol/base64.js';
 import { CanonicalJsonError, omitKeys } from '../../../core/protocol/canonical-json.js';
 import { verifyJsonSignature } from '../../../core/protocol/signing.js';
@@ -16,7 +18,9 @@ import type { OwnServerKeys } from './own-server-keys.js';
 
 const KEY_FETCH_TIMEOUT_MS = 15_000;
 const KEY_RESPONSE_MAX_BYTES = 1024 * 1024;
-const FAILURE_BACKOFF_MS = 30_000;
+const REFETCH_INTERVAL_MS = 30_000;
+/** Servers whose last fetch attempt is remembered (older ones may be asked again early). */
+const REMEMBERED_ATTEMPTS = 10_000;
 
 export interface KeyRingDeps {
   readonly serverName: string;
@@ -33,7 +37,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 export class KeyRingImpl implements KeyRing {
   private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly failedUntil = new Map<string, number>();
+  private readonly lastAttempt = growingLru<string, number>(REMEMBERED_ATTEMPTS);
 
   constructor(private readonly deps: KeyRingDeps) {}
 
@@ -50,7 +54,7 @@ export class KeyRingImpl implements KeyRing {
     const minimum = minimumValidUntilTs ?? this.now();
     const cached = await this.stored(serverName, keyId);
     if (cached && cached.validUntilTs >= minimum) return cached;
-    if ((this.failedUntil.get(serverName) ?? 0) > this.now()) return cached;
+    if (this.recentlyAttempted(serverName)) return cached;
     await this.refresh(serverName, keyId, minimum);
     return (await this.stored(serverName, keyId)) ?? cached;
   }
@@ -109,10 +113,31 @@ export class KeyRingImpl implements KeyRing {
   }
 
   /**
-   * Fetches a server's keys from the server itself and caches them; throws when it cannot. The notary
-   * serves what this stores.
+   * Fetches a server's keys from the server itself into the cache, unless it was asked in the last 30 s
+   * (then, or when it fails, the cache stays as it is). The notary serves what this stores.
    */
-  async fetchDirect(serverName: string): Promise<void> {
+  async refreshDirect(serverName: string): Promise<void> {
+    if (this.recentlyAttempted(serverName)) return;
+    const key = `direct ${serverName}`;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      this.lastAttempt.set(serverName, this.now());
+      pending = this.fetchDirect(serverName)
+        .catch((err: unknown) => {
+          this.deps.logger.info({ serverName, err: (err as Error).message }, 'direct key fetch failed');
+        })
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    await pending;
+  }
+
+  private recentlyAttempted(serverName: string): boolean {
+    const last = this.lastAttempt.get(serverName);
+    return last !== undefined && last + REFETCH_INTERVAL_MS > this.now();
+  }
+
+  private async fetchDirect(serverName: string): Promise<void> {
     const json = await this.deps.client.request({
       method: 'GET',
       destination: serverName,
@@ -142,6 +167,7 @@ export class KeyRingImpl implements KeyRing {
   }
 
   private async fetchFromSources(serverName: string, keyId: string, minimum: number): Promise<void> {
+    this.lastAttempt.set(serverName, this.now());
     const satisfied = async (): Promise<boolean> => {
       const key = await this.stored(serverName, keyId);
       return key !== undefined && key.validUntilTs >= minimum;
@@ -160,9 +186,7 @@ export class KeyRingImpl implements KeyRing {
     }
     try {
       await this.fetchDirect(serverName);
-      this.failedUntil.delete(serverName);
     } catch (err) {
-      this.failedUntil.set(serverName, this.now() + FAILURE_BACKOFF_MS);
       this.deps.logger.info({ serverName, err: (err as Error).message }, 'direct key fetch failed');
     }
   }

@@ -51,11 +51,7 @@ export class NotaryService {
       );
     const satisfied = criteria.keyIds.length === 0 ? fresh() : criteria.keyIds.every((id) => fresh(id));
     if (!satisfied && deps.isDomainAllowed(serverName)) {
-      try {
-        await deps.keyRing.fetchDirect(serverName);
-      } catch {
-        // unreachable or invalid: answer from the cache
-      }
+      await deps.keyRing.refreshDirect(serverName); // unreachable or invalid: answer from the cache
       stored = await deps.store.keyJson(serverName);
     }
     const distinct = [...new Set(stored.map((s) => s.keyJson))];

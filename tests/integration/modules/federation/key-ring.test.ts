@@ -96,6 +96,8 @@ void withAllDatabases(t, async (t, database) => {
     t.equal(key?.validUntilTs, NOW + 7 * 24 * HOUR, 'capped at 7 days after fetching');
     await keys.getKey('remote.example', remote.keyId);
     t.equal(calls.length, 1, 'served from the cache');
+    t.equal(await keys.getKey('remote.example', 'ed25519:unknown'), undefined);
+    t.equal(calls.length, 1, 'an unknown key id does not make us ask again within 30 s');
 
     const signed = signJson({ hello: 'world' }, 'remote.example', remote);
     t.ok(await keys.verifyServerSignature('remote.example', remote.keyId, signed));
