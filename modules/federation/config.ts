@@ -28,6 +28,7 @@ export const FederationConfigSchema = Type.Object({
   ),
   federation_domain_whitelist: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
   federation_verify_certificates: Type.Boolean({ default: true }),
+  federation_certificate_verification_whitelist: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   federation_custom_ca_list: Type.Optional(
     Type.Union([Type.Array(Type.String({ minLength: 1 })), Type.Null()]),
   ),
@@ -113,6 +114,25 @@ export function checkFederationConfig(config: FederationConfig): TrustedKeyServe
   }
   if (problems.length > 0) throw new BootError('AXON_ERR_CONFIG_INVALID', 'federation config', problems);
   return servers;
+}
+
+/**
+ * federation_certificate_verification_whitelist as Synapse matches it: whole names, case-insensitive, `*`
+ * matching any run of characters (`*.onion`, `*.example.com`).
+ */
+export function certificateVerificationSkipper(patterns: readonly string[]): (name: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const regexes = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+        'i',
+      ),
+  );
+  return (name) => regexes.some((r) => r.test(name));
 }
 
 /** The outbound IP filter: Synapse's private-range default when `ip_range_blacklist` is absent. */

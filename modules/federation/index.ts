@@ -7,6 +7,7 @@ import { resolvePathAgainst } from './services/paths.js';
 import type { FederationApi } from './api.js';
 import { rotateSigningKeyCommand } from './commands/rotate-signing-key.js';
 import {
+  certificateVerificationSkipper,
   checkFederationConfig,
   FederationConfigSchema,
   ipRangeFilter,
@@ -86,7 +87,13 @@ export default defineModule({
         new HttpsTransport({
           dns: systemDns,
           ipFilter: ipRangeFilter(config),
-          tls: { verify: config.federation_verify_certificates, ca },
+          tls: {
+            verify: config.federation_verify_certificates,
+            ca,
+            skipVerification: certificateVerificationSkipper(
+              config.federation_certificate_verification_whitelist,
+            ),
+          },
         }),
       ),
       federationResolver: asFunction(

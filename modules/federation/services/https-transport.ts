@@ -2,7 +2,8 @@
  * One HTTPS exchange with another server, safely: the connect host is resolved here and every address is
  * checked against ip_range_blacklist / ip_range_whitelist before connecting to that very address (no DNS
  * rebinding between check and connect); the certificate is verified for the expected name (unless
- * federation_verify_certificates is false), with SNI sent except to IP addresses; a deadline bounds the
+ * federation_verify_certificates is false or the name is in federation_certificate_verification_whitelist),
+ * with SNI sent except to IP addresses; a deadline bounds the
  * whole exchange and a byte limit bounds the response.
  */
 import { Agent, request as httpsRequest } from 'node:https';
@@ -40,6 +41,8 @@ export interface TlsSettings {
   readonly verify: boolean;
   /** Replaces the system's trusted CAs when set (federation_custom_ca_list). */
   readonly ca?: readonly Buffer[];
+  /** Certificate names whose verification is skipped (federation_certificate_verification_whitelist). */
+  readonly skipVerification?: (certificateName: string) => boolean;
 }
 
 export class HttpsTransport {
@@ -121,7 +124,8 @@ export class HttpsTransport {
         // An empty servername sends no SNI; the identity is then checked against the IP address.
         servername: req.sni ?? '',
         ca: this.tls.ca ? [...this.tls.ca] : undefined,
-        rejectUnauthorized: this.tls.verify,
+        rejectUnauthorized:
+          this.tls.verify && !(this.tls.skipVerification?.(req.sni ?? req.target.host) ?? false),
         headers: {
           ...req.headers,
           host: req.hostHeader,

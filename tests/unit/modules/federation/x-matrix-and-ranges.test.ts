@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  certificateVerificationSkipper,
   checkFederationConfig,
   FederationConfigSchema,
   ipRangeFilter,
@@ -100,3 +101,17 @@ void t.test('config: Synapse defaults and boot checks', async (t) => {
   t.match(message, /nonsense/, 'the range');
   t.match(message, /federation_domain_whitelist/, 'the whitelist');
 });
+
+void t.test(
+  'federation_certificate_verification_whitelist matches as Synapse: whole names, * wildcard',
+  async (t) => {
+    const skip = certificateVerificationSkipper(['lon.example.com', '*.onion', '*.Domain.com']);
+    t.ok(skip('lon.example.com'));
+    t.ok(skip('abc.onion'));
+    t.ok(skip('a.b.domain.com'), 'case-insensitive, several labels');
+    t.notOk(skip('xlon.example.com'));
+    t.notOk(skip('domain.com'));
+    t.notOk(skip('lon.example.com.evil'));
+    t.notOk(certificateVerificationSkipper([])('anything'));
+  },
+);
