@@ -299,6 +299,13 @@ void t.test(
       'network',
       'a certificate for another name is refused',
     );
+    const ipLiteral = await tiny.request({
+      ...request,
+      hostHeader: `127.0.0.1:${b.federationPort}`,
+      sni: undefined,
+      maxResponseBytes: 1024,
+    });
+    t.equal(ipLiteral.status, 200, 'an IP literal: no SNI, the certificate checked for the IP address');
     tiny.close();
   },
 );
@@ -415,3 +422,33 @@ void t.test('a destination that never answers times out', async (t) => {
   t.equal((err as FederationRequestError).kind, 'timeout');
   t.ok(Date.now() - started < 3000, 'within the deadline');
 });
+
+void t.test(
+  'a server named by an IP literal: discovery, TLS for the IP, signed requests both ways',
+  async (t) => {
+    const d = await startFederatedServer(t, ca, {}, '127.0.0.1');
+    t.same(
+      await aCradle.federationClient.request({
+        method: 'GET',
+        destination: d.serverName,
+        path: '/_matrix/federation/v1/version',
+      }),
+      { server: { name: 'Axon', version: '0.1.0' } },
+    );
+    const key = await d.kernel.container.cradle.federationKeyRing.getKey(b.serverName, b.signingKey.keyId);
+    t.ok(key, 'D fetched B’s keys');
+    const err = await d.kernel.container.cradle.federationClient
+      .request({
+        method: 'GET',
+        destination: b.serverName,
+        path: '/_matrix/federation/v1/query/profile',
+        query: { user_id: `@nobody:${b.serverName}` },
+      })
+      .catch((e: unknown) => e as FederationRequestError);
+    t.equal(
+      (err as FederationRequestError).errcode,
+      'M_NOT_FOUND',
+      'B verified D’s signature (fetching D’s keys)',
+    );
+  },
+);

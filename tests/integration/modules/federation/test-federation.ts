@@ -108,11 +108,13 @@ export interface FederatedServer extends TestServer {
   readonly verifyKeys: Record<string, string>;
 }
 
-/** An Axon server named `localhost:PORT` with an HTTPS federation listener on PORT, trusting the test CA. */
+/** An Axon server named `localhost:PORT` (or `127.0.0.1:PORT`) with an HTTPS federation listener on PORT, trusting the test CA. */
 export async function startFederatedServer(
   t: Test,
   ca: TestCa,
   config: Record<string, unknown> = {},
+  /** The host part of the server name: `localhost` or the IP literal `127.0.0.1`. */
+  host: 'localhost' | '127.0.0.1' = 'localhost',
 ): Promise<FederatedServer> {
   const federationPort = await freePort();
   const signingKey = generateSigningKey();
@@ -121,7 +123,7 @@ export async function startFederatedServer(
   const signingKeyPath = join(keyDir, 'signing.key');
   await writeFile(signingKeyPath, formatSigningKeyFile(signingKey), { mode: 0o600 });
   const server = await startServer(t, {
-    serverName: `localhost:${federationPort}`,
+    serverName: `${host}:${federationPort}`,
     config: {
       listeners: [
         { port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
