@@ -7,7 +7,7 @@ import type { SigningKey } from '../../../core/protocol/signing-key.js';
 import { signJson } from '../../../core/protocol/signing.js';
 import { FederationRequestError, type FederationClient, type FederationRequest } from '../api.js';
 import type { DomainPolicy } from './domain-policy.js';
-import type { HttpsTransport } from './https-transport.js';
+import { withTimeout, type HttpsTransport } from './https-transport.js';
 import type { ServerNameResolver } from './server-name-resolver.js';
 import { formatXMatrix } from './x-matrix.js';
 
@@ -40,10 +40,16 @@ export class FederationClientImpl implements FederationClient {
     if (!this.deps.domainPolicy.isAllowed(destination)) {
       throw new FederationRequestError(destination, 'not_allowed', 'not in federation_domain_whitelist');
     }
+    // One deadline for discovery and the exchange together.
+    const timeoutMs = request.timeoutMs ?? this.deps.defaultTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     let resolved;
     try {
-      resolved = await this.deps.resolver.resolve(destination);
+      resolved = await withTimeout(this.deps.resolver.resolve(destination), timeoutMs, () => {
+        return new FederationRequestError(destination, 'timeout', 'server discovery timed out');
+      });
     } catch (err) {
+      if (err instanceof FederationRequestError) throw err;
       throw new FederationRequestError(destination, 'network', (err as Error).message);
     }
     const target = requestTarget(request.path, request.query);
@@ -70,7 +76,7 @@ export class FederationClientImpl implements FederationClient {
           sni: resolved.sni,
           headers,
           body,
-          timeoutMs: request.timeoutMs ?? this.deps.defaultTimeoutMs,
+          timeoutMs: Math.max(1, deadline - Date.now()),
           maxResponseBytes: request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         });
         return parseResponse(destination, response.status, response.body);

@@ -60,7 +60,9 @@ export class HttpsTransport {
   /** Tries each allowed address of the target in turn until one connects. */
   async request(req: TransportRequest): Promise<TransportResponse> {
     const deadline = Date.now() + req.timeoutMs;
-    const addresses = await this.allowedAddresses(req);
+    const addresses = await withTimeout(this.allowedAddresses(req), req.timeoutMs, () => {
+      return new FederationRequestError(req.destination, 'timeout', `resolving ${req.target.host} timed out`);
+    });
     let lastError: FederationRequestError | undefined;
     for (const address of addresses) {
       const remaining = deadline - Date.now();
@@ -176,5 +178,18 @@ export class HttpsTransport {
       });
       outgoing.end(req.body);
     });
+  }
+}
+
+/** `promise`, or the error `onTimeout` makes once `ms` have passed (the promise is left to settle unobserved). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -263,3 +263,28 @@ void t.test('an invalid server name is refused', async (t) => {
   await t.rejects(resolver.resolve('[::1'), /not a valid server name/);
   await t.rejects(resolver.resolve('example.org:99999999'), /not a valid server name/);
 });
+
+void t.test('the client’s deadline covers discovery too', async (t) => {
+  const { FederationClientImpl } =
+    await import('../../../../modules/federation/services/federation-client.js');
+  const { DomainPolicy } = await import('../../../../modules/federation/services/domain-policy.js');
+  const { generateSigningKey } = await import('../../../../core/protocol/signing-key.js');
+  const hanging = new ServerNameResolver({
+    dns: { resolveSrv: () => new Promise(() => {}), lookup: () => new Promise(() => {}) },
+    wellKnownFetcher: { fetch: () => new Promise(() => {}) },
+  });
+  const client = new FederationClientImpl({
+    serverName: 'me.example',
+    signingKey: generateSigningKey(),
+    resolver: hanging,
+    transport: {} as never,
+    domainPolicy: new DomainPolicy(undefined),
+    defaultTimeoutMs: 100,
+  });
+  const started = Date.now();
+  const err = await client
+    .request({ method: 'GET', destination: 'slow.example', path: '/_matrix/federation/v1/version' })
+    .catch((e: unknown) => e as { kind: string });
+  t.equal((err as { kind: string }).kind, 'timeout');
+  t.ok(Date.now() - started < 2000);
+});
