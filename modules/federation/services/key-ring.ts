@@ -21,6 +21,8 @@ const KEY_RESPONSE_MAX_BYTES = 1024 * 1024;
 const REFETCH_INTERVAL_MS = 30_000;
 /** Servers whose last fetch attempt is remembered (older ones may be asked again early). */
 const REMEMBERED_ATTEMPTS = 10_000;
+/** Keys kept in memory: a stored key only ever gains validity, so a cached copy is never wrong, only short. */
+const CACHED_KEYS = 10_000;
 
 export interface KeyRingDeps {
   readonly serverName: string;
@@ -38,6 +40,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 export class KeyRingImpl implements KeyRing {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly lastAttempt = growingLru<string, number>(REMEMBERED_ATTEMPTS);
+  private readonly keyCache = growingLru<string, ServerVerifyKey>(CACHED_KEYS);
 
   constructor(private readonly deps: KeyRingDeps) {}
 
@@ -52,7 +55,7 @@ export class KeyRingImpl implements KeyRing {
   ): Promise<ServerVerifyKey | undefined> {
     if (serverName === this.deps.serverName) return this.deps.ownKeys.verifyKey(keyId);
     const minimum = minimumValidUntilTs ?? this.now();
-    const cached = await this.stored(serverName, keyId);
+    const cached = await this.stored(serverName, keyId, minimum);
     if (cached && cached.validUntilTs >= minimum) return cached;
     if (this.recentlyAttempted(serverName)) return cached;
     await this.refresh(serverName, keyId, minimum);
@@ -149,11 +152,21 @@ export class KeyRingImpl implements KeyRing {
     await this.storeResponse(json, serverName, serverName);
   }
 
-  private async stored(serverName: string, keyId: string): Promise<ServerVerifyKey | undefined> {
+  /** The stored key, from memory when its cached validity suffices (else from the database). */
+  private async stored(
+    serverName: string,
+    keyId: string,
+    minimum = Number.MAX_SAFE_INTEGER,
+  ): Promise<ServerVerifyKey | undefined> {
+    const cacheKey = `${serverName} ${keyId}`;
+    const cached = this.keyCache.get(cacheKey);
+    if (cached && cached.validUntilTs >= minimum) return cached;
     const row = (await this.deps.store.serverKeys(serverName)).find((k) => k.keyId === keyId);
     const publicKey = row ? decodeBase64(row.verifyKey) : undefined;
     if (!row || !publicKey) return undefined;
-    return { serverName, keyId, publicKey, validUntilTs: row.validUntilTs, expired: row.expired };
+    const key = { serverName, keyId, publicKey, validUntilTs: row.validUntilTs, expired: row.expired };
+    this.keyCache.set(cacheKey, key);
+    return key;
   }
 
   private refresh(serverName: string, keyId: string, minimum: number): Promise<void> {

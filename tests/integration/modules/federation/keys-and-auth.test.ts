@@ -1,5 +1,5 @@
 /**
- * Three Axon servers on loopback with TLS from a test CA: discovery and TLS, key fetches (direct and through
+ * Four Axon servers on loopback with TLS from a test CA: discovery and TLS, key fetches (direct and through
  * a notary), notary answers, signed requests verified by the other side, and every way a request's
  * authentication can be wrong.
  */
