@@ -8,6 +8,7 @@ import auth from './auth/index.js';
 import directory from './directory/index.js';
 import discovery from './discovery/index.js';
 import e2ee from './e2ee/index.js';
+import federation from './federation/index.js';
 import media from './media/index.js';
 import presence from './presence/index.js';
 import pushRules from './push-rules/index.js';
@@ -33,4 +34,5 @@ export const builtinModules: readonly AnyModuleDefinition[] = [
   e2ee,
   media,
   urlPreviews,
+  federation,
 ];

@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { asFunction, asValue } from 'awilix';
+import type { Cradle } from '../../core/container.js';
+import { defineModule } from '../../core/define-module.js';
+import { BootError } from '../../core/errors.js';
+import { resolvePathAgainst } from './services/paths.js';
+import type { FederationApi } from './api.js';
+import { rotateSigningKeyCommand } from './commands/rotate-signing-key.js';
+import {
+  certificateVerificationSkipper,
+  checkFederationConfig,
+  FederationConfigSchema,
+  ipRangeFilter,
+  parseDuration,
+  type FederationConfig,
+  type TrustedKeyServer,
+} from './config.js';
+import { federationRoutes } from './routes/federation.routes.js';
+import { keysRoutes } from './routes/keys.routes.js';
+import { systemDns } from './services/dns.js';
+import { DomainPolicy } from './services/domain-policy.js';
+import { FederationClientImpl } from './services/federation-client.js';
+import { HandlerRegistry } from './services/handler-registry.js';
+import { HttpsTransport } from './services/https-transport.js';
+import { KeyRingImpl } from './services/key-ring.js';
+import { NotaryService } from './services/notary.js';
+import { OwnServerKeys } from './services/own-server-keys.js';
+import { profileQueryHandler } from './services/profile-query.js';
+import { RequestAuthenticator } from './services/request-authenticator.js';
+import { ServerNameResolver } from './services/server-name-resolver.js';
+import { HttpsWellKnownFetcher } from './services/well-known-fetcher.js';
+import { FederationStore } from './store/federation-store.js';
+import { federationKeysMigration } from './store/migrations/20261207120000_federation_keys.js';
+
+declare module '../../core/container.js' {
+  interface Cradle {
+    federationConfig: FederationConfig;
+    federationStore: FederationStore;
+    federationDomainPolicy: DomainPolicy;
+    federationTransport: HttpsTransport;
+    federationResolver: ServerNameResolver;
+    federationClient: FederationClientImpl;
+    federationOwnKeys: OwnServerKeys;
+    federationKeyRing: KeyRingImpl;
+    federationNotary: NotaryService;
+    federationAuthenticator: RequestAuthenticator;
+    federationHandlers: HandlerRegistry;
+  }
+}
+
+/**
+ * Server-to-server foundations: server keys and the notary, discovery, the signed outbound client, inbound
+ * X-Matrix authentication. Disabled, the server is a private island: every federation and key endpoint
+ * answers 404 M_UNRECOGNIZED.
+ */
+export default defineModule({
+  name: 'federation',
+  description: 'Server keys, notary, discovery, signed federation requests and their verification',
+  enabledByDefault: true,
+  config: FederationConfigSchema,
+  migrations: [federationKeysMigration],
+  register({ container, config, logger }) {
+    const trusted: TrustedKeyServer[] = checkFederationConfig(config);
+    if (
+      !config.suppress_key_server_warning &&
+      config.trusted_key_servers.some((s) => s.server_name === 'matrix.org' && !s.verify_keys)
+    ) {
+      logger.warn(
+        'trusted_key_servers uses matrix.org without verify_keys: its answers are trusted without checking ' +
+          'its signature. Pin its keys, or set suppress_key_server_warning: true.',
+      );
+    }
+    const { configDir } = container.cradle;
+    let ca: Buffer[] | undefined;
+    try {
+      ca = config.federation_custom_ca_list?.map((p) => readFileSync(resolvePathAgainst(configDir, p)));
+    } catch (err) {
+      throw new BootError('AXON_ERR_CONFIG_INVALID', `federation_custom_ca_list: ${(err as Error).message}`);
+    }
+    const refreshIntervalMs = parseDuration(config.key_refresh_interval);
+    const timeoutMs = parseDuration(config.federation.client_timeout);
+    container.register({
+      federationConfig: asValue(config),
+      federationStore: asFunction(({ db }: Cradle) => new FederationStore({ db })).singleton(),
+      federationDomainPolicy: asValue(new DomainPolicy(config.federation_domain_whitelist)),
+      federationTransport: asValue(
+        new HttpsTransport({
+          dns: systemDns,
+          ipFilter: ipRangeFilter(config),
+          tls: {
+            verify: config.federation_verify_certificates,
+            ca,
+            skipVerification: certificateVerificationSkipper(
+              config.federation_certificate_verification_whitelist,
+            ),
+          },
+        }),
+      ),
+      federationResolver: asFunction(
+        ({ federationTransport }: Cradle) =>
+          new ServerNameResolver({
+            dns: systemDns,
+            wellKnownFetcher: new HttpsWellKnownFetcher(federationTransport),
+          }),
+      ).singleton(),
+      federationClient: asFunction(
+        (c: Cradle) =>
+          new FederationClientImpl({
+            serverName: c.serverName,
+            signingKey: c.signingKey,
+            resolver: c.federationResolver,
+            transport: c.federationTransport,
+            domainPolicy: c.federationDomainPolicy,
+            defaultTimeoutMs: timeoutMs,
+          }),
+      ).singleton(),
+      federationOwnKeys: asFunction(
+        (c: Cradle) =>
+          new OwnServerKeys({
+            serverName: c.serverName,
+            signingKey: c.signingKey,
+            store: c.federationStore,
+            configuredOldKeys: config.old_signing_keys ?? {},
+            refreshIntervalMs,
+          }),
+      ).singleton(),
+      federationKeyRing: asFunction(
+        (c: Cradle) =>
+          new KeyRingImpl({
+            serverName: c.serverName,
+            ownKeys: c.federationOwnKeys,
+            store: c.federationStore,
+            client: c.federationClient,
+            trustedKeyServers: trusted,
+            logger: c.logger.child({ module: 'federation', component: 'key-ring' }),
+          }),
+      ).singleton(),
+      federationNotary: asFunction(
+        (c: Cradle) =>
+          new NotaryService({
+            serverName: c.serverName,
+            signingKey: c.signingKey,
+            store: c.federationStore,
+            keyRing: c.federationKeyRing,
+            ownKeys: c.federationOwnKeys,
+            isDomainAllowed: (name) => c.federationDomainPolicy.isAllowed(name),
+          }),
+      ).singleton(),
+      federationAuthenticator: asFunction(
+        (c: Cradle) =>
+          new RequestAuthenticator({
+            serverName: c.serverName,
+            keyRing: c.federationKeyRing,
+            domainPolicy: c.federationDomainPolicy,
+          }),
+      ).singleton(),
+      federationHandlers: asValue(new HandlerRegistry()),
+      federationApi: asFunction((c: Cradle): FederationApi => ({
+        client: c.federationClient,
+        keyRing: c.federationKeyRing,
+        isDomainAllowed: (name) => c.federationDomainPolicy.isAllowed(name),
+        registerQueryHandler: (type, handler) => c.federationHandlers.registerQueryHandler(type, handler),
+        registerEduHandler: (type, handler) => c.federationHandlers.registerEduHandler(type, handler),
+        authenticateRequest: (ctx) => c.federationAuthenticator.authenticate(ctx),
+      })).singleton(),
+    });
+  },
+  routes(router, { cradle }) {
+    keysRoutes(router, cradle);
+    federationRoutes(router, cradle);
+  },
+  async start(cradle) {
+    await cradle.federationOwnKeys.load();
+    if (cradle.enabledModules.includes('auth')) {
+      cradle.federationHandlers.registerQueryHandler(
+        'profile',
+        profileQueryHandler(cradle.serverName, () => cradle.authApi),
+      );
+    }
+  },
+  async stop(cradle) {
+    cradle.federationTransport.close();
+  },
+  commands: { 'rotate-signing-key': rotateSigningKeyCommand },
+});

@@ -1,0 +1,191 @@
+/**
+ * A test federation on loopback: a CA made once per test file with openssl, a certificate for localhost and
+ * 127.0.0.1 signed by it, and Axon servers named `localhost:PORT` whose federation listener serves HTTPS on
+ * that port (their client listener stays plain HTTP on a random port).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import {
+  formatSigningKeyFile,
+  generateSigningKey,
+  type SigningKey,
+} from '../../../../core/protocol/signing-key.js';
+import { encodeBase64 } from '../../../../core/protocol/base64.js';
+import { startServer, type TestServer } from '../../../helpers/start-server.js';
+
+export interface TestCa {
+  readonly dir: string;
+  readonly caPath: string;
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly ca: Buffer;
+}
+
+/** A CA and a leaf certificate for localhost / 127.0.0.1 / ::1, removed when `t` ends. */
+export async function makeTestCa(t: Test): Promise<TestCa> {
+  const dir = await mkdtemp(join(tmpdir(), 'axon-ca-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Axon test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  );
+  run(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    'tls.key',
+    '-out',
+    'tls.csr',
+  );
+  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'tls.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+    '-out',
+    'tls.crt',
+  );
+  const { readFile } = await import('node:fs/promises');
+  return {
+    dir,
+    caPath: join(dir, 'ca.crt'),
+    certPath: join(dir, 'tls.crt'),
+    keyPath: join(dir, 'tls.key'),
+    ca: await readFile(join(dir, 'ca.crt')),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface FederatedServer extends TestServer {
+  readonly federationPort: number;
+  readonly signingKey: SigningKey;
+  /** `{ "ed25519:…": base64 }`, for trusted_key_servers.verify_keys. */
+  readonly verifyKeys: Record<string, string>;
+}
+
+/** An Axon server named `localhost:PORT` (or `127.0.0.1:PORT`) with an HTTPS federation listener on PORT, trusting the test CA. */
+export async function startFederatedServer(
+  t: Test,
+  ca: TestCa,
+  config: Record<string, unknown> = {},
+  /** The host part of the server name: `localhost` or the IP literal `127.0.0.1`. */
+  host: 'localhost' | '127.0.0.1' = 'localhost',
+): Promise<FederatedServer> {
+  const federationPort = await freePort();
+  const signingKey = generateSigningKey();
+  const keyDir = await mkdtemp(join(tmpdir(), 'axon-key-'));
+  t.teardown(() => rm(keyDir, { recursive: true, force: true }));
+  const signingKeyPath = join(keyDir, 'signing.key');
+  await writeFile(signingKeyPath, formatSigningKeyFile(signingKey), { mode: 0o600 });
+  const server = await startServer(t, {
+    serverName: `${host}:${federationPort}`,
+    config: {
+      listeners: [
+        { port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
+        {
+          port: federationPort,
+          bind_addresses: ['127.0.0.1'],
+          tls: true,
+          resources: [{ names: ['federation'] }],
+        },
+      ],
+      tls_certificate_path: ca.certPath,
+      tls_private_key_path: ca.keyPath,
+      signing_key_path: signingKeyPath,
+      federation_custom_ca_list: [ca.caPath],
+      ip_range_whitelist: ['127.0.0.0/8'],
+      trusted_key_servers: [],
+      ...config,
+    },
+  });
+  return {
+    ...server,
+    federationPort,
+    signingKey,
+    verifyKeys: { [signingKey.keyId]: encodeBase64(signingKey.publicKey) },
+  };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  // Tests read arbitrary JSON shapes.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly body: any;
+}
+
+/** A raw HTTPS request to a federation listener (for hand-made Authorization headers). */
+export function rawFederationRequest(
+  ca: TestCa,
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, method, path, servername: 'localhost', ca: ca.ca, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = text;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
