@@ -25,17 +25,21 @@ import {
   type Sql,
   type SqlStatement,
 } from '../../../core/storage/sql.js';
-import {
-  isHeadMoved,
-  isStreamMoved,
-  isTxnReplayed,
-  type NewEvent,
-  type RoomStore,
-  type ServerUnsigned,
-  type StoredEvent,
-} from '../store/room-store.js';
+import type { NewEvent, ServerUnsigned, StoredEvent } from '../store/event-rows.js';
+import { isStreamMoved, type EventStore } from '../store/event-store.js';
+import type { MembershipStore } from '../store/membership-store.js';
+import { isHeadMoved, type RoomStore } from '../store/room-store.js';
+import type { StateStore } from '../store/state-store.js';
+import { isTxnReplayed, type TxnStore } from '../store/txn-store.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
-import { StreamTracker } from './stream-tracker.js';
+import {
+  persistedView,
+  type EventDraft,
+  type RoomHooks,
+  type RoomStateView,
+  type TransactionWrite,
+} from './hooks.js';
+import type { StreamTracker } from './stream-tracker.js';
 import { growingLru } from '../../../core/lru.js';
 
 /** The largest event the spec allows, in bytes of its JSON. */
@@ -65,60 +69,43 @@ export interface SentEvent {
   readonly deduplicated: boolean;
 }
 
-/** Called after each persisted event, in order, before the response. */
-export type PersistedListener = (event: StoredEvent) => Promise<void> | void;
-
-/** An event about to be persisted, as an `EventWriter` sees it. */
-export interface EventDraft {
-  readonly eventId: string;
-  readonly roomId: string;
-  readonly type: string;
-  readonly stateKey: string | null;
-  readonly sender: string;
-  readonly content: JsonObject;
-}
-
-/** The room as of just after the event (its state applied), from the in-memory head: no queries. */
-export interface RoomStateView {
-  readonly version: RoomVersion;
-  /** The current state event of (type, state_key). */
-  state(type: string, stateKey: string): PduJson | undefined;
-  /** The users whose membership is `join`. */
-  joinedMembers(): readonly string[];
-}
-
-/** The statements to run inside the event's transaction, once its stream ordering is known. */
-export type TransactionWrite = (streamOrdering: number) => readonly SqlStatement[];
-
-/**
- * Rows derived from an event that must commit with it (push actions, unread counts). Called under the room
- * lock before the transaction, where it may read anything; returns the write to run inside it, if any.
- */
-export type EventWriter = (
-  event: EventDraft,
-  room: RoomStateView,
-) => Promise<TransactionWrite | undefined> | TransactionWrite | undefined;
-
 type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'notifier' | 'spamCheckers' | 'db' | 'logger'>;
 
 export class EventSender {
-  private readonly listeners: PersistedListener[] = [];
-  private readonly writers: EventWriter[] = [];
+  private readonly deps: Deps;
+  private readonly roomStore: RoomStore;
+  private readonly eventStore: EventStore;
+  private readonly stateStore: StateStore;
+  private readonly membershipStore: MembershipStore;
+  private readonly txnStore: TxnStore;
+  private readonly heads: RoomHeads;
   /** Stream orderings reserved by transactions still in flight (see StreamTracker). */
-  readonly streams = new StreamTracker();
+  private readonly streams: StreamTracker;
+  private readonly hooks: RoomHooks;
 
   constructor(
-    private readonly deps: Deps,
-    private readonly store: RoomStore,
-    readonly heads: RoomHeads,
-  ) {}
-
-  onPersisted(listener: PersistedListener): void {
-    this.listeners.push(listener);
-  }
-
-  addWriter(writer: EventWriter): void {
-    this.writers.push(writer);
+    c: Deps &
+      Pick<
+        Cradle,
+        | 'roomsRoomStore'
+        | 'roomsEventStore'
+        | 'roomsStateStore'
+        | 'roomsMembershipStore'
+        | 'roomsTxnStore'
+        | 'roomsHeads'
+        | 'roomsStreams'
+        | 'roomsHooks'
+      >,
+  ) {
+    this.deps = c;
+    this.roomStore = c.roomsRoomStore;
+    this.eventStore = c.roomsEventStore;
+    this.stateStore = c.roomsStateStore;
+    this.membershipStore = c.roomsMembershipStore;
+    this.txnStore = c.roomsTxnStore;
+    this.heads = c.roomsHeads;
+    this.streams = c.roomsStreams;
+    this.hooks = c.roomsHooks;
   }
 
   /** Builds, authorises and persists one event as a local user. */
@@ -131,7 +118,7 @@ export class EventSender {
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.enqueue(req);
       if (outcome instanceof TxnReplayed && req.txn) {
-        const existing = await this.store.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
+        const existing = await this.txnStore.getTxn(req.sender, req.txn.deviceId, req.txn.txnId);
         if (existing) return this.deduplicated(existing, req.roomId);
         continue;
       }
@@ -277,7 +264,7 @@ export class EventSender {
       .withRoomLock(built.roomId, async () => {
         const writes = await this.prepareWrites(built, createReq, afterBuilt(head, built, createReq));
         return sqlTransaction(this.deps.db, async (sql) => {
-          await this.store.insertRoom(
+          await this.roomStore.insertRoom(
             {
               roomId: built.roomId,
               roomVersion: version.id,
@@ -304,7 +291,7 @@ export class EventSender {
   }
 
   private async deduplicated(eventId: string, roomId: string): Promise<SentEvent> {
-    const event = await this.store.getEvent(eventId);
+    const event = await this.eventStore.getEvent(eventId);
     return {
       eventId,
       streamOrdering: event?.streamOrdering ?? 0,
@@ -384,7 +371,7 @@ export class EventSender {
     req: Pick<SendRequest, 'roomId' | 'sender' | 'type' | 'stateKey' | 'content'>,
     after: RoomHead,
   ): Promise<TransactionWrite[]> {
-    if (this.writers.length === 0) return [];
+    if (this.hooks.eventWriters.length === 0) return [];
     const draft: EventDraft = {
       eventId: built.eventId,
       roomId: built.roomId,
@@ -395,7 +382,7 @@ export class EventSender {
     };
     const view = stateView(after);
     const writes: TransactionWrite[] = [];
-    for (const writer of this.writers) {
+    for (const writer of this.hooks.eventWriters) {
       const write = await writer(draft, view);
       if (write) writes.push(write);
     }
@@ -411,7 +398,10 @@ export class EventSender {
     writes: readonly TransactionWrite[],
   ): Promise<{ head: RoomHead; stored: StoredEvent }> {
     const { eventId, pdu } = built;
-    if (req.txn && !(await this.store.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, sql))) {
+    if (
+      req.txn &&
+      !(await this.txnStore.insertTxn(req.sender, req.txn.deviceId, req.txn.txnId, eventId, sql))
+    ) {
       throw new TxnReplayed();
     }
     const isState = req.stateKey !== undefined;
@@ -428,7 +418,7 @@ export class EventSender {
           prev_sender: replaced.pdu.sender,
         };
       }
-      const group = await this.store.createStateGroup(
+      const group = await this.stateStore.createStateGroup(
         head.roomId,
         head.stateGroup,
         head.chainLength,
@@ -447,20 +437,27 @@ export class EventSender {
     const newEvent = newEventOf(head, built, req, stateGroup, unsigned);
     const membership = newEvent.membership;
     let reserved: number | undefined;
-    if (this.store.reservesStreamOrdering) {
-      reserved = await this.streams.reserve(() => this.store.reserveStreamOrdering(sql));
+    if (this.eventStore.reservesStreamOrdering) {
+      reserved = await this.streams.reserve(() => this.eventStore.reserveStreamOrdering(sql));
       reservations.push(reserved);
     }
-    const streamOrdering = await this.store.insertEvent(newEvent, sql, reserved);
-    await this.store.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), sql);
-    if (key) await this.store.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, sql);
+    const streamOrdering = await this.eventStore.insertEvent(newEvent, sql, reserved);
+    await this.eventStore.insertEdges(eventId, head.extremities.slice(-10), authIdsOf(pdu), sql);
+    if (key) await this.stateStore.setCurrentState(head.roomId, req.type, req.stateKey ?? '', eventId, sql);
     if (membership !== null && req.stateKey !== undefined) {
-      await this.store.setMembership(head.roomId, req.stateKey, membership, eventId, streamOrdering, sql);
+      await this.membershipStore.setMembership(
+        head.roomId,
+        req.stateKey,
+        membership,
+        eventId,
+        streamOrdering,
+        sql,
+      );
     }
     if (req.type === 'm.room.redaction' && req.redacts !== undefined) {
-      const target = await this.store.getEventIn(sql, req.redacts);
+      const target = await this.eventStore.getEventIn(sql, req.redacts);
       if (target && target.roomId === head.roomId && target.redactedBy === null) {
-        await this.store.redactEvent(req.redacts, redactEvent(target.pdu, head.version), eventId, sql);
+        await this.eventStore.redactEvent(req.redacts, redactEvent(target.pdu, head.version), eventId, sql);
       }
     }
     const next: RoomHead = {
@@ -472,7 +469,7 @@ export class EventSender {
       chainLength,
       state: key ? new Map(head.state).set(key, { eventId, pdu, streamOrdering }) : head.state,
     };
-    const advanced = await this.store.advanceRoomHead(
+    const advanced = await this.roomStore.advanceRoomHead(
       head.roomId,
       head.lastStream,
       {
@@ -518,7 +515,7 @@ export class EventSender {
    */
   private oneCallFits(ready: readonly Ready[]): boolean {
     return (
-      !this.store.reservesStreamOrdering &&
+      !this.eventStore.reservesStreamOrdering &&
       ready.every(({ item }) => item.req.stateKey === undefined && item.req.type !== 'm.room.redaction')
     );
   }
@@ -538,12 +535,14 @@ export class EventSender {
       const event = newEventOf(current, built, req, current.stateGroup, undefined);
       if (req.txn) {
         statements.push(
-          this.store.insertTxnStatement(req.sender, req.txn.deviceId, req.txn.txnId, built.eventId),
+          this.txnStore.insertTxnStatement(req.sender, req.txn.deviceId, req.txn.txnId, built.eventId),
         );
       }
-      statements.push(this.store.insertEventStatement(event, streamOrdering, i === 0 ? knownMax : undefined));
       statements.push(
-        ...this.store.insertEdgesStatements(
+        this.eventStore.insertEventStatement(event, streamOrdering, i === 0 ? knownMax : undefined),
+      );
+      statements.push(
+        ...this.eventStore.insertEdgesStatements(
           built.eventId,
           current.extremities.slice(-10),
           authIdsOf(built.pdu),
@@ -560,7 +559,7 @@ export class EventSender {
       current = next;
     });
     statements.push(
-      this.store.advanceRoomHeadStatement(head.roomId, head.lastStream, {
+      this.roomStore.advanceRoomHeadStatement(head.roomId, head.lastStream, {
         lastStream: current.lastStream,
         maxDepth: current.maxDepth,
         forwardExtremities: current.extremities,
@@ -577,7 +576,7 @@ export class EventSender {
   private async commitOneCall(head: RoomHead, ready: readonly Ready[]): Promise<Persisted[]> {
     const roomId = head.roomId;
     if (this.streams.knownMax() === undefined) {
-      await this.streams.current(() => this.store.maxStreamOrdering()); // once per process
+      await this.streams.current(() => this.eventStore.maxStreamOrdering()); // once per process
     }
     try {
       return await sqlBatchTransaction(
@@ -592,7 +591,7 @@ export class EventSender {
       if (isTxnReplayed(err)) throw new TxnReplayed();
       if (isHeadMoved(err)) throw new HeadMoved();
       if (isStreamMoved(err)) {
-        await this.streams.current(() => this.store.maxStreamOrdering(), true); // learn the other writes
+        await this.streams.current(() => this.eventStore.maxStreamOrdering(), true); // learn the other writes
         this.heads.invalidate(roomId);
         throw new HeadMoved();
       }
@@ -601,9 +600,9 @@ export class EventSender {
   }
 
   private async announce(stored: StoredEvent): Promise<void> {
-    for (const listener of this.listeners) {
+    for (const listener of this.hooks.persistedListeners) {
       try {
-        await listener(stored);
+        await listener(persistedView(stored));
       } catch (err) {
         this.deps.logger.error({ err, eventId: stored.eventId }, 'a persisted-event listener failed');
       }
