@@ -4,6 +4,8 @@ import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import type { RoomsApi } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
+import { LocalEventBuilder } from './services/event-builder.js';
+import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
@@ -41,10 +43,13 @@ declare module '../../core/container.js' {
     roomsStateStore: StateStore;
     roomsMembershipStore: MembershipStore;
     roomsTxnStore: TxnStore;
-    // the send path
+    // the send path: the head cache and room lock, stream positions, then queue → build → commit
     roomsHeads: RoomHeads;
     roomsStreams: StreamTracker;
     roomsSender: EventSender;
+    roomsEventBuilder: LocalEventBuilder;
+    /** The one commit step every event passes (local sends today, federation's receive pipeline next). */
+    roomsEventPersister: EventPersister;
     // reads
     roomsVisibility: HistoryVisibility;
     roomsReader: RoomReader;
@@ -81,6 +86,8 @@ export default defineModule({
       roomsStreams: asClass(StreamTracker).singleton(),
       roomsHooks: asClass(RoomHooks).singleton(),
       roomsSender: asClass(EventSender).singleton(),
+      roomsEventBuilder: asClass(LocalEventBuilder).singleton(),
+      roomsEventPersister: asClass(EventPersister).singleton(),
       roomsVisibility: asClass(HistoryVisibility).singleton(),
       roomsReader: asClass(RoomReader).singleton(),
       roomsTimeline: asClass(TimelineService).singleton(),

@@ -24,6 +24,7 @@ export interface Actor {
 export class MembershipService {
   private readonly spamCheckers: Cradle['spamCheckers'];
   private readonly serverName: string;
+  /** Auth's profiles: the displayname and avatar_url of a member event (rooms requires auth). */
   private readonly authApi: Pick<Cradle['authApi'], 'getProfile'>;
   private readonly membershipStore: MembershipStore;
   private readonly sender: EventSender;
