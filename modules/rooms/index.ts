@@ -1,8 +1,8 @@
-import { asClass, asValue } from 'awilix';
+import { aliasTo, asClass, asValue } from 'awilix';
 import { Type, type Static } from '@sinclair/typebox';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
-import type { RoomsApi } from './api.js';
+import type { RoomsApi, RoomsHookRegistry } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
@@ -59,9 +59,11 @@ declare module '../../core/container.js' {
     roomsCreation: RoomCreationService;
     roomsEvents: RoomEventsService;
     roomsUpgrade: UpgradeService;
+    /** The hooks other modules registered, as the rooms services read them. */
+    roomsHookLists: RoomHooks;
     /** What other modules may call (api.ts `RoomsApi`) and where they plug in (`RoomsHookRegistry`). */
     roomsApi: RoomsApi;
-    roomsHooks: RoomHooks;
+    roomsHooks: RoomsHookRegistry;
   }
 }
 
@@ -84,7 +86,8 @@ export default defineModule({
       roomsTxnStore: asClass(TxnStore).singleton(),
       roomsHeads: asClass(RoomHeads).singleton(),
       roomsStreams: asClass(StreamTracker).singleton(),
-      roomsHooks: asClass(RoomHooks).singleton(),
+      roomsHookLists: asClass(RoomHooks).singleton(),
+      roomsHooks: aliasTo('roomsHookLists'),
       roomsSender: asClass(EventSender).singleton(),
       roomsEventBuilder: asClass(LocalEventBuilder).singleton(),
       roomsEventPersister: asClass(EventPersister).singleton(),

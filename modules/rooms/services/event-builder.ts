@@ -49,7 +49,7 @@ export interface PreparedEvent {
   readonly after: RoomHead;
 }
 
-type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'spamCheckers' | 'roomsHooks'>;
+type Deps = Pick<Cradle, 'serverName' | 'signingKey' | 'spamCheckers' | 'roomsHookLists'>;
 
 export class LocalEventBuilder {
   private readonly serverName: string;
@@ -57,11 +57,11 @@ export class LocalEventBuilder {
   private readonly spamCheckers: Deps['spamCheckers'];
   private readonly hooks: RoomHooks;
 
-  constructor({ serverName, signingKey, spamCheckers, roomsHooks }: Deps) {
+  constructor({ serverName, signingKey, spamCheckers, roomsHookLists }: Deps) {
     this.serverName = serverName;
     this.signingKey = signingKey;
     this.spamCheckers = spamCheckers;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
   }
 
   /** Precheck, build, spam check and EventWriters for one request on `head` (the build step, whole). */

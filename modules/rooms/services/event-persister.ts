@@ -74,7 +74,7 @@ type Deps = Pick<
   | 'roomsTxnStore'
   | 'roomsHeads'
   | 'roomsStreams'
-  | 'roomsHooks'
+  | 'roomsHookLists'
 >;
 
 export class EventPersister {
@@ -101,7 +101,7 @@ export class EventPersister {
     roomsTxnStore,
     roomsHeads,
     roomsStreams,
-    roomsHooks,
+    roomsHookLists,
   }: Deps) {
     this.db = db;
     this.logger = logger;
@@ -113,7 +113,7 @@ export class EventPersister {
     this.txnStore = roomsTxnStore;
     this.heads = roomsHeads;
     this.streams = roomsStreams;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
   }
 
   /**
@@ -420,7 +420,7 @@ function newEventOf(
 }
 
 /** `m.relates_to` of a content: the related event and relation type, when well formed. */
-export function relationOf(content: PduJson['content']): { eventId: string; relType: string } | undefined {
+function relationOf(content: PduJson['content']): { eventId: string; relType: string } | undefined {
   const rel = content['m.relates_to'];
   if (typeof rel !== 'object' || rel === null || Array.isArray(rel)) return undefined;
   const eventId = rel['event_id'];

@@ -1,10 +1,10 @@
 /**
- * The rooms module's hook registry (`roomsHooks` in the container): the one place other modules plug
- * behaviour into rooms. The directory resolves aliases and validates/extends createRoom and state events;
- * push rules add rows to each event's transaction; typing, receipts and presence listen to persisted
- * events. Registration is explicit and happens in the other module's `start()`, before any request; each
- * list may be empty, and rooms then behaves sensibly without it. Its public face is `RoomsHookRegistry` in
- * api.ts.
+ * The rooms module's hook registry: the one place other modules plug behaviour into rooms. The directory
+ * resolves aliases and validates/extends createRoom and state events; push rules add rows to each event's
+ * transaction; typing, receipts, presence and e2ee listen to persisted events. Registration is explicit and
+ * happens in the other module's `start()`, before any request; each list may be empty, and rooms then
+ * behaves sensibly without it. Registered as `roomsHookLists` (what the rooms services read) and aliased as
+ * `roomsHooks`, typed `RoomsHookRegistry` (api.ts): other modules can only add to it.
  */
 import type { SqlStatement } from '../../../core/storage/sql.js';
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';

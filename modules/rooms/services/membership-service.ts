@@ -40,7 +40,7 @@ export class MembershipService {
     roomsSender,
     roomsReader,
     roomsHeads,
-    roomsHooks,
+    roomsHookLists,
   }: Pick<
     Cradle,
     | 'spamCheckers'
@@ -49,7 +49,7 @@ export class MembershipService {
     | 'roomsSender'
     | 'roomsReader'
     | 'roomsHeads'
-    | 'roomsHooks'
+    | 'roomsHookLists'
   > & { authApi: Pick<Cradle['authApi'], 'getProfile'> }) {
     this.spamCheckers = spamCheckers;
     this.serverName = serverName;
@@ -58,7 +58,7 @@ export class MembershipService {
     this.sender = roomsSender;
     this.reader = roomsReader;
     this.heads = roomsHeads;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
   }
 
   /** A room id, or an alias resolved through the directory's resolver; 404 when neither. */

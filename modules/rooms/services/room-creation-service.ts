@@ -72,13 +72,13 @@ export class RoomCreationService {
     spamCheckers,
     roomsSender,
     roomsMembership,
-    roomsHooks,
+    roomsHookLists,
     roomsConfig,
-  }: Pick<Cradle, 'spamCheckers' | 'roomsSender' | 'roomsMembership' | 'roomsHooks' | 'roomsConfig'>) {
+  }: Pick<Cradle, 'spamCheckers' | 'roomsSender' | 'roomsMembership' | 'roomsHookLists' | 'roomsConfig'>) {
     this.spamCheckers = spamCheckers;
     this.sender = roomsSender;
     this.membership = roomsMembership;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
     this.defaultRoomVersion = roomsConfig.default_room_version;
   }
 

@@ -40,7 +40,7 @@ export class RoomEventsService {
     roomsMembershipStore,
     roomsSender,
     roomsReader,
-    roomsHooks,
+    roomsHookLists,
   }: Pick<
     Cradle,
     | 'spamCheckers'
@@ -50,7 +50,7 @@ export class RoomEventsService {
     | 'roomsMembershipStore'
     | 'roomsSender'
     | 'roomsReader'
-    | 'roomsHooks'
+    | 'roomsHookLists'
   >) {
     this.spamCheckers = spamCheckers;
     this.eventStore = roomsEventStore;
@@ -59,7 +59,7 @@ export class RoomEventsService {
     this.membershipStore = roomsMembershipStore;
     this.sender = roomsSender;
     this.reader = roomsReader;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
   }
 
   /** PUT /rooms/{id}/send/{type}/{txnId}: idempotent per (user, device, txnId). */

@@ -41,13 +41,13 @@ export class UpgradeService {
     roomsReader,
     roomsCreation,
     roomsMembership,
-    roomsHooks,
-  }: Pick<Cradle, 'roomsSender' | 'roomsReader' | 'roomsCreation' | 'roomsMembership' | 'roomsHooks'>) {
+    roomsHookLists,
+  }: Pick<Cradle, 'roomsSender' | 'roomsReader' | 'roomsCreation' | 'roomsMembership' | 'roomsHookLists'>) {
     this.sender = roomsSender;
     this.reader = roomsReader;
     this.creation = roomsCreation;
     this.membership = roomsMembership;
-    this.hooks = roomsHooks;
+    this.hooks = roomsHookLists;
   }
 
   async upgrade(
