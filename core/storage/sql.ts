@@ -1,12 +1,32 @@
 /**
- * Hot-path SQL without the query builder. Measured on the 2-core machine (scripts/bench): a knex
- * transaction of five INSERTs on SQLite takes ~1.9 ms, the same five through one held connection with
- * statements prepared once take ~0.5 ms (fsync included). The send path, which commits one transaction per
- * message, writes through this; everything else stays with knex.
+ * Hot-path SQL without the query builder: THE one exception to "storage goes through knex"
+ * (ARCHITECTURE.md "Storage": prepared statements on a hot path, through one helper in core/storage/).
  *
- * Statements use `?` placeholders on both engines (rewritten to `$n` for PostgreSQL, so a literal `?` must
- * not appear in the SQL text). On SQLite each statement is prepared once per connection and reused; on
- * PostgreSQL it becomes a named prepared statement of the connection.
+ * Why, measured on the 2-core machine (scripts/bench, SQLite):
+ * - a knex transaction of five INSERTs takes ~1.9 ms; the same five on one held connection with
+ *   statements prepared once take ~0.5 ms, fsync included (`sqlTransaction`);
+ * - the send path's whole transaction as one call into the driver drops from ~1.2 ms to ~0.45 ms
+ *   (`sqlBatchTransaction`); the send benchmark (`npx tsx scripts/bench/send-bench.ts --engine sqlite`)
+ *   is where a change here shows;
+ * - a sync's per-room timeline read skips knex's query building (`sqlQuery`).
+ *
+ * The rules:
+ * 1. Only for a measured hot path: the send path's writes (rooms, and the rows push rules commit with
+ *    each event) and a few per-request reads of sync. Everything else uses knex. A new use states its
+ *    figure in a comment where it is used.
+ * 2. The SQL lives in the store that owns the table, beside that table's knex methods (e.g.
+ *    modules/rooms/store/event-store.ts `insertEventStatement` next to `getEvent`), never in a service.
+ * 3. One SQL text for both engines: `?` placeholders (rewritten to `$n` for PostgreSQL, so a literal `?`
+ *    must not appear in the text) and syntax both accept (`ON CONFLICT`, `RETURNING`).
+ * 4. Every behaviour here is tested on both engines (tests/integration/core/sql-transaction.test.ts), and
+ *    every store that uses it runs its tests through tests/helpers/with-all-databases.ts.
+ * 5. It reaches into knex's client for a pooled connection (`acquireConnection`/`releaseConnection`, not
+ *    public API): the pool, its size and its after-create hooks (WAL, foreign keys, busy timeout) stay
+ *    knex's; this file only borrows a connection and always gives it back. A knex upgrade must re-run the
+ *    test above.
+ *
+ * On SQLite each statement is prepared once per connection and reused (bounded cache); on PostgreSQL it
+ * becomes a named prepared statement of the connection (bounded likewise).
  */
 import type { Knex } from 'knex';
 import { isSqlite } from './dialect.js';

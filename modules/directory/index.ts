@@ -39,15 +39,17 @@ export default defineModule({
     directoryRoutes(router, cradle);
   },
   start(cradle: Cradle) {
-    const { roomsApi, directoryAliasService: aliases } = cradle;
-    roomsApi.setAliasResolver((alias) => aliases.lookup(alias));
-    roomsApi.addCreateRoomValidator(({ creator, request }) => aliases.validateCreate(creator, request));
-    roomsApi.addStateEventValidator(async ({ roomId, type, stateKey, content }) => {
+    const { roomsHooks, directoryAliasService: aliases } = cradle;
+    roomsHooks.addAliasResolver((alias) => aliases.lookup(alias));
+    roomsHooks.addCreateRoomValidator(({ creator, request }) => aliases.validateCreate(creator, request));
+    roomsHooks.addStateEventValidator(async ({ roomId, type, stateKey, content }) => {
       if (type === 'm.room.canonical_alias' && stateKey === '')
         await aliases.validateCanonicalAlias(roomId, content);
     });
-    roomsApi.onRoomCreated(({ roomId, creator, request }) => aliases.onRoomCreated(roomId, creator, request));
-    roomsApi.onRoomUpgraded(({ oldRoomId, newRoomId, userId }) =>
+    roomsHooks.onRoomCreated(({ roomId, creator, request }) =>
+      aliases.onRoomCreated(roomId, creator, request),
+    );
+    roomsHooks.onRoomUpgraded(({ oldRoomId, newRoomId, userId }) =>
       aliases.onRoomUpgraded(oldRoomId, newRoomId, userId),
     );
     return Promise.resolve();

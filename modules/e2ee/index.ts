@@ -117,7 +117,6 @@ export default defineModule({
   },
   async start(cradle) {
     const auth = authOf(cradle)();
-    const rooms = roomsOf(cradle)();
     auth.onDeviceDeleted(async ({ userId, deviceIds }) => {
       await cradle.e2eeKeys.devicesDeleted(userId, deviceIds);
     });
@@ -129,7 +128,7 @@ export default defineModule({
       await cradle.e2eeDeviceLists.deviceChanged(userId);
     });
     const logger = cradle.logger.child({ module: 'e2ee' });
-    rooms.onEventPersisted(async (event) => {
+    cradle.roomsHooks.onEventPersisted(async (event) => {
       if (event.type !== 'm.room.member' || event.stateKey === null || event.membership === null) return;
       try {
         await cradle.e2eeDeviceLists.membershipChanged(event.roomId, event.stateKey, event.membership);

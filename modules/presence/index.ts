@@ -58,7 +58,7 @@ export default defineModule({
     presence.startSweeper();
     // Sending an event is a pro-active action (spec: Last active ago).
     const local = `:${cradle.serverName}`;
-    cradle.roomsApi.onEventPersisted(async (event) => {
+    cradle.roomsHooks.onEventPersisted(async (event) => {
       if (event.sender.endsWith(local)) await presence.markActive(event.sender);
     });
   },

@@ -54,7 +54,7 @@ export default defineModule({
   },
   async start(cradle) {
     const notifications = cradle.notificationService;
-    cradle.roomsApi.addEventWriter((event, room) => notifications.prepareEvent(event, room));
+    cradle.roomsHooks.addEventWriter((event, room) => notifications.prepareEvent(event, room));
     // Receipts are optional: without the module, only a user's own events move their read-up-to mark.
     if (cradle.enabledModules.includes('receipts')) {
       cradle.receiptsApi.onReceipt((update) => notifications.receiptMoved(update));

@@ -56,6 +56,6 @@ export default defineModule({
   },
   async start(cradle) {
     const adapter = cradle.receiptRoomsAdapter;
-    cradle.roomsApi.onEventPersisted((event) => adapter.remember(event));
+    cradle.roomsHooks.onEventPersisted((event) => adapter.remember(event));
   },
 });

@@ -1,25 +1,71 @@
-import { asFunction } from 'awilix';
-import { Type } from '@sinclair/typebox';
-import type { Cradle } from '../../core/container.js';
+import { aliasTo, asClass, asValue } from 'awilix';
+import { Type, type Static } from '@sinclair/typebox';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
-import { RoomsApiImpl, type RoomsApi } from './api.js';
+import type { RoomsApi, RoomsHookRegistry } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
-import { createRoomsServices, type RoomsServices } from './services/rooms-services.js';
+import { LocalEventBuilder } from './services/event-builder.js';
+import { EventPersister } from './services/event-persister.js';
+import { EventSender } from './services/event-sender.js';
+import { HistoryVisibility } from './services/history-visibility.js';
+import { RoomHooks } from './services/hooks.js';
+import { MembershipService } from './services/membership-service.js';
+import { RoomCreationService } from './services/room-creation-service.js';
+import { RoomEventsService } from './services/room-events-service.js';
+import { RoomHeads } from './services/room-heads.js';
+import { RoomReader } from './services/room-reader.js';
+import { RoomsApiImpl } from './services/rooms-api.js';
+import { StreamTracker } from './services/stream-tracker.js';
+import { TimelineService } from './services/timeline-service.js';
+import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/001-rooms-dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/002-membership-events-index.js';
-
-declare module '../../core/container.js' {
-  interface Cradle {
-    roomsServices: RoomsServices;
-    roomsApi: RoomsApi;
-  }
-}
+import { EventStore } from './store/event-store.js';
+import { MembershipStore } from './store/membership-store.js';
+import { RoomStore } from './store/room-store.js';
+import { StateStore } from './store/state-store.js';
+import { TimelineStore } from './store/timeline-store.js';
+import { TxnStore } from './store/txn-store.js';
 
 export const roomsConfigSchema = Type.Object({
   /** The room version of new rooms (Synapse's `default_room_version`). */
   default_room_version: Type.String({ default: DEFAULT_ROOM_VERSION }),
 });
+export type RoomsConfig = Static<typeof roomsConfigSchema>;
+
+declare module '../../core/container.js' {
+  interface Cradle {
+    roomsConfig: RoomsConfig;
+    // store: one per table group (store/table-store.ts lists them)
+    roomsRoomStore: RoomStore;
+    roomsEventStore: EventStore;
+    roomsTimelineStore: TimelineStore;
+    roomsStateStore: StateStore;
+    roomsMembershipStore: MembershipStore;
+    roomsTxnStore: TxnStore;
+    // the send path: the head cache and room lock, stream positions, then queue → build → commit
+    roomsHeads: RoomHeads;
+    roomsStreams: StreamTracker;
+    roomsSender: EventSender;
+    roomsEventBuilder: LocalEventBuilder;
+    /** The one commit step every event passes (local sends today, federation's receive pipeline next). */
+    roomsEventPersister: EventPersister;
+    // reads
+    roomsVisibility: HistoryVisibility;
+    roomsReader: RoomReader;
+    roomsTimeline: TimelineService;
+    // behaviour behind the routes
+    roomsMembership: MembershipService;
+    roomsCreation: RoomCreationService;
+    roomsEvents: RoomEventsService;
+    roomsUpgrade: UpgradeService;
+    /** The hooks other modules registered, as the rooms services read them. */
+    roomsHookLists: RoomHooks;
+    /** What other modules may call (api.ts `RoomsApi`) and where they plug in (`RoomsHookRegistry`). */
+    roomsApi: RoomsApi;
+    roomsHooks: RoomsHookRegistry;
+  }
+}
 
 /** Rooms: the event DAG, creating rooms, membership, sending and reading events, redactions, upgrades. */
 export default defineModule({
@@ -31,36 +77,41 @@ export default defineModule({
   migrations: [roomsDagMigration, membershipEventsIndexMigration],
   register({ container, config }) {
     container.register({
-      roomsServices: asFunction((cradle: Cradle) =>
-        createRoomsServices(cradle, { defaultRoomVersion: config.default_room_version }),
-      ).singleton(),
-      roomsApi: asFunction(
-        ({ roomsServices }: { roomsServices: RoomsServices }) =>
-          new RoomsApiImpl(roomsServices, config.default_room_version),
-      ).singleton(),
+      roomsConfig: asValue(config),
+      roomsRoomStore: asClass(RoomStore).singleton(),
+      roomsEventStore: asClass(EventStore).singleton(),
+      roomsTimelineStore: asClass(TimelineStore).singleton(),
+      roomsStateStore: asClass(StateStore).singleton(),
+      roomsMembershipStore: asClass(MembershipStore).singleton(),
+      roomsTxnStore: asClass(TxnStore).singleton(),
+      roomsHeads: asClass(RoomHeads).singleton(),
+      roomsStreams: asClass(StreamTracker).singleton(),
+      roomsHookLists: asClass(RoomHooks).singleton(),
+      roomsHooks: aliasTo('roomsHookLists'),
+      roomsSender: asClass(EventSender).singleton(),
+      roomsEventBuilder: asClass(LocalEventBuilder).singleton(),
+      roomsEventPersister: asClass(EventPersister).singleton(),
+      roomsVisibility: asClass(HistoryVisibility).singleton(),
+      roomsReader: asClass(RoomReader).singleton(),
+      roomsTimeline: asClass(TimelineService).singleton(),
+      roomsMembership: asClass(MembershipService).singleton(),
+      roomsCreation: asClass(RoomCreationService).singleton(),
+      roomsEvents: asClass(RoomEventsService).singleton(),
+      roomsUpgrade: asClass(UpgradeService).singleton(),
+      roomsApi: asClass(RoomsApiImpl).singleton(),
     });
   },
   routes(router, { cradle }) {
     roomsRoutes(router, cradle);
   },
   async start(cradle) {
-    const { authApi, roomsServices } = cradle;
-    roomsServices.hooks.profileLookup = async (userId) => {
-      const profile = await authApi.getProfile(userId);
-      if (!profile) return undefined;
-      const displayname = profile['displayname'];
-      const avatarUrl = profile['avatar_url'];
-      return {
-        displayname: typeof displayname === 'string' ? displayname : null,
-        avatar_url: typeof avatarUrl === 'string' ? avatarUrl : null,
-      };
-    };
+    const { authApi, roomsMembership, roomsApi } = cradle;
     authApi.onProfileChanged(async (change) => {
       if (change.field !== 'displayname' && change.field !== 'avatar_url') return;
-      await roomsServices.membership.updateProfileInRooms(change.userId);
+      await roomsMembership.updateProfileInRooms(change.userId);
     });
     authApi.onUserDeactivated(async ({ userId }) => {
-      await cradle.roomsApi.leaveAllRooms(userId);
+      await roomsApi.leaveAllRooms(userId);
     });
   },
 });

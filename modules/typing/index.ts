@@ -37,7 +37,7 @@ export default defineModule({
   async start(cradle) {
     const typing = cradle.typingService;
     // Someone who leaves (or is kicked or banned) stops typing there at once.
-    cradle.roomsApi.onEventPersisted((event) => {
+    cradle.roomsHooks.onEventPersisted((event) => {
       if (event.type === 'm.room.member' && event.stateKey !== null && event.membership !== 'join') {
         typing.stopTyping(event.roomId, event.stateKey);
       }

@@ -1,9 +1,9 @@
 /** `PushRooms` over the rooms module's public API. */
 import type { JsonObject } from '../../../core/protocol/pdu.js';
-import type { RoomsApi } from '../../rooms/api.js';
+import type { RoomsApiForPushRules } from '../../rooms/api.js';
 import type { PushRooms } from './notification-service.js';
 
-export function pushRoomsFrom(roomsApi: RoomsApi): PushRooms {
+export function pushRoomsFrom(roomsApi: RoomsApiForPushRules): PushRooms {
   return {
     async eventContent(eventId) {
       return (await roomsApi.getEvent(eventId))?.content;

@@ -4,7 +4,7 @@
  * and, on a miss, from a bounded newest-first walk of the room's stream. A method on RoomsApi would replace
  * both (see README.md); if one named `eventStreamOrdering` appears, it is used.
  */
-import type { PersistedEvent, RoomsApi } from '../../rooms/api.js';
+import type { PersistedEvent, RoomsApiForReceipts } from '../../rooms/api.js';
 import { threadIdOf } from '../api.js';
 import type { ReceiptRooms } from './receipts-service.js';
 import { growingLru } from '../../../core/lru.js';
@@ -12,12 +12,14 @@ import { growingLru } from '../../../core/lru.js';
 const PAGE = 200;
 const MAX_PAGES = 10;
 
-type MaybePositioned = RoomsApi & { eventStreamOrdering?: (eventId: string) => Promise<number | undefined> };
+type MaybePositioned = RoomsApiForReceipts & {
+  eventStreamOrdering?: (eventId: string) => Promise<number | undefined>;
+};
 
 export class ReceiptRoomsAdapter implements ReceiptRooms {
   private readonly positions = growingLru<string, number>(100_000);
 
-  constructor(private readonly roomsApi: RoomsApi) {}
+  constructor(private readonly roomsApi: RoomsApiForReceipts) {}
 
   /** Called for every persisted event (wired in the module's start). */
   remember(event: PersistedEvent): void {

@@ -60,28 +60,31 @@ const UpgradeSchema = Type.Object({
 });
 
 export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
-  const s = () => cradle.roomsServices;
   const member = { auth: 'required', allowGuests: true } as const;
   const user = { auth: 'required' } as const;
 
   router.post(`${V3}/createRoom`, user, async (ctx) => {
     const body = await readBody(ctx, CreateRoomSchema);
-    const roomId = await s().creation.createRoom(actorOf(ctx), body);
+    const roomId = await cradle.roomsCreation.createRoom(actorOf(ctx), body);
     ctx.body = { room_id: roomId };
   });
 
   // ---- membership ----------------------------------------------------------------------------------
   router.post(`${V3}/join/:roomIdOrAlias`, member, async (ctx) => {
     const { reason } = await readBody(ctx, ReasonSchema);
-    ctx.body = { room_id: await s().membership.join(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason) };
+    ctx.body = {
+      room_id: await cradle.roomsMembership.join(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason),
+    };
   });
   router.post(`${ROOM}/join`, member, async (ctx) => {
     const { reason } = await readBody(ctx, ReasonSchema);
-    ctx.body = { room_id: await s().membership.join(actorOf(ctx), param(ctx, 'roomId'), reason) };
+    ctx.body = { room_id: await cradle.roomsMembership.join(actorOf(ctx), param(ctx, 'roomId'), reason) };
   });
   router.post(`${V3}/knock/:roomIdOrAlias`, user, async (ctx) => {
     const { reason } = await readBody(ctx, ReasonSchema);
-    ctx.body = { room_id: await s().membership.knock(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason) };
+    ctx.body = {
+      room_id: await cradle.roomsMembership.knock(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason),
+    };
   });
   router.post(`${ROOM}/invite`, user, async (ctx) => {
     const body = await readBody(ctx, InviteSchema);
@@ -92,33 +95,39 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
         'Third-party invites (id_server/medium/address) are not supported',
       );
     }
-    await s().membership.invite(actorOf(ctx), param(ctx, 'roomId'), body.user_id, body.reason);
+    await cradle.roomsMembership.invite(actorOf(ctx), param(ctx, 'roomId'), body.user_id, body.reason);
     ctx.body = {};
   });
   router.post(`${ROOM}/leave`, member, async (ctx) => {
     const { reason } = await readBody(ctx, ReasonSchema);
-    await s().membership.leave(actorOf(ctx), param(ctx, 'roomId'), reason);
+    await cradle.roomsMembership.leave(actorOf(ctx), param(ctx, 'roomId'), reason);
     ctx.body = {};
   });
   for (const action of ['kick', 'ban', 'unban'] as const) {
     router.post(`${ROOM}/${action}`, user, async (ctx) => {
       const body = await readBody(ctx, TargetSchema);
-      await s().membership.moderate(actorOf(ctx), param(ctx, 'roomId'), action, body.user_id, body.reason);
+      await cradle.roomsMembership.moderate(
+        actorOf(ctx),
+        param(ctx, 'roomId'),
+        action,
+        body.user_id,
+        body.reason,
+      );
       ctx.body = {};
     });
   }
   router.post(`${ROOM}/forget`, member, async (ctx) => {
-    await s().membership.forget(actorOf(ctx), param(ctx, 'roomId'));
+    await cradle.roomsMembership.forget(actorOf(ctx), param(ctx, 'roomId'));
     ctx.body = {};
   });
   router.get(`${V3}/joined_rooms`, member, async (ctx) => {
-    ctx.body = { joined_rooms: await s().membership.joinedRooms(actorOf(ctx).userId) };
+    ctx.body = { joined_rooms: await cradle.roomsMembership.joinedRooms(actorOf(ctx).userId) };
   });
 
   // ---- sending -------------------------------------------------------------------------------------
   router.put(`${ROOM}/send/:eventType/:txnId`, member, async (ctx) => {
     const content = (await readBody(ctx, AnyObject)) as JsonObject;
-    const sent = await s().events.sendMessage(
+    const sent = await cradle.roomsEvents.sendMessage(
       actorOf(ctx),
       param(ctx, 'roomId'),
       param(ctx, 'eventType'),
@@ -129,7 +138,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   });
   const putState = async (ctx: AxonContext, key: string): Promise<void> => {
     const content = (await readBody(ctx, AnyObject)) as JsonObject;
-    const sent = await s().events.sendState(
+    const sent = await cradle.roomsEvents.sendState(
       actorOf(ctx),
       param(ctx, 'roomId'),
       param(ctx, 'eventType'),
@@ -142,7 +151,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   router.put(`${ROOM}/state/:eventType/:stateKey`, user, (ctx) => putState(ctx, param(ctx, 'stateKey')));
   router.put(`${ROOM}/redact/:eventId/:txnId`, member, async (ctx) => {
     const body = (await readBody(ctx, AnyObject)) as JsonObject;
-    const sent = await s().events.redact(
+    const sent = await cradle.roomsEvents.redact(
       actorOf(ctx),
       param(ctx, 'roomId'),
       param(ctx, 'eventId'),
@@ -153,7 +162,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   });
   router.post(`${ROOM}/upgrade`, user, async (ctx) => {
     const body = await readBody(ctx, UpgradeSchema);
-    const replacement = await s().upgrade.upgrade(
+    const replacement = await cradle.roomsUpgrade.upgrade(
       actorOf(ctx),
       param(ctx, 'roomId'),
       body.new_version,
@@ -164,10 +173,10 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
 
   // ---- state reads ---------------------------------------------------------------------------------
   router.get(`${ROOM}/state`, member, async (ctx) => {
-    ctx.body = await s().events.state(actorOf(ctx), param(ctx, 'roomId'));
+    ctx.body = await cradle.roomsEvents.state(actorOf(ctx), param(ctx, 'roomId'));
   });
   const getState = async (ctx: AxonContext, key: string): Promise<void> => {
-    const event = await s().events.stateEvent(
+    const event = await cradle.roomsEvents.stateEvent(
       actorOf(ctx),
       param(ctx, 'roomId'),
       param(ctx, 'eventType'),
@@ -178,7 +187,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   router.get(`${ROOM}/state/:eventType`, member, (ctx) => getState(ctx, ''));
   router.get(`${ROOM}/state/:eventType/:stateKey`, member, (ctx) => getState(ctx, param(ctx, 'stateKey')));
   router.get(`${ROOM}/members`, member, async (ctx) => {
-    const chunk = await s().events.members(actorOf(ctx), param(ctx, 'roomId'), {
+    const chunk = await cradle.roomsEvents.members(actorOf(ctx), param(ctx, 'roomId'), {
       at: queryString(ctx, 'at'),
       membership: queryString(ctx, 'membership'),
       notMembership: queryString(ctx, 'not_membership'),
@@ -186,12 +195,12 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     ctx.body = { chunk };
   });
   router.get(`${ROOM}/joined_members`, member, async (ctx) => {
-    ctx.body = { joined: await s().events.joinedMembers(actorOf(ctx), param(ctx, 'roomId')) };
+    ctx.body = { joined: await cradle.roomsEvents.joinedMembers(actorOf(ctx), param(ctx, 'roomId')) };
   });
 
   // ---- timeline ------------------------------------------------------------------------------------
   router.get(`${ROOM}/messages`, member, async (ctx) => {
-    ctx.body = await s().timeline.messages(actorOf(ctx), param(ctx, 'roomId'), {
+    ctx.body = await cradle.roomsTimeline.messages(actorOf(ctx), param(ctx, 'roomId'), {
       from: queryString(ctx, 'from'),
       to: queryString(ctx, 'to'),
       dir: queryDir(ctx, 'f'),
@@ -200,7 +209,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     });
   });
   router.get(`${ROOM}/context/:eventId`, member, async (ctx) => {
-    ctx.body = await s().timeline.context(
+    ctx.body = await cradle.roomsTimeline.context(
       actorOf(ctx),
       param(ctx, 'roomId'),
       param(ctx, 'eventId'),
@@ -209,18 +218,23 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     );
   });
   router.get(`${ROOM}/event/:eventId`, member, async (ctx) => {
-    ctx.body = await s().timeline.event(actorOf(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'));
+    ctx.body = await cradle.roomsTimeline.event(actorOf(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'));
   });
   const relations = async (ctx: AxonContext): Promise<void> => {
-    ctx.body = await s().timeline.relations(actorOf(ctx), param(ctx, 'roomId'), param(ctx, 'eventId'), {
-      relType: ctx.params['relType'],
-      eventType: ctx.params['eventType'],
-      from: queryString(ctx, 'from'),
-      to: queryString(ctx, 'to'),
-      limit: queryInt(ctx, 'limit', 50),
-      dir: queryDir(ctx, 'b'),
-      recurse: queryBool(ctx, 'recurse'),
-    });
+    ctx.body = await cradle.roomsTimeline.relations(
+      actorOf(ctx),
+      param(ctx, 'roomId'),
+      param(ctx, 'eventId'),
+      {
+        relType: ctx.params['relType'],
+        eventType: ctx.params['eventType'],
+        from: queryString(ctx, 'from'),
+        to: queryString(ctx, 'to'),
+        limit: queryInt(ctx, 'limit', 50),
+        dir: queryDir(ctx, 'b'),
+        recurse: queryBool(ctx, 'recurse'),
+      },
+    );
   };
   router.get(`${V1}/rooms/:roomId/relations/:eventId`, member, relations);
   router.get(`${V1}/rooms/:roomId/relations/:eventId/:relType`, member, relations);
@@ -229,7 +243,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     const include = queryString(ctx, 'include') ?? 'all';
     if (include !== 'all' && include !== 'participated')
       throw new MatrixError(400, 'M_INVALID_PARAM', 'include must be all or participated');
-    ctx.body = await s().timeline.threads(actorOf(ctx), param(ctx, 'roomId'), {
+    ctx.body = await cradle.roomsTimeline.threads(actorOf(ctx), param(ctx, 'roomId'), {
       include,
       from: queryString(ctx, 'from'),
       limit: queryInt(ctx, 'limit', 50),
@@ -240,7 +254,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     if (ts === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing ts');
     const dir = queryString(ctx, 'dir');
     if (dir !== 'f' && dir !== 'b') throw new MatrixError(400, 'M_INVALID_PARAM', 'dir must be f or b');
-    ctx.body = await s().timeline.timestampToEvent(
+    ctx.body = await cradle.roomsTimeline.timestampToEvent(
       actorOf(ctx),
       param(ctx, 'roomId'),
       queryInt(ctx, 'ts', 0),

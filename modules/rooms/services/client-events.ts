@@ -4,7 +4,7 @@
  * federation format a sync filter may ask for (`event_format: "federation"`): the PDU itself.
  */
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
-import type { StoredEvent } from '../store/room-store.js';
+import type { StoredEvent } from '../store/event-rows.js';
 
 export interface ClientEvent {
   content: JsonObject;

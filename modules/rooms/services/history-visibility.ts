@@ -4,8 +4,10 @@
  * server wrote itself the stream order is the topological order, so "the state at the event" is read from
  * the history of two state entries (the user's membership and the visibility setting) by stream position.
  */
+import type { Cradle } from '../../../core/container.js';
 import { stateKey } from '../../../core/protocol/pdu.js';
-import type { RoomStore, StoredEvent } from '../store/room-store.js';
+import type { StoredEvent } from '../store/event-rows.js';
+import type { TimelineStore } from '../store/timeline-store.js';
 import type { RoomHeads } from './room-heads.js';
 
 type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
@@ -28,18 +30,21 @@ function lastBefore(history: readonly StoredEvent[], stream: number): StoredEven
 }
 
 export class HistoryVisibility {
-  constructor(
-    private readonly store: RoomStore,
-    private readonly heads: RoomHeads,
-  ) {}
+  private readonly timelineStore: TimelineStore;
+  private readonly heads: RoomHeads;
+
+  constructor({ roomsTimelineStore, roomsHeads }: Pick<Cradle, 'roomsTimelineStore' | 'roomsHeads'>) {
+    this.timelineStore = roomsTimelineStore;
+    this.heads = roomsHeads;
+  }
 
   /** The subset of `events` (all of one room) that `userId` may see, order kept. */
   async filter(userId: string, roomId: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     if (this.joinedThroughout(userId, roomId, events)) return [...events];
     const [memberships, visibilities] = await Promise.all([
-      this.store.stateHistory(roomId, 'm.room.member', userId),
-      this.store.stateHistory(roomId, 'm.room.history_visibility', ''),
+      this.timelineStore.stateHistory(roomId, 'm.room.member', userId),
+      this.timelineStore.stateHistory(roomId, 'm.room.history_visibility', ''),
     ]);
     const joins = memberships.filter((m) => m.membership === 'join');
     const lastJoinStream = joins.length > 0 ? (joins[joins.length - 1]?.streamOrdering ?? 0) : -1;

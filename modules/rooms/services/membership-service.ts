@@ -9,13 +9,11 @@ import { MatrixError } from '../../../core/errors.js';
 import { isValidRoomAlias, isValidRoomId, isValidUserId } from '../../../core/protocol/identifiers.js';
 import { stateKey, type JsonObject } from '../../../core/protocol/pdu.js';
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
-import type { RoomStore } from '../store/room-store.js';
+import type { MembershipStore } from '../store/membership-store.js';
 import type { EventSender, SentEvent } from './event-sender.js';
 import type { RoomHooks } from './hooks.js';
-import type { RoomHead } from './room-heads.js';
+import type { RoomHead, RoomHeads } from './room-heads.js';
 import type { RoomReader } from './room-reader.js';
-
-type Deps = Pick<Cradle, 'spamCheckers' | 'serverName'>;
 
 export interface Actor {
   readonly userId: string;
@@ -24,13 +22,44 @@ export interface Actor {
 }
 
 export class MembershipService {
-  constructor(
-    private readonly deps: Deps,
-    private readonly store: RoomStore,
-    private readonly sender: EventSender,
-    private readonly reader: RoomReader,
-    private readonly hooks: RoomHooks,
-  ) {}
+  private readonly spamCheckers: Cradle['spamCheckers'];
+  private readonly serverName: string;
+  /** Auth's profiles: the displayname and avatar_url of a member event (rooms requires auth). */
+  private readonly authApi: Pick<Cradle['authApi'], 'getProfile'>;
+  private readonly membershipStore: MembershipStore;
+  private readonly sender: EventSender;
+  private readonly reader: RoomReader;
+  private readonly heads: RoomHeads;
+  private readonly hooks: RoomHooks;
+
+  constructor({
+    spamCheckers,
+    serverName,
+    authApi,
+    roomsMembershipStore,
+    roomsSender,
+    roomsReader,
+    roomsHeads,
+    roomsHookLists,
+  }: Pick<
+    Cradle,
+    | 'spamCheckers'
+    | 'serverName'
+    | 'roomsMembershipStore'
+    | 'roomsSender'
+    | 'roomsReader'
+    | 'roomsHeads'
+    | 'roomsHookLists'
+  > & { authApi: Pick<Cradle['authApi'], 'getProfile'> }) {
+    this.spamCheckers = spamCheckers;
+    this.serverName = serverName;
+    this.authApi = authApi;
+    this.membershipStore = roomsMembershipStore;
+    this.sender = roomsSender;
+    this.reader = roomsReader;
+    this.heads = roomsHeads;
+    this.hooks = roomsHookLists;
+  }
 
   /** A room id, or an alias resolved through the directory's resolver; 404 when neither. */
   async resolveRoom(roomIdOrAlias: string): Promise<string> {
@@ -39,7 +68,7 @@ export class MembershipService {
       return roomIdOrAlias;
     }
     if (roomIdOrAlias.startsWith('#') && isValidRoomAlias(roomIdOrAlias)) {
-      const roomId = this.hooks.aliasResolver ? await this.hooks.aliasResolver(roomIdOrAlias) : undefined;
+      const roomId = await this.hooks.resolveAlias(roomIdOrAlias);
       if (!roomId) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${roomIdOrAlias} not found`);
       return roomId;
     }
@@ -56,7 +85,7 @@ export class MembershipService {
     ) {
       throw new MatrixError(403, 'M_FORBIDDEN', 'Guest access is not allowed in this room');
     }
-    await this.deps.spamCheckers.assertAllowed('userMayJoinRoom', {
+    await this.spamCheckers.assertAllowed('userMayJoinRoom', {
       userId: actor.userId,
       roomId,
       isInvited: current === 'invite',
@@ -109,7 +138,7 @@ export class MembershipService {
     const current = this.reader.membershipIn(head, target);
     if (current === 'join') throw new MatrixError(403, 'M_FORBIDDEN', `${target} is already in the room.`);
     if (current === 'ban') throw new MatrixError(403, 'M_FORBIDDEN', `${target} is banned from the room`);
-    await this.deps.spamCheckers.assertAllowed('userMayInvite', {
+    await this.spamCheckers.assertAllowed('userMayInvite', {
       inviter: actor.userId,
       invitee: target,
       roomId,
@@ -175,7 +204,7 @@ export class MembershipService {
   async updateProfileInRooms(userId: string): Promise<void> {
     const profile = await this.profileContent(userId);
     for (const roomId of await this.joinedRooms(userId)) {
-      const head = await this.reader.heads.get(roomId);
+      const head = await this.heads.get(roomId);
       const current = head?.state.get(stateKey('m.room.member', userId))?.pdu.content;
       if (current?.['membership'] !== 'join') continue;
       const content: JsonObject = { ...current, ...profile };
@@ -190,7 +219,7 @@ export class MembershipService {
   }
 
   async forget(actor: Actor, roomId: string): Promise<void> {
-    const membership = await this.store.getMembership(roomId, actor.userId);
+    const membership = await this.membershipStore.getMembership(roomId, actor.userId);
     if (!membership)
       throw new MatrixError(404, 'M_NOT_FOUND', `User ${actor.userId} has no membership in ${roomId}`);
     if (
@@ -200,19 +229,21 @@ export class MembershipService {
     ) {
       throw new MatrixError(400, 'M_UNKNOWN', `User ${actor.userId} is in room ${roomId}`);
     }
-    await this.store.setForgotten(roomId, actor.userId);
+    await this.membershipStore.setForgotten(roomId, actor.userId);
   }
 
   async joinedRooms(userId: string): Promise<string[]> {
-    return (await this.store.roomsOfUser(userId, ['join'])).map((m) => m.roomId);
+    return (await this.membershipStore.roomsOfUser(userId, ['join'])).map((m) => m.roomId);
   }
 
   /** The member event's profile fields (displayname, avatar_url) from the user's profile. */
   async profileContent(userId: string): Promise<JsonObject> {
-    const profile = await this.hooks.profileLookup(userId);
+    const profile = await this.authApi.getProfile(userId);
     const out: JsonObject = {};
-    if (typeof profile?.displayname === 'string') out['displayname'] = profile.displayname;
-    if (typeof profile?.avatar_url === 'string') out['avatar_url'] = profile.avatar_url;
+    const displayname = profile?.['displayname'];
+    const avatarUrl = profile?.['avatar_url'];
+    if (typeof displayname === 'string') out['displayname'] = displayname;
+    if (typeof avatarUrl === 'string') out['avatar_url'] = avatarUrl;
     return out;
   }
 
@@ -253,7 +284,7 @@ export class MembershipService {
     for (const [k, e] of head.state) {
       if (!k.startsWith('m.room.member\u0000') || e.pdu.content['membership'] !== 'join') continue;
       const member = e.pdu.state_key ?? '';
-      if (!member.endsWith(`:${this.deps.serverName}`)) continue;
+      if (!member.endsWith(`:${this.serverName}`)) continue;
       if (userPowerLevelFrom(pl, create, member, head.version) >= levels.invite) return member;
     }
     throw new MatrixError(400, 'M_UNABLE_TO_GRANT_JOIN', 'No local user of this room can authorise the join');

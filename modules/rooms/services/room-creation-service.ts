@@ -61,16 +61,26 @@ const PRESETS: Record<Preset, PresetConfig> = {
   },
 };
 
-type Deps = Pick<Cradle, 'spamCheckers'>;
-
 export class RoomCreationService {
-  constructor(
-    private readonly deps: Deps,
-    private readonly sender: EventSender,
-    private readonly membership: MembershipService,
-    private readonly hooks: RoomHooks,
-    private readonly defaultRoomVersion: string,
-  ) {}
+  private readonly spamCheckers: Cradle['spamCheckers'];
+  private readonly sender: EventSender;
+  private readonly membership: MembershipService;
+  private readonly hooks: RoomHooks;
+  private readonly defaultRoomVersion: string;
+
+  constructor({
+    spamCheckers,
+    roomsSender,
+    roomsMembership,
+    roomsHookLists,
+    roomsConfig,
+  }: Pick<Cradle, 'spamCheckers' | 'roomsSender' | 'roomsMembership' | 'roomsHookLists' | 'roomsConfig'>) {
+    this.spamCheckers = spamCheckers;
+    this.sender = roomsSender;
+    this.membership = roomsMembership;
+    this.hooks = roomsHookLists;
+    this.defaultRoomVersion = roomsConfig.default_room_version;
+  }
 
   async createRoom(actor: Actor, request: CreateRoomRequest): Promise<string> {
     const version = this.roomVersion(request.room_version);
@@ -78,7 +88,7 @@ export class RoomCreationService {
       if (!isValidUserId(invitee))
         throw new MatrixError(400, 'M_INVALID_PARAM', `Invalid user id in invite: ${invitee}`);
     }
-    await this.deps.spamCheckers.assertAllowed('userMayCreateRoom', {
+    await this.spamCheckers.assertAllowed('userMayCreateRoom', {
       userId: actor.userId,
       request: request as unknown as Record<string, unknown>,
     });

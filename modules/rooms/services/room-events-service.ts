@@ -5,14 +5,16 @@ import type { RoomHooks } from './hooks.js';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { splitStateKey, stateKey, type JsonObject, type StateKey } from '../../../core/protocol/pdu.js';
-import type { RoomStore, StoredEvent } from '../store/room-store.js';
+import type { StoredEvent } from '../store/event-rows.js';
+import type { EventStore } from '../store/event-store.js';
+import type { MembershipStore } from '../store/membership-store.js';
+import type { StateStore } from '../store/state-store.js';
+import type { TimelineStore } from '../store/timeline-store.js';
 import { toClientEvent, type ClientEvent } from './client-events.js';
 import type { EventSender, SentEvent } from './event-sender.js';
 import type { Actor } from './membership-service.js';
 import type { RoomReader } from './room-reader.js';
 import { parseRoomToken } from './tokens.js';
-
-type Deps = Pick<Cradle, 'spamCheckers'>;
 
 export interface MembersQuery {
   readonly at?: string;
@@ -21,13 +23,44 @@ export interface MembersQuery {
 }
 
 export class RoomEventsService {
-  constructor(
-    private readonly deps: Deps,
-    private readonly store: RoomStore,
-    private readonly sender: EventSender,
-    private readonly reader: RoomReader,
-    private readonly hooks: RoomHooks,
-  ) {}
+  private readonly spamCheckers: Cradle['spamCheckers'];
+  private readonly eventStore: EventStore;
+  private readonly timelineStore: TimelineStore;
+  private readonly stateStore: StateStore;
+  private readonly membershipStore: MembershipStore;
+  private readonly sender: EventSender;
+  private readonly reader: RoomReader;
+  private readonly hooks: RoomHooks;
+
+  constructor({
+    spamCheckers,
+    roomsEventStore,
+    roomsTimelineStore,
+    roomsStateStore,
+    roomsMembershipStore,
+    roomsSender,
+    roomsReader,
+    roomsHookLists,
+  }: Pick<
+    Cradle,
+    | 'spamCheckers'
+    | 'roomsEventStore'
+    | 'roomsTimelineStore'
+    | 'roomsStateStore'
+    | 'roomsMembershipStore'
+    | 'roomsSender'
+    | 'roomsReader'
+    | 'roomsHookLists'
+  >) {
+    this.spamCheckers = spamCheckers;
+    this.eventStore = roomsEventStore;
+    this.timelineStore = roomsTimelineStore;
+    this.stateStore = roomsStateStore;
+    this.membershipStore = roomsMembershipStore;
+    this.sender = roomsSender;
+    this.reader = roomsReader;
+    this.hooks = roomsHookLists;
+  }
 
   /** PUT /rooms/{id}/send/{type}/{txnId}: idempotent per (user, device, txnId). */
   async sendMessage(
@@ -65,7 +98,7 @@ export class RoomEventsService {
     content: JsonObject,
   ): Promise<SentEvent> {
     const head = await this.reader.head(roomId);
-    await this.deps.spamCheckers.assertAllowed('userMaySendStateEvent', {
+    await this.spamCheckers.assertAllowed('userMaySendStateEvent', {
       userId: actor.userId,
       roomId,
       eventType: type,
@@ -80,7 +113,7 @@ export class RoomEventsService {
       current.pdu.sender === actor.userId &&
       JSON.stringify(current.pdu.content) === JSON.stringify(content)
     ) {
-      const stored = await this.store.getEvent(current.eventId);
+      const stored = await this.eventStore.getEvent(current.eventId);
       return {
         eventId: current.eventId,
         streamOrdering: stored?.streamOrdering ?? 0,
@@ -95,13 +128,13 @@ export class RoomEventsService {
       // Membership through the state endpoint asks the same spam checks as /join and /invite.
       if (membership === 'join') {
         const current = head.state.get(stateKey('m.room.member', key))?.pdu.content['membership'];
-        await this.deps.spamCheckers.assertAllowed('userMayJoinRoom', {
+        await this.spamCheckers.assertAllowed('userMayJoinRoom', {
           userId: key,
           roomId,
           isInvited: current === 'invite',
         });
       } else if (membership === 'invite') {
-        await this.deps.spamCheckers.assertAllowed('userMayInvite', {
+        await this.spamCheckers.assertAllowed('userMayInvite', {
           inviter: actor.userId,
           invitee: key,
           roomId,
@@ -120,7 +153,7 @@ export class RoomEventsService {
     content: JsonObject,
   ): Promise<SentEvent> {
     await this.reader.requireJoined(actor.userId, roomId);
-    const target = await this.store.getEvent(eventId);
+    const target = await this.eventStore.getEvent(eventId);
     if (target && target.roomId !== roomId) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
     const body: JsonObject = { ...content };
     delete body['redacts'];
@@ -145,10 +178,10 @@ export class RoomEventsService {
   async stateEvent(actor: Actor, roomId: string, type: string, key: string): Promise<ClientEvent> {
     const scope = await this.reader.readScope(actor.userId, roomId);
     let event: StoredEvent | undefined;
-    if (scope.kind === 'current') event = await this.store.currentStateEvent(roomId, type, key);
+    if (scope.kind === 'current') event = await this.stateStore.currentStateEvent(roomId, type, key);
     else {
       const id = (await this.reader.stateAfter(scope.lastEvent)).get(stateKey(type, key));
-      event = id ? await this.store.getEvent(id) : undefined;
+      event = id ? await this.eventStore.getEvent(id) : undefined;
     }
     if (!event) throw new MatrixError(404, 'M_NOT_FOUND', `Event not found.`);
     return toClientEvent(event);
@@ -161,8 +194,10 @@ export class RoomEventsService {
     if (query.at !== undefined) {
       const token = parseRoomToken(query.at, 'at');
       const pos =
-        token.kind === 'topo' ? token.pos : await this.store.topoPositionAtStream(roomId, token.stream);
-      const [event] = await this.store.roomEventsTopological(roomId, pos, 'b', 1);
+        token.kind === 'topo'
+          ? token.pos
+          : await this.timelineStore.topoPositionAtStream(roomId, token.stream);
+      const [event] = await this.timelineStore.roomEventsTopological(roomId, pos, 'b', 1);
       state = event ? await this.reader.stateAfter(event) : new Map();
     } else if (scope.kind === 'until') {
       state = await this.reader.stateAfter(scope.lastEvent);
@@ -170,10 +205,10 @@ export class RoomEventsService {
     let events: StoredEvent[];
     if (state) {
       const ids = [...state].filter(([k]) => splitStateKey(k)[0] === 'm.room.member').map(([, id]) => id);
-      events = [...(await this.store.getEvents(ids)).values()];
+      events = [...(await this.eventStore.getEvents(ids)).values()];
     } else {
-      const rows = await this.store.membersOfRoom(roomId);
-      events = [...(await this.store.getEvents(rows.map((r) => r.eventId))).values()];
+      const rows = await this.membershipStore.membersOfRoom(roomId);
+      events = [...(await this.eventStore.getEvents(rows.map((r) => r.eventId))).values()];
     }
     events = events.filter((e) => {
       const m = e.membership ?? (e.pdu.content['membership'] as string | undefined);

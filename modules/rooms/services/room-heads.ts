@@ -4,12 +4,14 @@
  * path reads it instead of the database; it is checked against the room row's `last_stream` inside every
  * write transaction, so a write by another process is noticed and the head reloaded.
  */
+import type { Cradle } from '../../../core/container.js';
 import { LRUCache } from 'lru-cache';
 import type { AuthEvent } from '../../../core/protocol/auth-rules/index.js';
 import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
 import { getRoomVersion, type RoomVersion } from '../../../core/protocol/room-versions.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import type { RoomRow, RoomStore } from '../store/room-store.js';
+import type { StateStore } from '../store/state-store.js';
 
 /** A current state event; `streamOrdering` once it is persisted (not on a head built speculatively). */
 export interface HeadStateEvent extends AuthEvent {
@@ -32,13 +34,19 @@ export class RoomHeads {
   private readonly heads = new LRUCache<string, RoomHead>({ max: 2000 });
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: RoomStore) {}
+  private readonly roomStore: RoomStore;
+  private readonly stateStore: StateStore;
+
+  constructor({ roomsRoomStore, roomsStateStore }: Pick<Cradle, 'roomsRoomStore' | 'roomsStateStore'>) {
+    this.roomStore = roomsRoomStore;
+    this.stateStore = roomsStateStore;
+  }
 
   /** The head of a room, loaded on first use; undefined for an unknown room. */
   async get(roomId: string, trx?: Queryable): Promise<RoomHead | undefined> {
     const cached = this.heads.get(roomId);
     if (cached) return cached;
-    const room = await this.store.getRoom(roomId, trx);
+    const room = await this.roomStore.getRoom(roomId, trx);
     if (!room) return undefined;
     return this.load(room, trx);
   }
@@ -47,13 +55,14 @@ export class RoomHeads {
   async load(room: RoomRow, trx?: Queryable): Promise<RoomHead> {
     const version = getRoomVersion(room.roomVersion);
     if (!version) throw new Error(`room ${room.roomId} has unknown room version ${room.roomVersion}`);
-    const events = await this.store.currentStateEvents(room.roomId, trx);
+    const events = await this.stateStore.currentStateEvents(room.roomId, trx);
     const state = new Map<StateKey, HeadStateEvent>();
     for (const e of events) {
       const entry = { eventId: e.eventId, pdu: e.pdu, streamOrdering: e.streamOrdering };
       state.set(stateKey(e.type, e.stateKey ?? ''), entry);
     }
-    const info = room.stateGroup === null ? undefined : await this.store.stateGroupInfo(room.stateGroup, trx);
+    const info =
+      room.stateGroup === null ? undefined : await this.stateStore.stateGroupInfo(room.stateGroup, trx);
     const head: RoomHead = {
       roomId: room.roomId,
       version,

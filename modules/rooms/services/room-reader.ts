@@ -2,9 +2,14 @@
  * Reads shared by the room services: who may read a room and up to where, state at an event, and
  * formatting events for a requester (redacted_because, their own transaction ids, visibility).
  */
+import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
-import type { RoomStore, StoredEvent } from '../store/room-store.js';
+import type { StoredEvent } from '../store/event-rows.js';
+import type { EventStore } from '../store/event-store.js';
+import type { StateStore } from '../store/state-store.js';
+import type { TimelineStore } from '../store/timeline-store.js';
+import type { TxnStore } from '../store/txn-store.js';
 import { toClientEvent, toFederationEvent, type ClientEvent, type EventWithPdu } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
@@ -20,11 +25,36 @@ export type ReadScope =
   | { readonly kind: 'until'; readonly head: RoomHead; readonly lastEvent: StoredEvent };
 
 export class RoomReader {
-  constructor(
-    readonly store: RoomStore,
-    readonly heads: RoomHeads,
-    readonly visibility: HistoryVisibility,
-  ) {}
+  private readonly eventStore: EventStore;
+  private readonly timelineStore: TimelineStore;
+  private readonly stateStore: StateStore;
+  private readonly txnStore: TxnStore;
+  private readonly heads: RoomHeads;
+  private readonly visibility: HistoryVisibility;
+
+  constructor({
+    roomsEventStore,
+    roomsTimelineStore,
+    roomsStateStore,
+    roomsTxnStore,
+    roomsHeads,
+    roomsVisibility,
+  }: Pick<
+    Cradle,
+    | 'roomsEventStore'
+    | 'roomsTimelineStore'
+    | 'roomsStateStore'
+    | 'roomsTxnStore'
+    | 'roomsHeads'
+    | 'roomsVisibility'
+  >) {
+    this.eventStore = roomsEventStore;
+    this.timelineStore = roomsTimelineStore;
+    this.stateStore = roomsStateStore;
+    this.txnStore = roomsTxnStore;
+    this.heads = roomsHeads;
+    this.visibility = roomsVisibility;
+  }
 
   /** The room's head, or 404 M_NOT_FOUND. */
   async head(roomId: string): Promise<RoomHead> {
@@ -49,7 +79,7 @@ export class RoomReader {
     const hv = head.state.get(stateKey('m.room.history_visibility', ''))?.pdu.content['history_visibility'];
     if (hv === 'world_readable') return { kind: 'current', head };
     if (membership === 'leave' || membership === 'ban') {
-      const history = await this.store.stateHistory(roomId, 'm.room.member', userId);
+      const history = await this.timelineStore.stateHistory(roomId, 'm.room.member', userId);
       const joinedBefore = history.some((e) => e.membership === 'join');
       const last = history[history.length - 1];
       if (joinedBefore && last) return { kind: 'until', head, lastEvent: last };
@@ -69,22 +99,23 @@ export class RoomReader {
   /** State (type, state_key) → event id after `event`. */
   async stateAfter(event: StoredEvent): Promise<Map<StateKey, string>> {
     if (event.stateGroup === null) return new Map();
-    return this.store.stateOfGroup(event.stateGroup);
+    return this.stateStore.stateOfGroup(event.stateGroup);
   }
 
   /** State before `event` (for a non-state event the same as after it). */
   async stateBefore(event: StoredEvent): Promise<Map<StateKey, string>> {
     const after = await this.stateAfter(event);
     if (event.stateKey === null) return after;
-    const before = event.stateGroup === null ? undefined : await this.store.stateGroupInfo(event.stateGroup);
-    return before?.prevGroup == null ? new Map() : this.store.stateOfGroup(before.prevGroup);
+    const before =
+      event.stateGroup === null ? undefined : await this.stateStore.stateGroupInfo(event.stateGroup);
+    return before?.prevGroup == null ? new Map() : this.stateStore.stateOfGroup(before.prevGroup);
   }
 
   /** The state events visible within `scope`, as stored events. */
   async stateEvents(scope: ReadScope): Promise<StoredEvent[]> {
-    if (scope.kind === 'current') return this.store.currentStateEvents(scope.head.roomId);
+    if (scope.kind === 'current') return this.stateStore.currentStateEvents(scope.head.roomId);
     const ids = [...(await this.stateAfter(scope.lastEvent)).values()];
-    return [...(await this.store.getEvents(ids)).values()];
+    return [...(await this.eventStore.getEvents(ids)).values()];
   }
 
   /** Formats events for `viewer`: redacted_because, transaction_id for their own device. */
@@ -129,11 +160,13 @@ export class RoomReader {
   ): Promise<(e: StoredEvent) => { now: number; transactionId?: string; redaction?: StoredEvent }> {
     const redactionIds = events.map((e) => e.redactedBy).filter((id): id is string => id !== null);
     const redactions =
-      redactionIds.length > 0 ? await this.store.getEvents(redactionIds) : new Map<string, StoredEvent>();
+      redactionIds.length > 0
+        ? await this.eventStore.getEvents(redactionIds)
+        : new Map<string, StoredEvent>();
     const own = viewer ? events.filter((e) => e.sender === viewer.userId).map((e) => e.eventId) : [];
     const txns =
       own.length > 0
-        ? await this.store.txnOfEvents(own)
+        ? await this.txnStore.txnOfEvents(own)
         : new Map<string, { deviceId: string; txnId: string }>();
     const now = Date.now();
     return (e) => {
@@ -149,7 +182,7 @@ export class RoomReader {
   /** One event the viewer may see, or 404. */
   async visibleEvent(userId: string, roomId: string, eventId: string): Promise<StoredEvent> {
     await this.readScopeOrWorldReadable(userId, roomId);
-    const event = await this.store.getEvent(eventId);
+    const event = await this.eventStore.getEvent(eventId);
     if (
       !event ||
       event.roomId !== roomId ||

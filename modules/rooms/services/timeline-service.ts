@@ -2,9 +2,12 @@
  * Reading a room's timeline: /messages, /context, /event, /relations, /threads, /timestamp_to_event.
  * Every read is filtered by history visibility; paginating walks the topological order.
  */
+import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { stateKey } from '../../../core/protocol/pdu.js';
-import type { RoomStore, StoredEvent, TopoPosition } from '../store/room-store.js';
+import type { StoredEvent, TopoPosition } from '../store/event-rows.js';
+import type { EventStore } from '../store/event-store.js';
+import type { TimelineStore } from '../store/timeline-store.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { Actor } from './membership-service.js';
@@ -68,11 +71,22 @@ export function matchesFilter(e: StoredEvent, f: RoomEventFilter | undefined): b
 }
 
 export class TimelineService {
-  constructor(
-    private readonly store: RoomStore,
-    private readonly reader: RoomReader,
-    private readonly visibility: HistoryVisibility,
-  ) {}
+  private readonly eventStore: EventStore;
+  private readonly timelineStore: TimelineStore;
+  private readonly reader: RoomReader;
+  private readonly visibility: HistoryVisibility;
+
+  constructor({
+    roomsEventStore,
+    roomsTimelineStore,
+    roomsReader,
+    roomsVisibility,
+  }: Pick<Cradle, 'roomsEventStore' | 'roomsTimelineStore' | 'roomsReader' | 'roomsVisibility'>) {
+    this.eventStore = roomsEventStore;
+    this.timelineStore = roomsTimelineStore;
+    this.reader = roomsReader;
+    this.visibility = roomsVisibility;
+  }
 
   private async position(
     roomId: string,
@@ -82,7 +96,7 @@ export class TimelineService {
   ): Promise<TopoPosition> {
     if (token === undefined) return dir === 'b' ? END_OF_TIME : START_OF_TIME;
     const t = parseRoomToken(token, name);
-    return t.kind === 'topo' ? t.pos : this.store.topoPositionAtStream(roomId, t.stream);
+    return t.kind === 'topo' ? t.pos : this.timelineStore.topoPositionAtStream(roomId, t.stream);
   }
 
   /**
@@ -103,7 +117,7 @@ export class TimelineService {
     let cursor = from;
     const batch = Math.max(limit * 2, 20);
     for (let rounds = 0; rounds < 50; rounds++) {
-      const fetched = await this.store.roomEventsTopological(roomId, cursor, dir, batch, to);
+      const fetched = await this.timelineStore.roomEventsTopological(roomId, cursor, dir, batch, to);
       const kept = new Set(
         (
           await this.visibility.filter(
@@ -152,7 +166,7 @@ export class TimelineService {
     const ids = [...new Set(events.map((e) => e.sender))]
       .map((s) => head.state.get(stateKey('m.room.member', s))?.eventId)
       .filter((id): id is string => id !== undefined);
-    return this.reader.format([...(await this.store.getEvents(ids)).values()], actor);
+    return this.reader.format([...(await this.eventStore.getEvents(ids)).values()], actor);
   }
 
   async event(actor: Actor, roomId: string, eventId: string): Promise<ClientEvent> {
@@ -195,7 +209,7 @@ export class TimelineService {
         : { events: [] as StoredEvent[], next: at };
     const last = after.events[after.events.length - 1] ?? event;
     const stateIds = [...(await this.reader.stateAfter(last)).values()];
-    let stateEvents = [...(await this.store.getEvents(stateIds)).values()];
+    let stateEvents = [...(await this.eventStore.getEvents(stateIds)).values()];
     if (filter?.lazy_load_members) {
       const senders = new Set([event, ...before.events, ...after.events].map((e) => e.sender));
       stateEvents = stateEvents.filter((e) => e.type !== 'm.room.member' || senders.has(e.stateKey ?? ''));
@@ -232,7 +246,7 @@ export class TimelineService {
     let candidates: StoredEvent[];
     let depthReached = 1;
     if (!q.recurse) {
-      candidates = await this.store.relations(eventId, {
+      candidates = await this.timelineStore.relations(eventId, {
         relType: q.relType,
         eventType: q.eventType,
         dir: q.dir,
@@ -246,7 +260,7 @@ export class TimelineService {
       for (let level = 1; level <= 3 && frontier.length > 0; level++) {
         const next: string[] = [];
         for (const parent of frontier) {
-          const children = await this.store.relations(parent, { dir: 'f', limit: 1000 });
+          const children = await this.timelineStore.relations(parent, { dir: 'f', limit: 1000 });
           for (const c of children) {
             next.push(c.eventId);
             if ((!q.relType || c.relType === q.relType) && (!q.eventType || c.type === q.eventType))
@@ -298,12 +312,12 @@ export class TimelineService {
     const chunk: StoredEvent[] = [];
     let next: number | undefined;
     for (let rounds = 0; rounds < 20 && chunk.length < limit; rounds++) {
-      const roots = await this.store.threadRoots(roomId, { beforeStream: before, limit: limit + 1 });
+      const roots = await this.timelineStore.threadRoots(roomId, { beforeStream: before, limit: limit + 1 });
       if (roots.length === 0) break;
-      const events = await this.store.getEvents(roots.map((r) => r.rootId));
+      const events = await this.eventStore.getEvents(roots.map((r) => r.rootId));
       const participated =
         q.include === 'participated'
-          ? await this.store.threadParticipants(
+          ? await this.timelineStore.threadParticipants(
               roots.map((r) => r.rootId),
               actor.userId,
             )
@@ -343,7 +357,7 @@ export class TimelineService {
     await this.reader.readScope(actor.userId, roomId);
     let probe = ts;
     for (let i = 0; i < 20; i++) {
-      const event = await this.store.eventNearTimestamp(roomId, probe, dir);
+      const event = await this.timelineStore.eventNearTimestamp(roomId, probe, dir);
       if (!event) break;
       if (await this.visibility.canSee(actor.userId, event))
         return { event_id: event.eventId, origin_server_ts: event.originServerTs };
@@ -359,15 +373,15 @@ export class TimelineService {
     formatted: ClientEvent[],
   ): Promise<ClientEvent[]> {
     if (events.length === 0) return formatted;
-    const summaries = await this.store.threadSummaries(events.map((e) => e.eventId));
+    const summaries = await this.timelineStore.threadSummaries(events.map((e) => e.eventId));
     if (summaries.size === 0) return formatted;
     const latestIds = [...summaries.values()].map((s) => s.latestStream);
     const latest = new Map<number, StoredEvent>();
     for (const stream of latestIds) {
-      const e = await this.store.eventAtStream(stream);
+      const e = await this.timelineStore.eventAtStream(stream);
       if (e) latest.set(stream, e);
     }
-    const participated = await this.store.threadParticipants([...summaries.keys()], actor.userId);
+    const participated = await this.timelineStore.threadParticipants([...summaries.keys()], actor.userId);
     return Promise.all(
       formatted.map(async (f, i) => {
         const root = events[i];

@@ -4,7 +4,7 @@
  * the stream, just after event `stream`.
  */
 import { MatrixError } from '../../../core/errors.js';
-import type { TopoPosition } from '../store/room-store.js';
+import type { TopoPosition } from '../store/event-rows.js';
 
 export type RoomToken = { kind: 'topo'; pos: TopoPosition } | { kind: 'stream'; stream: number };
 

@@ -10,7 +10,9 @@ import {
   requiredPowerForEvent,
   userPowerLevelFrom,
 } from '../../../core/protocol/power-levels.js';
+import type { Cradle } from '../../../core/container.js';
 import type { EventSender } from './event-sender.js';
+import type { RoomHooks } from './hooks.js';
 import type { Actor, MembershipService } from './membership-service.js';
 import type { RoomCreationService } from './room-creation-service.js';
 import type { RoomReader } from './room-reader.js';
@@ -27,21 +29,26 @@ const TRANSFERABLE = [
   'm.room.join_rules',
 ];
 
-export type RoomUpgradedHook = (args: {
-  oldRoomId: string;
-  newRoomId: string;
-  userId: string;
-}) => Promise<void>;
-
 export class UpgradeService {
-  readonly upgradedHooks: RoomUpgradedHook[] = [];
+  private readonly sender: EventSender;
+  private readonly reader: RoomReader;
+  private readonly creation: RoomCreationService;
+  private readonly membership: MembershipService;
+  private readonly hooks: RoomHooks;
 
-  constructor(
-    private readonly sender: EventSender,
-    private readonly reader: RoomReader,
-    private readonly creation: RoomCreationService,
-    private readonly membership: MembershipService,
-  ) {}
+  constructor({
+    roomsSender,
+    roomsReader,
+    roomsCreation,
+    roomsMembership,
+    roomsHookLists,
+  }: Pick<Cradle, 'roomsSender' | 'roomsReader' | 'roomsCreation' | 'roomsMembership' | 'roomsHookLists'>) {
+    this.sender = roomsSender;
+    this.reader = roomsReader;
+    this.creation = roomsCreation;
+    this.membership = roomsMembership;
+    this.hooks = roomsHookLists;
+  }
 
   async upgrade(
     actor: Actor,
@@ -134,7 +141,8 @@ export class UpgradeService {
         .send({ roomId, sender: actor.userId, type: 'm.room.power_levels', stateKey: '', content })
         .catch(() => undefined); // not having power-levels permission must not undo the upgrade
     }
-    for (const hook of this.upgradedHooks) await hook({ oldRoomId: roomId, newRoomId, userId: actor.userId });
+    for (const hook of this.hooks.roomUpgraded)
+      await hook({ oldRoomId: roomId, newRoomId, userId: actor.userId });
     return newRoomId;
   }
 }

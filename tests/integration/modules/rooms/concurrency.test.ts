@@ -28,20 +28,25 @@ void t.test('50 concurrent sends in one room make a linear DAG, each txn id once
     for (let i = 0; i < 10; i++)
       t.equal(results[50 + i]?.body.event_id, results[i]?.body.event_id, `txn c${i} answered once`);
 
-    const { store } = server.kernel.container.cradle.roomsServices;
-    const events = await store.roomEventsTopological(roomId, { depth: -1, stream: 0 }, 'f', 1000);
+    const { roomsTimelineStore, roomsEventStore, roomsRoomStore } = server.kernel.container.cradle;
+    const events = await roomsTimelineStore.roomEventsTopological(
+      roomId,
+      { depth: -1, stream: 0 },
+      'f',
+      1000,
+    );
     const messages = events.filter((e) => e.type === 'm.room.message');
     t.equal(messages.length, 50, 'exactly 50 messages persisted');
     for (let i = 1; i < events.length; i++) {
       const e = events[i]!;
       t.same(
-        await store.prevEventsOf(e.eventId),
+        await roomsEventStore.prevEventsOf(e.eventId),
         [events[i - 1]!.eventId],
         'each event follows the previous one',
       );
       t.equal(e.depth, events[i - 1]!.depth + 1);
     }
-    const room = await store.getRoom(roomId);
+    const room = await roomsRoomStore.getRoom(roomId);
     t.same(room?.forwardExtremities, [events[events.length - 1]!.eventId], 'one forward extremity');
   });
 });

@@ -268,7 +268,7 @@ void t.test('events', async (t) => {
     t.same(redacted.body.content, {});
     t.equal(redacted.body.unsigned.redacted_because.event_id, own.body.event_id);
     t.equal(redacted.body.unsigned.redacted_because.content.reason, 'typo');
-    const stored = await server.kernel.container.cradle.roomsServices.store.getEvent(mine);
+    const stored = await server.kernel.container.cradle.roomsEventStore.getEvent(mine);
     t.notOk(JSON.stringify(stored?.pdu).includes('oops'), 'the original content is gone from the database');
     const denied = await server.call(bob, 'PUT', server.room(r, `/redact/${theirs}/rd2`), {});
     t.equal(denied.status, 403);

@@ -5,10 +5,11 @@ import { startRoomsServer } from './rooms-test-server.js';
 void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
   const server = await startRoomsServer(t);
   const api = server.kernel.container.cradle.roomsApi;
+  const hooks = server.kernel.container.cradle.roomsHooks;
   const alice = await server.user('alice');
   const bob = await server.user('bob');
   const persisted: PersistedEvent[] = [];
-  api.onEventPersisted((e) => {
+  hooks.onEventPersisted((e) => {
     persisted.push(e);
   });
   const wakes: number[] = [];
@@ -202,7 +203,7 @@ void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
   });
 
   await t.test('directory hooks: alias resolution, create hook, visibility, state as a user', async (t) => {
-    api.setAliasResolver(async (alias) => (alias === '#hello:test.local' ? roomId : undefined));
+    hooks.addAliasResolver(async (alias) => (alias === '#hello:test.local' ? roomId : undefined));
     const carol = await server.user('carol');
     const joined = await server.call(
       carol,
@@ -212,7 +213,7 @@ void t.test('RoomsApi for sync, e2ee, directory and plugins', async (t) => {
     );
     t.same(joined.body, { room_id: roomId });
     const seen: string[] = [];
-    api.onRoomCreated(async ({ roomId: r, request }) => {
+    hooks.onRoomCreated(async ({ roomId: r, request }) => {
       seen.push(String(request['room_alias_name']));
       await api.sendStateEvent(alice.userId, r, 'm.room.canonical_alias', '', { alias: '#x:test.local' });
     });

@@ -6,7 +6,8 @@ import { generateSigningKey } from '../../../../../core/protocol/signing-key.js'
 import { openDatabase } from '../../../../../core/storage/database.js';
 import { migrateToLatest } from '../../../../../core/storage/migrate.js';
 import rooms from '../../../../../modules/rooms/index.js';
-import { createRoomsServices } from '../../../../../modules/rooms/services/rooms-services.js';
+import { asValue } from 'awilix';
+import { createAxonContainer, type Cradle } from '../../../../../core/container.js';
 import { withAllDatabases } from '../../../../helpers/with-all-databases.js';
 
 void t.test('two writers with separate caches (two processes) never fork the DAG', async (t) => {
@@ -25,18 +26,31 @@ void t.test('two writers with separate caches (two processes) never fork the DAG
     };
     const published: number[] = [];
     deps.notifier.subscribe({ all: true }, (c) => published.push(c.position));
-    const one = createRoomsServices(deps, { defaultRoomVersion: '12' });
-    const two = createRoomsServices(deps, { defaultRoomVersion: '12' });
+    /** The rooms services of one process: their own container, so their own caches. */
+    const processOf = (): Cradle => {
+      const container = createAxonContainer();
+      for (const [name, value] of Object.entries(deps)) container.register(name, asValue(value));
+      container.register('authApi', asValue({ getProfile: () => Promise.resolve(undefined) }));
+      rooms.register({ container, config: { default_room_version: '12' }, logger });
+      return container.cradle;
+    };
+    const one = processOf();
+    const two = processOf();
     const alice = { userId: '@alice:x.test', deviceId: 'D' };
-    const roomId = await one.creation.createRoom(alice, {});
-    await two.heads.get(roomId); // warm the second cache, then let the first move on
+    const roomId = await one.roomsCreation.createRoom(alice, {});
+    await two.roomsHeads.get(roomId); // warm the second cache, then let the first move on
     for (let i = 0; i < 10; i++) {
       const writer = i % 2 ? two : one;
-      await writer.events.sendMessage(alice, roomId, 'm.room.message', `t${i}`, { body: `${i}` });
+      await writer.roomsEvents.sendMessage(alice, roomId, 'm.room.message', `t${i}`, { body: `${i}` });
     }
-    const events = await one.store.roomEventsTopological(roomId, { depth: -1, stream: 0 }, 'f', 100);
+    const events = await one.roomsTimelineStore.roomEventsTopological(
+      roomId,
+      { depth: -1, stream: 0 },
+      'f',
+      100,
+    );
     for (let i = 1; i < events.length; i++) {
-      t.same(await one.store.prevEventsOf(events[i]!.eventId), [events[i - 1]!.eventId]);
+      t.same(await one.roomsEventStore.prevEventsOf(events[i]!.eventId), [events[i - 1]!.eventId]);
     }
     t.equal(events.filter((e) => e.type === 'm.room.message').length, 10);
     t.same(

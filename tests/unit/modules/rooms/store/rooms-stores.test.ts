@@ -7,7 +7,10 @@ import { stateKey, type StateKey } from '../../../../../core/protocol/pdu.js';
 import { openDatabase } from '../../../../../core/storage/database.js';
 import { migrateToLatest, rollbackAll } from '../../../../../core/storage/migrate.js';
 import rooms from '../../../../../modules/rooms/index.js';
-import { RoomStore, SNAPSHOT_INTERVAL } from '../../../../../modules/rooms/store/room-store.js';
+import { MembershipStore } from '../../../../../modules/rooms/store/membership-store.js';
+import { RoomStore } from '../../../../../modules/rooms/store/room-store.js';
+import { SNAPSHOT_INTERVAL, StateStore } from '../../../../../modules/rooms/store/state-store.js';
+import { TxnStore } from '../../../../../modules/rooms/store/txn-store.js';
 import { withAllDatabases } from '../../../../helpers/with-all-databases.js';
 
 async function migrated(t: Test, database: DatabaseConfig): Promise<Knex> {
@@ -42,7 +45,7 @@ void t.test('migrations create and drop every rooms table', async (t) => {
 void t.test('state groups: deltas off the previous group, snapshots bound the chain', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const db = await migrated(t, database);
-    const store = new RoomStore({ db });
+    const store = new StateStore({ db });
     const full = new Map<StateKey, string>();
     let group: number | null = null;
     let chain = 0;
@@ -83,11 +86,13 @@ void t.test('state groups: deltas off the previous group, snapshots bound the ch
 void t.test('txn ids, room head advance, memberships', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const db = await migrated(t, database);
+    const txns = new TxnStore({ db });
     const store = new RoomStore({ db });
-    t.equal(await store.insertTxn('@a:x', 'D', 't1', '$1'), true);
-    t.equal(await store.insertTxn('@a:x', 'D', 't1', '$2'), false, 'a reused txn id is refused');
-    t.equal(await store.getTxn('@a:x', 'D', 't1'), '$1');
-    t.equal(await store.insertTxn('@a:x', 'E', 't1', '$3'), true, 'per device');
+    const memberships = new MembershipStore({ db });
+    t.equal(await txns.insertTxn('@a:x', 'D', 't1', '$1'), true);
+    t.equal(await txns.insertTxn('@a:x', 'D', 't1', '$2'), false, 'a reused txn id is refused');
+    t.equal(await txns.getTxn('@a:x', 'D', 't1'), '$1');
+    t.equal(await txns.insertTxn('@a:x', 'E', 't1', '$3'), true, 'per device');
 
     await store.insertRoom({
       roomId: '!r:x',
@@ -109,16 +114,19 @@ void t.test('txn ids, room head advance, memberships', async (t) => {
     );
     t.same((await store.getRoom('!r:x'))?.forwardExtremities, ['$e']);
 
-    await store.setMembership('!r:x', '@a:x', 'join', '$m1', 1);
-    await store.setMembership('!r:x', '@b:x', 'invite', '$m2', 2);
-    await store.setMembership('!s:x', '@b:x', 'join', '$m3', 3);
-    await store.setMembership('!r:x', '@b:x', 'join', '$m4', 4);
-    t.same((await store.roomsOfUser('@b:x', ['join'])).map((m) => m.roomId).sort(), ['!r:x', '!s:x']);
+    await memberships.setMembership('!r:x', '@a:x', 'join', '$m1', 1);
+    await memberships.setMembership('!r:x', '@b:x', 'invite', '$m2', 2);
+    await memberships.setMembership('!s:x', '@b:x', 'join', '$m3', 3);
+    await memberships.setMembership('!r:x', '@b:x', 'join', '$m4', 4);
+    t.same((await memberships.roomsOfUser('@b:x', ['join'])).map((m) => m.roomId).sort(), ['!r:x', '!s:x']);
     t.same(
-      (await store.membersOfRoom('!r:x', ['join'])).map((m) => m.userId),
+      (await memberships.membersOfRoom('!r:x', ['join'])).map((m) => m.userId),
       ['@a:x', '@b:x'],
     );
-    t.same((await store.usersSharingRoomWith('@a:x')).sort(), ['@a:x', '@b:x']);
-    t.same(Object.fromEntries(await store.countMembers(['!r:x', '!s:x'], 'join')), { '!r:x': 2, '!s:x': 1 });
+    t.same((await memberships.usersSharingRoomWith('@a:x')).sort(), ['@a:x', '@b:x']);
+    t.same(Object.fromEntries(await memberships.countMembers(['!r:x', '!s:x'], 'join')), {
+      '!r:x': 2,
+      '!s:x': 1,
+    });
   });
 });
