@@ -1,10 +1,5 @@
 import t from 'tap';
-import {
-  checkAuthConfig,
-  parseDuration,
-  tokenLifetimes,
-  type AuthConfig,
-} from '../../../../modules/auth/config.js';
+import { checkAuthConfig, tokenLifetimes, type AuthConfig } from '../../../../modules/auth/config.js';
 import { AuthConfigSchema } from '../../../../modules/auth/config.js';
 import { compileSchema, configAjv } from '../../../../core/validation.js';
 
@@ -14,18 +9,6 @@ function withDefaults(data: Record<string, unknown>): AuthConfig {
   if (!validate(copy)) throw new Error(JSON.stringify(validate.errors));
   return copy;
 }
-
-void t.test('parseDuration accepts Synapse durations', async (t) => {
-  t.equal(parseDuration(1500), 1500);
-  t.equal(parseDuration('1500'), 1500);
-  t.equal(parseDuration('30s'), 30_000);
-  t.equal(parseDuration('5m'), 300_000);
-  t.equal(parseDuration('1h'), 3_600_000);
-  t.equal(parseDuration('2d'), 172_800_000);
-  t.equal(parseDuration('1w'), 604_800_000);
-  t.equal(parseDuration('1y'), 31_536_000_000);
-  t.throws(() => parseDuration('5 minutes'));
-});
 
 void t.test('defaults follow Synapse', async (t) => {
   const c = withDefaults({});
