@@ -4,7 +4,7 @@
  * string such as "5m", "1h", "7d".
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DurationSchema, parseDuration } from '../../core/config/units.js';
+import { DurationSchema, parseDuration, parseSize, SizeSchema } from '../../core/config/units.js';
 import { BootError } from '../../core/errors.js';
 import { rateLimitSchema } from '../../core/http/rate-limit.js';
 
@@ -20,6 +20,15 @@ export const AuthConfigSchema = Type.Object({
     {
       enabled: Type.Union([Type.Boolean(), Type.Literal('only_for_reauth')], { default: true }),
       localdb_enabled: Type.Boolean({ default: true }),
+      // Argon2id cost of new hashes (existing hashes verify with the cost written in them). The defaults are
+      // libsodium's "interactive" level; lower values only make sense for tests.
+      hashing: Type.Object(
+        {
+          opslimit: Type.Integer({ minimum: 1, default: 2 }),
+          memlimit: Type.Union(SizeSchema.anyOf, { default: '64M' }),
+        },
+        { default: {} },
+      ),
       policy: Type.Object(
         {
           enabled: Type.Boolean({ default: false }),
@@ -83,11 +92,26 @@ export function tokenLifetimes(config: AuthConfig): TokenLifetimes {
   };
 }
 
+/** libsodium's crypto_pwhash_MEMLIMIT_MIN. */
+const MIN_ARGON2_MEMLIMIT = 8192;
+
+/** Argon2id cost of new password hashes, from password_config.hashing. */
+export function passwordHashingCost(config: AuthConfig): { opslimit: number; memlimit: number } {
+  const { opslimit, memlimit } = config.password_config.hashing;
+  return { opslimit, memlimit: parseSize(memlimit) };
+}
+
 /**
  * Synapse refuses to boot with open registration and no verification step unless the operator says so
  * explicitly: open registration without verification is a known spam vector.
  */
 export function checkAuthConfig(config: AuthConfig): void {
+  if (parseSize(config.password_config.hashing.memlimit) < MIN_ARGON2_MEMLIMIT) {
+    throw new BootError(
+      'AXON_ERR_CONFIG_INVALID',
+      `password_config.hashing.memlimit must be at least ${MIN_ARGON2_MEMLIMIT} bytes (8K), Argon2's minimum`,
+    );
+  }
   if (
     config.enable_registration &&
     !config.enable_registration_without_verification &&

@@ -1,5 +1,10 @@
 import t from 'tap';
-import { checkAuthConfig, tokenLifetimes, type AuthConfig } from '../../../../modules/auth/config.js';
+import {
+  checkAuthConfig,
+  passwordHashingCost,
+  tokenLifetimes,
+  type AuthConfig,
+} from '../../../../modules/auth/config.js';
 import { AuthConfigSchema } from '../../../../modules/auth/config.js';
 import { compileSchema, configAjv } from '../../../../core/validation.js';
 
@@ -19,6 +24,11 @@ void t.test('defaults follow Synapse', async (t) => {
   t.equal(c.password_config.enabled, true);
   t.equal(c.password_config.localdb_enabled, true);
   t.equal(c.password_config.policy.enabled, false);
+  t.same(
+    passwordHashingCost(c),
+    { opslimit: 2, memlimit: 64 * 1024 * 1024 },
+    "libsodium's interactive level",
+  );
   t.equal(c.login_via_existing_session.enabled, false);
   const l = tokenLifetimes(c);
   t.equal(l.refreshableAccessTokenMs, 300_000);
@@ -30,6 +40,16 @@ void t.test('defaults follow Synapse', async (t) => {
 void t.test('rejects malformed durations', async (t) => {
   t.throws(() => withDefaults({ session_lifetime: 'soon' }));
   t.equal(tokenLifetimes(withDefaults({ session_lifetime: '1d' })).sessionMs, 86_400_000);
+});
+
+void t.test('password hashing cost: a size for memory, refused below Argon2 minimum', async (t) => {
+  const c = withDefaults({ password_config: { hashing: { opslimit: 1, memlimit: '8K' } } });
+  t.same(passwordHashingCost(c), { opslimit: 1, memlimit: 8192 });
+  t.throws(() => checkAuthConfig(withDefaults({ password_config: { hashing: { memlimit: 4096 } } })), {
+    code: 'AXON_ERR_CONFIG_INVALID',
+    message: /password_config\.hashing\.memlimit/,
+  });
+  t.throws(() => withDefaults({ password_config: { hashing: { opslimit: 0 } } }));
 });
 
 void t.test('open registration without verification refuses to boot', async (t) => {
