@@ -11,6 +11,7 @@ import type { DatabaseConfig } from '../../core/config/schema.js';
 import type { AnyModuleDefinition } from '../../core/define-module.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { builtinModules } from '../../modules/index.js';
 import { freshDatabase, type EngineName } from './with-all-databases.js';
 
 export interface StartOptions {
@@ -69,7 +70,7 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
       password_config: withCheapHashing(options.config?.['password_config']),
     },
     configDir: dataDir,
-    modules: options.modules,
+    modules: options.modules ?? builtinModules,
     logger: options.logger ?? createLogger(process.env['AXON_TEST_LOG'] ?? 'silent'),
   });
   const baseUrl = kernel.baseUrl();
