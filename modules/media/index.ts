@@ -12,7 +12,7 @@ import { RetentionSweeper } from './services/retention-sweeper.js';
 import { ThumbnailService } from './services/thumbnail-service.js';
 import { LocalFileBackend } from './storage/local-file-backend.js';
 import type { MediaStorageBackend } from './storage/storage-backend.js';
-import { mediaMigrations } from './store/migrations/001-media-tables.js';
+import { mediaMigrations } from './store/migrations/20261123130000_media_tables.js';
 import { MediaStore } from './store/media-store.js';
 
 declare module '../../core/container.js' {

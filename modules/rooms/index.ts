@@ -6,8 +6,8 @@ import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import { RoomsApiImpl, type RoomsApi } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { createRoomsServices, type RoomsServices } from './services/rooms-services.js';
-import { roomsDagMigration } from './store/migrations/001-rooms-dag.js';
-import { membershipEventsIndexMigration } from './store/migrations/002-membership-events-index.js';
+import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.js';
+import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
 
 declare module '../../core/container.js' {
   interface Cradle {

@@ -1,7 +1,12 @@
 import t from 'tap';
 import { createLogger } from '../../../core/logger.js';
 import { openDatabase } from '../../../core/storage/database.js';
-import { migrateToLatest, migrationTableName, rollbackAll } from '../../../core/storage/migrate.js';
+import {
+  migrateToLatest,
+  migrationConfig,
+  migrationTableName,
+  rollbackAll,
+} from '../../../core/storage/migrate.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { isSqlite } from '../../../core/storage/dialect.js';
@@ -66,5 +71,35 @@ void withAllDatabases(t, async (t, database, engine) => {
     const second = await server.request('POST', '/_matrix/client/v3/echo/notes', { body: { text: 'world' } });
     t.equal(first.status, 200);
     t.ok(second.body.id > first.body.id, 'positions come from the database');
+  });
+
+  await t.test('a database migrated under the former migration names migrates on', async (t) => {
+    await migrateToLatest(db, builtinModules, logger);
+    const renamed = builtinModules.flatMap((module) =>
+      (module.migrations ?? []).flatMap((m) =>
+        (m.formerNames ?? []).map((former) => ({ module, name: m.name, former })),
+      ),
+    );
+    t.ok(renamed.length >= 5, 'the built-in migrations once named NNN-what are renamed');
+    // Bookkeeping as a database migrated before the renames holds it.
+    for (const { module, name, former } of renamed) {
+      await db(migrationTableName(module.name)).where({ name }).update({ name: former });
+    }
+    await t.rejects(
+      db.migrate.latest(migrationConfig(renamed[0]!.module)),
+      /missing/,
+      'knex alone refuses the missing names',
+    );
+    await migrateToLatest(db, builtinModules, logger);
+    for (const module of builtinModules.filter((m) => m.migrations?.length)) {
+      const recorded = await db(migrationTableName(module.name)).orderBy('id').pluck('name');
+      t.same(
+        recorded,
+        (module.migrations ?? []).map((m) => m.name),
+        `${module.name}: current names, applied once`,
+      );
+    }
+    await migrateToLatest(db, builtinModules, logger);
+    t.pass('a second run is a no-op');
   });
 });
