@@ -46,6 +46,10 @@ export async function writeHomeserverYaml(
       '  args: { database: ./homeserver.db }',
       'signing_key_path: ./signing.key',
       'log_level: info',
+      // Argon2id at its minimum cost, as start-server.ts does, unless the test configures passwords itself.
+      ...(/^password_config:/m.test(yaml)
+        ? []
+        : ['password_config: { hashing: { opslimit: 1, memlimit: 8K } }']),
       yaml,
       '',
     ].join('\n'),
