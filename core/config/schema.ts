@@ -61,6 +61,13 @@ export const DatabaseSchema = Type.Object(
         schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
         /** sqlite3 only: milliseconds to wait for a lock before failing. */
         busy_timeout: Type.Optional(Type.Integer({ minimum: 0 })),
+        /**
+         * sqlite3 only: `full` (default) puts every commit on disk before Axon answers; `normal` may lose the
+         * last commits on a power cut (never corrupting the file) and spares an fsync per commit.
+         */
+        synchronous: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('normal')])),
+        /** pg only: libpq's `options`, server settings for each connection (`-c name=value ...`). */
+        options: Type.Optional(Type.String()),
       },
       { default: {} },
     ),

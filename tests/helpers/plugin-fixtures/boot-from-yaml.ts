@@ -43,7 +43,7 @@ export async function writeHomeserverYaml(
       '    resources: [{ names: [client] }]',
       'database:',
       '  name: sqlite3',
-      '  args: { database: ./homeserver.db }',
+      '  args: { database: ./homeserver.db, synchronous: normal }',
       'signing_key_path: ./signing.key',
       'log_level: info',
       // Argon2id at its minimum cost, as start-server.ts does, unless the test configures passwords itself.

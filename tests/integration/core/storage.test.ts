@@ -63,6 +63,17 @@ void withAllDatabases(t, async (t, database, engine) => {
     t.equal(mode?.journal_mode, 'wal');
     const [fk] = await db.raw<{ foreign_keys: number }[]>('PRAGMA foreign_keys');
     t.equal(fk?.foreign_keys, 1);
+    const [sync] = await db.raw<{ synchronous: number }[]>('PRAGMA synchronous');
+    t.equal(sync?.synchronous, 1, 'args.synchronous: normal (the tests ask for it; FULL, 2, by default)');
+    const full = await openDatabase({ name: 'sqlite3', args: { database: ':memory:' } }, '/tmp');
+    t.teardown(() => full.destroy());
+    const [fullSync] = await full.raw<{ synchronous: number }[]>('PRAGMA synchronous');
+    t.equal(fullSync?.synchronous, 2, 'FULL unless the config says otherwise');
+  });
+
+  await t.test('pg: args.options reach the server', { skip: engine !== 'pg' }, async (t) => {
+    const rows = await db.raw<{ rows: { synchronous_commit: string }[] }>('SHOW synchronous_commit');
+    t.equal(rows.rows[0]?.synchronous_commit, 'off', 'the tests turn it off through args.options');
   });
 
   await t.test('a module writes through the real server on this engine', async (t) => {
