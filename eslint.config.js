@@ -38,29 +38,24 @@ export default tseslint.config(
     },
   },
   {
-    // Inside a module, its own store/ and services/ are fair game.
-    files: ['modules/**/*.ts'],
+    // The kernel knows no module: the entry point (modules/main.ts) hands it the list.
+    files: ['core/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: [
-                '../*/store/**',
-                '../*/services/**',
-                '../../*/store/**',
-                '../../*/services/**',
-                '../../../*/store/**',
-                '../../../*/services/**',
-              ],
-              message: "Import another module's api.ts, never its store/ or services/.",
+              regex: '^(\\.\\./)+modules(/|$)',
+              message: 'core/ never imports modules/: the entry point hands the kernel its modules.',
             },
           ],
         },
       ],
     },
   },
+  // Inside a module anything of its own is fair game; of another module only its api.ts.
+  ...[1, 2, 3].map((depth) => moduleBoundary(depth)),
   {
     files: ['tests/**/*.ts', 'scripts/**/*.ts'],
     rules: {
@@ -74,3 +69,32 @@ export default tseslint.config(
     },
   },
 );
+
+/**
+ * The import rule for files `depth` folders below modules/ (modules/X/a.ts is 1, modules/X/routes/a.ts is 2):
+ * a path that climbs exactly to modules/ and enters a folder names another module, and may end only in that
+ * module's api.js; a path that climbs further and comes back into modules/ is refused outright.
+ */
+function moduleBoundary(depth) {
+  const up = '\\.\\./'.repeat(depth);
+  return {
+    files: [`modules/${'*/'.repeat(depth)}*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^${up}(?!\\.\\./)[^/]+/(?!api\\.js$)`,
+              message: "Import only another module's api.ts, never its other files.",
+            },
+            {
+              regex: `^${up}(\\.\\./)+modules/`,
+              message: "Import another module by its folder's api.ts, not through modules/.",
+            },
+          ],
+        },
+      ],
+    },
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * The `axon` command: generate-config | start | migrate | modules, plus the commands modules contribute
- * (register-user and hash-password come with the auth module).
+ * (register-user and hash-password come with the auth module). The kernel knows no module: the entry point
+ * (modules/main.ts) hands this runner the list it boots with.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,8 +10,7 @@ import { parseArgs } from 'node:util';
 import { generateConfigText } from './config/generate.js';
 import { BootError } from './errors.js';
 import { Kernel } from './kernel.js';
-import { builtinModules } from '../modules/index.js';
-import type { CliCommand } from './define-module.js';
+import type { AnyModuleDefinition, CliCommand } from './define-module.js';
 
 const DEV_CONFIG = 'data/homeserver.yaml';
 
@@ -21,17 +21,17 @@ const USAGE = `usage: axon <command> [options]
   migrate -c FILE        apply database migrations and exit
   modules                list the built-in modules and whether they are on by default`;
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'generate-config':
       return generateConfig(rest);
     case 'start':
-      return start(rest);
+      return start(rest, modules);
     case 'migrate':
-      return migrate(rest);
+      return migrate(rest, modules);
     case 'modules':
-      for (const m of builtinModules) {
+      for (const m of modules) {
         console.log(`${m.name.padEnd(16)} ${m.enabledByDefault ? 'on ' : 'off'}  ${m.description}`);
       }
       return 0;
@@ -39,23 +39,23 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      console.log(usage());
+      console.log(usage(modules));
       return command === undefined ? 1 : 0;
     default: {
-      const moduleCommand = moduleCommands().get(command);
+      const moduleCommand = moduleCommands(modules).get(command);
       if (moduleCommand) return moduleCommand.run(rest);
-      console.error(`unknown command "${command}"\n\n${usage()}`);
+      console.error(`unknown command "${command}"\n\n${usage(modules)}`);
       return 1;
     }
   }
 }
 
-function moduleCommands(): Map<string, CliCommand> {
-  return new Map(builtinModules.flatMap((m) => Object.entries(m.commands ?? {})));
+function moduleCommands(modules: readonly AnyModuleDefinition[]): Map<string, CliCommand> {
+  return new Map(modules.flatMap((m) => Object.entries(m.commands ?? {})));
 }
 
-function usage(): string {
-  const extra = [...moduleCommands()].map(
+function usage(modules: readonly AnyModuleDefinition[]): string {
+  const extra = [...moduleCommands(modules)].map(
     ([name, c]) => `  ${c.usage.startsWith(name) ? c.usage : name}\n      ${c.summary}`,
   );
   return extra.length > 0 ? `${USAGE}\n${extra.join('\n')}` : USAGE;
@@ -110,7 +110,7 @@ function configArg(argv: readonly string[]): string | undefined {
   return values.config;
 }
 
-async function start(argv: readonly string[]): Promise<number> {
+async function start(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<number> {
   let configPath = configArg(argv);
   if (!configPath) {
     configPath = DEV_CONFIG;
@@ -129,7 +129,7 @@ async function start(argv: readonly string[]): Promise<number> {
       console.log(`no -c given: using the development config ${configPath}`);
     }
   }
-  const kernel = await Kernel.boot({ configPath });
+  const kernel = await Kernel.boot({ configPath, modules });
   console.log(`Axon is running at ${kernel.baseUrl()} (Ctrl-C to stop)`);
   await new Promise<void>((resolveStop) => {
     const onSignal = (signal: string): void => {
@@ -145,25 +145,28 @@ async function start(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-async function migrate(argv: readonly string[]): Promise<number> {
+async function migrate(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<number> {
   const configPath = configArg(argv);
   if (!configPath) {
     console.error('migrate needs -c FILE');
     return 1;
   }
-  const kernel = await Kernel.boot({ configPath, listen: false });
+  const kernel = await Kernel.boot({ configPath, modules, listen: false });
   await kernel.stop();
   console.log('database is up to date');
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof BootError) console.error(`Axon could not start [${err.code}]: ${err.message}`);
-    else console.error(err);
-    process.exitCode = 1;
-  },
-);
+/** Runs one `axon` command with these modules and sets the process exit code. */
+export function runCli(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<void> {
+  return main(argv, modules).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof BootError) console.error(`Axon could not start [${err.code}]: ${err.message}`);
+      else console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

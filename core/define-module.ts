@@ -10,7 +10,13 @@ import type { ModuleRouter } from './http/router-registry.js';
 
 /** A knex migration with a stable name; modules list theirs explicitly (never globbed). */
 export interface Migration {
+  /** `YYYYMMDDHHMMSS_<what>`, the name of its file; recorded in the module's bookkeeping table. */
   readonly name: string;
+  /**
+   * Names this migration was recorded under before a rename: a database migrated under one of them is
+   * brought to `name` before migrating (knex refuses a recorded migration it cannot find).
+   */
+  readonly formerNames?: readonly string[];
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }

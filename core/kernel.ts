@@ -25,7 +25,6 @@ import { preparePlugins, registerPlugins } from './plugins/load.js';
 import { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
 import { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
 import { migrateToLatest } from './storage/migrate.js';
-import { builtinModules } from '../modules/index.js';
 
 export interface BootOptions {
   /** Path of homeserver.yaml. */
@@ -33,8 +32,11 @@ export interface BootOptions {
   /** A config given as data (tests); relative paths resolve against `configDir`. */
   readonly config?: Record<string, unknown>;
   readonly configDir?: string;
-  /** Modules to choose from (default: the built-in ones). */
-  readonly modules?: readonly AnyModuleDefinition[];
+  /**
+   * The modules to choose from (`modules:` in the config switches them on and off). The kernel knows none by
+   * itself: the entry point (modules/main.ts) passes the built-in list.
+   */
+  readonly modules: readonly AnyModuleDefinition[];
   readonly logger?: Logger;
   /** false: boot everything but open no listener (CLI commands such as `migrate`). */
   readonly listen?: boolean;
@@ -59,11 +61,10 @@ export class Kernel {
     const configDir = options.configPath
       ? dirname(resolve(options.configPath))
       : resolve(options.configDir ?? '.');
-    const available = options.modules ?? builtinModules;
-    const config = validateConfig(loaded, available);
+    const config = validateConfig(loaded, options.modules);
     const logger = options.logger ?? createLogger(await logLevel(config, configDir));
     for (const warning of config.warnings) logger.warn(warning);
-    const modules = orderModules(config.enabledModules, available);
+    const modules = orderModules(config.enabledModules, options.modules);
     setMaxJsonBodySize(config.kernel.max_request_body_size);
     // Plugins are imported and their configs validated before anything touches the disk or the database.
     const plugins = await preparePlugins(config.kernel.plugins, { configDir, logger, source: loaded });

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import { DEFAULT_LISTENER_RESOURCES } from './schema.js';
 
 export interface GenerateOptions {
   readonly serverName: string;
@@ -44,7 +45,7 @@ export function generateConfigText(options: GenerateOptions): string {
       { server_name: options.serverName, pid_file: `${d}/homeserver.pid` },
     ],
     [
-      '# HTTP listeners: the client API and federation on one port; put a TLS reverse proxy in front.',
+      '# HTTP listeners: the client API on one port; put a TLS reverse proxy in front.',
       {
         listeners: [
           {
@@ -53,7 +54,7 @@ export function generateConfigText(options: GenerateOptions): string {
             tls: false,
             type: 'http',
             x_forwarded: true,
-            resources: [{ names: ['client', 'federation'], compress: false }],
+            resources: [{ names: [...DEFAULT_LISTENER_RESOURCES], compress: false }],
           },
         ],
       },

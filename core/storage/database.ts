@@ -22,6 +22,7 @@ export async function openDatabase(config: DatabaseConfig, baseDir: string): Pro
     const filename = file === ':memory:' ? file : isAbsolute(file) ? file : resolve(baseDir, file);
     if (filename !== ':memory:') await mkdir(dirname(filename), { recursive: true });
     const busyTimeout = args.busy_timeout ?? 10_000;
+    const synchronous = args.synchronous === 'normal' ? 'NORMAL' : 'FULL';
     const db = knexFactory({
       client: 'sqlite3',
       connection: { filename },
@@ -30,9 +31,9 @@ export async function openDatabase(config: DatabaseConfig, baseDir: string): Pro
         min: 1,
         max: 1,
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) {
-          // synchronous=FULL: a commit is on disk before we answer, the durability Synapse gives.
+          // synchronous=FULL (the default): a commit is on disk before we answer, the durability Synapse gives.
           conn.exec(
-            `PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=${busyTimeout}; PRAGMA synchronous=FULL;`,
+            `PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=${busyTimeout}; PRAGMA synchronous=${synchronous};`,
             (err) => done(err, conn),
           );
         },
@@ -56,6 +57,7 @@ export async function openDatabase(config: DatabaseConfig, baseDir: string): Pro
       user: args.user,
       password: args.password,
       database: args.database ?? args.dbname ?? 'synapse',
+      options: args.options,
     },
     searchPath: args.schema ? [args.schema] : undefined,
     pool: { min: args.cp_min ?? 0, max: args.cp_max ?? 10 },

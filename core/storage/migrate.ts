@@ -37,9 +37,32 @@ export async function migrateToLatest(
 ): Promise<void> {
   for (const module of modules) {
     if (!module.migrations?.length) continue;
+    await recordRenames(db, module, logger);
     const [, applied] = (await db.migrate.latest(migrationConfig(module))) as [number, string[]];
     if (applied.length > 0) logger.info({ module: module.name, applied }, 'applied migrations');
   }
+}
+
+/**
+ * A database migrated before a migration was renamed records its former name, and knex refuses to run when a
+ * recorded migration is missing from the list. The bookkeeping rows of renamed migrations take their current
+ * names, in one transaction, before knex looks (a no-op once done, and on a fresh database).
+ */
+async function recordRenames(db: Knex, module: AnyModuleDefinition, logger: Logger): Promise<void> {
+  const renames = (module.migrations ?? []).flatMap((m) =>
+    (m.formerNames ?? []).map((former) => ({ former, name: m.name })),
+  );
+  if (renames.length === 0) return;
+  const table = migrationTableName(module.name);
+  if (!(await db.schema.hasTable(table))) return;
+  const renamed = await db.transaction(async (trx) => {
+    const done: string[] = [];
+    for (const { former, name } of renames) {
+      if ((await trx(table).where({ name: former }).update({ name })) > 0) done.push(`${former} -> ${name}`);
+    }
+    return done;
+  });
+  if (renamed.length > 0) logger.info({ module: module.name, renamed }, 'renamed recorded migrations');
 }
 
 /** Rolls back every migration of the given modules, last module first (used by tests of `down`). */

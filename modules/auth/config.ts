@@ -4,11 +4,11 @@
  * string such as "5m", "1h", "7d".
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { DurationSchema, parseDuration, parseSize, SizeSchema } from '../../core/config/units.js';
 import { BootError } from '../../core/errors.js';
 import { rateLimitSchema } from '../../core/http/rate-limit.js';
 
-const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(ms|[smhdwy])?$' })]);
-const OptionalDuration = Type.Optional(Type.Union([Duration, Type.Null()]));
+const OptionalDuration = Type.Optional(Type.Union([DurationSchema, Type.Null()]));
 
 export const AuthConfigSchema = Type.Object({
   enable_registration: Type.Boolean({ default: false }),
@@ -20,6 +20,15 @@ export const AuthConfigSchema = Type.Object({
     {
       enabled: Type.Union([Type.Boolean(), Type.Literal('only_for_reauth')], { default: true }),
       localdb_enabled: Type.Boolean({ default: true }),
+      // Argon2id cost of new hashes (existing hashes verify with the cost written in them). The defaults are
+      // libsodium's "interactive" level; lower values only make sense for tests.
+      hashing: Type.Object(
+        {
+          opslimit: Type.Integer({ minimum: 1, default: 2 }),
+          memlimit: Type.Union(SizeSchema.anyOf, { default: '64M' }),
+        },
+        { default: {} },
+      ),
       policy: Type.Object(
         {
           enabled: Type.Boolean({ default: false }),
@@ -44,7 +53,7 @@ export const AuthConfigSchema = Type.Object({
   ),
   rc_registration: rateLimitSchema({ per_second: 0.17, burst_count: 3 }),
   rc_registration_token_validity: rateLimitSchema({ per_second: 0.1, burst_count: 5 }),
-  refreshable_access_token_lifetime: Type.Union([Duration, Type.Null()], { default: '5m' }),
+  refreshable_access_token_lifetime: Type.Union([DurationSchema, Type.Null()], { default: '5m' }),
   refresh_token_lifetime: OptionalDuration,
   nonrefreshable_access_token_lifetime: OptionalDuration,
   session_lifetime: OptionalDuration,
@@ -52,31 +61,13 @@ export const AuthConfigSchema = Type.Object({
     {
       enabled: Type.Boolean({ default: false }),
       require_ui_auth: Type.Boolean({ default: true }),
-      token_timeout: Type.Union([Duration], { default: '5m' }),
+      token_timeout: Type.Union([DurationSchema], { default: '5m' }),
     },
     { default: {} },
   ),
 });
 
 export type AuthConfig = Static<typeof AuthConfigSchema>;
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-  y: 365 * 86_400_000,
-};
-
-/** Synapse's `parse_duration`: an integer is milliseconds; "30s", "5m", "1h", "2d", "1w", "1y". */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)(ms|[smhdwy])?$/.exec(value);
-  if (!match?.[1]) throw new Error(`invalid duration "${value}"`);
-  return Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1);
-}
 
 export function parseOptionalDuration(value: string | number | null | undefined): number | null {
   return value === null || value === undefined ? null : parseDuration(value);
@@ -101,11 +92,26 @@ export function tokenLifetimes(config: AuthConfig): TokenLifetimes {
   };
 }
 
+/** libsodium's crypto_pwhash_MEMLIMIT_MIN. */
+const MIN_ARGON2_MEMLIMIT = 8192;
+
+/** Argon2id cost of new password hashes, from password_config.hashing. */
+export function passwordHashingCost(config: AuthConfig): { opslimit: number; memlimit: number } {
+  const { opslimit, memlimit } = config.password_config.hashing;
+  return { opslimit, memlimit: parseSize(memlimit) };
+}
+
 /**
  * Synapse refuses to boot with open registration and no verification step unless the operator says so
  * explicitly: open registration without verification is a known spam vector.
  */
 export function checkAuthConfig(config: AuthConfig): void {
+  if (parseSize(config.password_config.hashing.memlimit) < MIN_ARGON2_MEMLIMIT) {
+    throw new BootError(
+      'AXON_ERR_CONFIG_INVALID',
+      `password_config.hashing.memlimit must be at least ${MIN_ARGON2_MEMLIMIT} bytes (8K), Argon2's minimum`,
+    );
+  }
   if (
     config.enable_registration &&
     !config.enable_registration_without_verification &&

@@ -4,7 +4,7 @@ import type { AccessTokenResolver } from '../../core/http/context.js';
 import type { AuthApi } from './api.js';
 import { hashPasswordCommand } from './commands/hash-password.js';
 import { registerUserCommand } from './commands/register-user.js';
-import { AuthConfigSchema, checkAuthConfig, type AuthConfig } from './config.js';
+import { AuthConfigSchema, checkAuthConfig, passwordHashingCost, type AuthConfig } from './config.js';
 import { accountRoutes } from './routes/account.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { devicesRoutes } from './routes/devices.routes.js';
@@ -68,7 +68,7 @@ export default defineModule({
       authConfig: asValue(config),
       authStore: asClass(AuthStore).singleton(),
       authEvents: asClass(AuthEvents).singleton(),
-      authPasswordHasher: asValue(new PasswordHasher()),
+      authPasswordHasher: asValue(new PasswordHasher(passwordHashingCost(config))),
       authPasswords: asClass(PasswordAuthService).singleton(),
       authRateLimits: asClass(AuthRateLimits).singleton(),
       authRegistrationTokens: asClass(RegistrationTokenService).singleton(),

@@ -7,7 +7,7 @@ import { PublicRoomsService } from './services/public-rooms-service.js';
 import { RoomFacts } from './services/room-facts.js';
 import { SpacesService } from './services/spaces-service.js';
 import { AliasStore } from './store/alias-store.js';
-import { directoryMigrations } from './store/migrations/001-directory-aliases.js';
+import { directoryMigrations } from './store/migrations/20261123140000_directory_aliases.js';
 
 declare module '../../core/container.js' {
   interface Cradle {

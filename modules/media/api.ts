@@ -1,6 +1,5 @@
 /** What other modules may use of the media module (registered as `mediaApi`). */
 export type { RemoteMedia, RemoteMediaFetcher } from './services/remote-media-fetcher.js';
-export { parseDuration, parseSize, SizeSchema, DurationSchema } from './config.js';
 export { mxcUri, parseMxcUri } from './ids.js';
 
 export interface MediaApi {

@@ -1,6 +1,6 @@
 /** The url-previews keys of homeserver.yaml, with Synapse's names and defaults (previews are off). */
 import { Type, type Static } from '@sinclair/typebox';
-import { parseSize, SizeSchema } from '../media/api.js';
+import { parseSize, SizeSchema } from '../../core/config/units.js';
 
 /** The ranges homeserver.yaml.example recommends blacklisting (Synapse's documented list). */
 export const RECOMMENDED_IP_RANGE_BLACKLIST: readonly string[] = [

@@ -6,7 +6,7 @@ import { previewRoutes } from './routes/preview.routes.js';
 import { IpRangeFilter } from './services/ip-filter.js';
 import { PreviewService } from './services/preview-service.js';
 import { SafeFetcher } from './services/safe-fetcher.js';
-import { urlPreviewMigrations } from './store/migrations/001-url-previews-cache.js';
+import { urlPreviewMigrations } from './store/migrations/20261123130000_url_previews_cache.js';
 import { PreviewStore } from './store/preview-store.js';
 
 declare module '../../core/container.js' {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kernel } from '../../core/kernel.js';
+import { builtinModules } from '../../modules/index.js';
 import { createLogger } from '../../core/logger.js';
 import { PasswordHasher } from '../../modules/auth/services/password-hasher.js';
 import { benchPgDatabase } from './lib.js';
@@ -94,6 +95,7 @@ async function benchEngine(
   dataDir: string,
 ): Promise<string[]> {
   const kernel = await Kernel.boot({
+    modules: builtinModules,
     config: {
       server_name: 'bench.local',
       listeners: [{ port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] }],

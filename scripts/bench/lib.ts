@@ -108,7 +108,7 @@ export interface StartCommand {
 
 /**
  * The environment and node flags of package.json's "start" script (`node scripts/build.mjs && [VAR=value ...]
- * node [flags ...] dist/core/cli.js start`), read from the script itself so a benchmark runs the server exactly
+ * node [flags ...] dist/modules/main.js start`), read from the script itself so a benchmark runs the server exactly
  * as `npm start` does and cannot drift from it. Throws when the script has another shape.
  */
 export async function npmStartCommand(): Promise<StartCommand> {
@@ -119,7 +119,7 @@ export async function npmStartCommand(): Promise<StartCommand> {
   const run = script
     .split('&&')
     .map((part) => part.trim().split(/\s+/))
-    .find((words) => words.includes('dist/core/cli.js'));
+    .find((words) => words.includes('dist/modules/main.js'));
   const env: Record<string, string> = {};
   const nodeArgs: string[] = [];
   let i = 0;
@@ -127,11 +127,11 @@ export async function npmStartCommand(): Promise<StartCommand> {
     const [name = '', ...value] = (run[i] ?? '').split('=');
     env[name] = value.join('=');
   }
-  const shapeOk = run?.[i] === 'node' && run.at(-2) === 'dist/core/cli.js' && run.at(-1) === 'start';
+  const shapeOk = run?.[i] === 'node' && run.at(-2) === 'dist/modules/main.js' && run.at(-1) === 'start';
   if (run && shapeOk) for (i++; i < run.length - 2; i++) nodeArgs.push(run[i] ?? '');
   if (!run || !shapeOk || nodeArgs.some((a) => !a.startsWith('-'))) {
     throw new Error(
-      `package.json "start" is not "[VAR=value ...] node [flags] dist/core/cli.js start": ${script}`,
+      `package.json "start" is not "[VAR=value ...] node [flags] dist/modules/main.js start": ${script}`,
     );
   }
   return { env, nodeArgs };
@@ -171,7 +171,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     [
       ...start.nodeArgs,
       ...(options.nodeArgs ?? []),
-      join(ROOT, 'dist/core/cli.js'),
+      join(ROOT, 'dist/modules/main.js'),
       'start',
       '-c',
       configPath,

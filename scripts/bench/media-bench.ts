@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Kernel } from '../../core/kernel.js';
+import { builtinModules } from '../../modules/index.js';
 import { createLogger } from '../../core/logger.js';
 
 const { values } = parseArgs({
@@ -70,6 +71,7 @@ const mbps = (bytes: number, ms: number): string => ((bytes / 1024 / 1024) * (10
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'axon-media-bench-'));
   const kernel = await Kernel.boot({
+    modules: builtinModules,
     config: {
       server_name: 'bench.local',
       listeners: [{ port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client', 'media'] }] }],

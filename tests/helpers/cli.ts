@@ -11,7 +11,7 @@ export function spawnCli(
   // tsx resolved from this project, so the CLI can run from any working directory.
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), `${PROJECT_ROOT}core/cli.ts`, ...args],
+    ['--import', import.meta.resolve('tsx'), `${PROJECT_ROOT}modules/main.ts`, ...args],
     {
       cwd: options.cwd ?? PROJECT_ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import type { DatabaseConfig } from '../../core/config/schema.js';
 import type { AnyModuleDefinition } from '../../core/define-module.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { builtinModules } from '../../modules/index.js';
 import { freshDatabase, type EngineName } from './with-all-databases.js';
 
 export interface StartOptions {
@@ -66,9 +67,10 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
       media_store_path: join(dataDir, 'media'),
       log_level: process.env['AXON_TEST_LOG'] ?? 'silent',
       ...options.config,
+      password_config: withCheapHashing(options.config?.['password_config']),
     },
     configDir: dataDir,
-    modules: options.modules,
+    modules: options.modules ?? builtinModules,
     logger: options.logger ?? createLogger(process.env['AXON_TEST_LOG'] ?? 'silent'),
   });
   const baseUrl = kernel.baseUrl();
@@ -88,6 +90,17 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
     stop,
     request: (method, path, opts = {}) => request(baseUrl, method, path, opts),
   };
+}
+
+/**
+ * Argon2id at its minimum cost (1 pass, 8 KiB) unless a test sets its own: hashing at production cost was
+ * most of the suite's time. What a test asserts about passwords does not depend on the cost.
+ */
+export const TEST_PASSWORD_HASHING = { opslimit: 1, memlimit: '8K' } as const;
+
+function withCheapHashing(passwordConfig: unknown): Record<string, unknown> {
+  const given = (passwordConfig ?? {}) as Record<string, unknown>;
+  return { ...given, hashing: given['hashing'] ?? TEST_PASSWORD_HASHING };
 }
 
 export async function request(

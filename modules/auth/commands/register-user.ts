@@ -6,6 +6,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../../core/config/load.js';
+import { DEFAULT_LISTENER_RESOURCES } from '../../../core/config/schema.js';
 import type { CliCommand } from '../../../core/define-module.js';
 import { sharedSecretMac } from '../services/registration-service.js';
 import { closePrompts, prompt } from './prompt.js';
@@ -28,7 +29,7 @@ export function clientUrlFromConfig(config: Readonly<Record<string, unknown>>): 
     : [{ port: 8008 }];
   for (const l of listeners) {
     if (l.type !== undefined && l.type !== 'http') continue;
-    const names = (l.resources ?? [{ names: ['client', 'federation'] }]).flatMap((r) =>
+    const names = (l.resources ?? [{ names: DEFAULT_LISTENER_RESOURCES }]).flatMap((r) =>
       Array.isArray(r.names) ? (r.names as unknown[]) : [],
     );
     if (!names.includes('client') || typeof l.port !== 'number') continue;

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { MatrixError } from '../../../core/errors.js';
 import type { AxonContext } from '../../../core/http/context.js';
-import type { ByteRange } from '../storage/storage-backend.js';
+import type { ByteRange } from '../backends/storage-backend.js';
 import { CONTENT_SECURITY_POLICY, parseRange, servedContentType } from './content-headers.js';
 
 export interface Content {

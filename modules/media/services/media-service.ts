@@ -10,7 +10,7 @@ import { isUniqueViolation } from '../../../core/storage/errors.js';
 import type { MediaSettings } from '../config.js';
 import { generateMediaId, mxcUri } from '../ids.js';
 import type { MediaRecord, MediaStore } from '../store/media-store.js';
-import { BlobTooLargeError, type ByteRange, type MediaStorageBackend } from '../storage/storage-backend.js';
+import { BlobTooLargeError, type ByteRange, type MediaStorageBackend } from '../backends/storage-backend.js';
 import type { RemoteMediaFetcher } from './remote-media-fetcher.js';
 import { Thumbnailer } from './thumbnailer.js';
 import type { MediaApi } from '../api.js';

@@ -43,10 +43,15 @@ export async function writeHomeserverYaml(
       '    resources: [{ names: [client] }]',
       'database:',
       '  name: sqlite3',
-      '  args: { database: ./homeserver.db }',
+      '  args: { database: ./homeserver.db, synchronous: normal }',
       'signing_key_path: ./signing.key',
       'log_level: info',
       yaml,
+      // Argon2id at its minimum cost, as start-server.ts does, unless the test configures passwords
+      // itself; after `yaml`, so the line numbers tests expect in errors stay put.
+      ...(/^password_config:/m.test(yaml)
+        ? []
+        : ['password_config: { hashing: { opslimit: 1, memlimit: 8K } }']),
       '',
     ].join('\n'),
   );

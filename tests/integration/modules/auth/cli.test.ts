@@ -13,7 +13,7 @@ function axon(args: string[], stdin?: string): Promise<{ code: number; stdout: s
   return new Promise((done) => {
     const child = execFile(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'core/cli.ts'), ...args],
+      ['--import', 'tsx', join(ROOT, 'modules/main.ts'), ...args],
       { cwd: ROOT, timeout: 60_000 },
       (err, stdout, stderr) =>
         done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),

@@ -1,5 +1,6 @@
 /** Device-list tracking: /sync device_lists (changed/left) and GET /keys/changes, on both engines. */
 import t from 'tap';
+import { longPollWaiting } from '../../../helpers/long-poll.js';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
 import {
   createRoom,
@@ -130,6 +131,7 @@ void withAllDatabases(t, async (t, database) => {
 
   await t.test('a waiting sync wakes when a room peer uploads keys', async (t) => {
     const { alice, bob, bobSince } = await pair();
+    const polling = longPollWaiting(server, bob.userId);
     const waiting = server.request(
       'GET',
       `/_matrix/client/v3/sync?since=${encodeURIComponent(bobSince)}&timeout=10000`,
@@ -137,7 +139,7 @@ void withAllDatabases(t, async (t, database) => {
         token: bob.user.accessToken,
       },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await polling;
     const started = Date.now();
     await alice.upload(server, { device_keys: alice.deviceKeys() });
     const res = await waiting;
@@ -212,12 +214,13 @@ void withAllDatabases(t, async (t, database) => {
 
   await t.test('a waiting sync wakes when a room peer logs in on a new device', async (t) => {
     const { alice, bob, bobSince } = await pair();
+    const polling = longPollWaiting(server, bob.userId);
     const waiting = server.request(
       'GET',
       `/_matrix/client/v3/sync?since=${encodeURIComponent(bobSince)}&timeout=10000`,
       { token: bob.user.accessToken },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await polling;
     const started = Date.now();
     await loginAs(alice);
     const res = await waiting;

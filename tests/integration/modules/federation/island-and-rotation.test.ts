@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Kernel } from '../../../../core/kernel.js';
+import { builtinModules } from '../../../../modules/index.js';
 import { createLogger } from '../../../../core/logger.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import {
@@ -111,7 +112,7 @@ void t.test(
     const rotated = parseSigningKeyFile(await readFile(keyPath, 'utf8'));
     t.not(rotated.keyId, original.keyId, 'a new key is in the key file');
 
-    const kernel = await Kernel.boot({ configPath, logger: createLogger('silent') });
+    const kernel = await Kernel.boot({ configPath, modules: builtinModules, logger: createLogger('silent') });
     t.teardown(() => kernel.stop(1000));
     const res = await request(kernel.baseUrl(), 'GET', '/_matrix/key/v2/server');
     t.same(Object.keys(res.body.verify_keys), [rotated.keyId]);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
   checkAuthConfig,
-  parseDuration,
+  passwordHashingCost,
   tokenLifetimes,
   type AuthConfig,
 } from '../../../../modules/auth/config.js';
@@ -15,18 +15,6 @@ function withDefaults(data: Record<string, unknown>): AuthConfig {
   return copy;
 }
 
-void t.test('parseDuration accepts Synapse durations', async (t) => {
-  t.equal(parseDuration(1500), 1500);
-  t.equal(parseDuration('1500'), 1500);
-  t.equal(parseDuration('30s'), 30_000);
-  t.equal(parseDuration('5m'), 300_000);
-  t.equal(parseDuration('1h'), 3_600_000);
-  t.equal(parseDuration('2d'), 172_800_000);
-  t.equal(parseDuration('1w'), 604_800_000);
-  t.equal(parseDuration('1y'), 31_536_000_000);
-  t.throws(() => parseDuration('5 minutes'));
-});
-
 void t.test('defaults follow Synapse', async (t) => {
   const c = withDefaults({});
   t.equal(c.enable_registration, false);
@@ -36,6 +24,11 @@ void t.test('defaults follow Synapse', async (t) => {
   t.equal(c.password_config.enabled, true);
   t.equal(c.password_config.localdb_enabled, true);
   t.equal(c.password_config.policy.enabled, false);
+  t.same(
+    passwordHashingCost(c),
+    { opslimit: 2, memlimit: 64 * 1024 * 1024 },
+    "libsodium's interactive level",
+  );
   t.equal(c.login_via_existing_session.enabled, false);
   const l = tokenLifetimes(c);
   t.equal(l.refreshableAccessTokenMs, 300_000);
@@ -47,6 +40,16 @@ void t.test('defaults follow Synapse', async (t) => {
 void t.test('rejects malformed durations', async (t) => {
   t.throws(() => withDefaults({ session_lifetime: 'soon' }));
   t.equal(tokenLifetimes(withDefaults({ session_lifetime: '1d' })).sessionMs, 86_400_000);
+});
+
+void t.test('password hashing cost: a size for memory, refused below Argon2 minimum', async (t) => {
+  const c = withDefaults({ password_config: { hashing: { opslimit: 1, memlimit: '8K' } } });
+  t.same(passwordHashingCost(c), { opslimit: 1, memlimit: 8192 });
+  t.throws(() => checkAuthConfig(withDefaults({ password_config: { hashing: { memlimit: 4096 } } })), {
+    code: 'AXON_ERR_CONFIG_INVALID',
+    message: /password_config\.hashing\.memlimit/,
+  });
+  t.throws(() => withDefaults({ password_config: { hashing: { opslimit: 0 } } }));
 });
 
 void t.test('open registration without verification refuses to boot', async (t) => {

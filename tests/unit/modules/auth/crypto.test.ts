@@ -17,6 +17,17 @@ void t.test('Argon2id hashes verify, wrong passwords do not', async (t) => {
   t.not(await hasher.hash('hunter2'), hash, 'salted');
 });
 
+void t.test(
+  'the configured cost is the cost of new hashes; old hashes verify at their own cost',
+  async (t) => {
+    const cheap = new PasswordHasher({ opslimit: 1, memlimit: 8192 });
+    const hash = await cheap.hash('hunter2');
+    t.match(hash, /^\$argon2id\$v=19\$m=8,t=1,p=1\$/);
+    t.equal(await new PasswordHasher().verify('hunter2', hash), true);
+    t.equal(await cheap.verify('hunter3', hash), false);
+  },
+);
+
 void t.test('bcrypt hashes as Synapse writes them ($2b$) verify (OpenBSD test vector)', async (t) => {
   const hasher = new PasswordHasher();
   const vector = '$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW';

@@ -10,7 +10,7 @@ import { mediaSettings, type MediaSettings } from '../../../../../modules/media/
 import { MediaService } from '../../../../../modules/media/services/media-service.js';
 import { UnavailableRemoteMediaFetcher } from '../../../../../modules/media/services/remote-media-fetcher.js';
 import { RetentionSweeper } from '../../../../../modules/media/services/retention-sweeper.js';
-import { LocalFileBackend } from '../../../../../modules/media/storage/local-file-backend.js';
+import { LocalFileBackend } from '../../../../../modules/media/backends/local-file-backend.js';
 import { MediaStore } from '../../../../../modules/media/store/media-store.js';
 import { withAllDatabases } from '../../../../helpers/with-all-databases.js';
 import { mediaDatabase } from '../store/media-db.js';

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import type { Migration } from '../../../../core/define-module.js';
 
 export const directoryAliasesMigration: Migration = {
-  name: '001-directory-aliases',
+  name: '20261123140000_directory_aliases',
+  formerNames: ['001-directory-aliases'],
   async up(knex: Knex) {
     await knex.schema.createTable('directory_room_aliases', (t) => {
       t.string('room_alias').primary();

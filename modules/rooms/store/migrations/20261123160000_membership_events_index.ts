@@ -7,7 +7,8 @@ import type { Knex } from 'knex';
 import type { Migration } from '../../../../core/define-module.js';
 
 export const membershipEventsIndexMigration: Migration = {
-  name: '002-membership-events-index',
+  name: '20261123160000_membership_events_index',
+  formerNames: ['002-membership-events-index'],
   async up(knex: Knex) {
     await knex.schema.alterTable('rooms_events', (t) => {
       t.index(['state_key', 'type', 'stream_ordering'], 'rooms_events_key_type_stream');

@@ -6,7 +6,8 @@ import type { Migration } from '../../../../core/define-module.js';
  * Bytes live in the storage backend under `content_hash`; several rows may share one blob.
  */
 export const createMediaTables: Migration = {
-  name: '001-media-tables',
+  name: '20261123130000_media_tables',
+  formerNames: ['001-media-tables'],
   async up(knex) {
     await knex.schema.createTable('media_items', (t) => {
       t.string('origin', 255).notNullable();

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { LocalFileBackend } from '../../../../../modules/media/storage/local-file-backend.js';
-import { BlobTooLargeError } from '../../../../../modules/media/storage/storage-backend.js';
+import { LocalFileBackend } from '../../../../../modules/media/backends/local-file-backend.js';
+import { BlobTooLargeError } from '../../../../../modules/media/backends/storage-backend.js';
 
 async function backend(t: Test): Promise<LocalFileBackend> {
   const dir = await mkdtemp(join(tmpdir(), 'axon-media-'));

@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 import type { Migration } from '../../../../core/define-module.js';
 
 export const roomsDagMigration: Migration = {
-  name: '001-rooms-dag',
+  name: '20261123130000_rooms_dag',
+  formerNames: ['001-rooms-dag'],
   async up(knex: Knex) {
     await knex.schema.createTable('rooms_rooms', (t) => {
       t.string('room_id').primary();

@@ -2,7 +2,8 @@ import type { Migration } from '../../../../core/define-module.js';
 
 /** url_previews_cache: one row per fetch of a URL, answered again until it expires. */
 export const createUrlPreviewsCache: Migration = {
-  name: '001-url-previews-cache',
+  name: '20261123130000_url_previews_cache',
+  formerNames: ['001-url-previews-cache'],
   async up(knex) {
     await knex.schema.createTable('url_previews_cache', (t) => {
       t.increments('id').primary();
