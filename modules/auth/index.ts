@@ -15,6 +15,7 @@ import { AccountService } from './services/account-service.js';
 import { AuthApiImpl } from './services/auth-api.js';
 import { AuthEvents } from './services/auth-events.js';
 import { DeviceService } from './services/device-service.js';
+import { AuthExtensions } from './services/extensions.js';
 import { LoginService } from './services/login-service.js';
 import { PasswordAuthService } from './services/password-auth-service.js';
 import { PasswordHasher } from './services/password-hasher.js';
@@ -35,6 +36,7 @@ declare module '../../core/container.js' {
     authConfig: AuthConfig;
     authStore: AuthStore;
     authEvents: AuthEvents;
+    authExtensions: AuthExtensions;
     authPasswordHasher: PasswordHasher;
     authPasswords: PasswordAuthService;
     authRateLimits: AuthRateLimits;
@@ -68,6 +70,7 @@ export default defineModule({
       authConfig: asValue(config),
       authStore: asClass(AuthStore).singleton(),
       authEvents: asClass(AuthEvents).singleton(),
+      authExtensions: asClass(AuthExtensions).singleton(),
       authPasswordHasher: asValue(new PasswordHasher()),
       authPasswords: asClass(PasswordAuthService).singleton(),
       authRateLimits: asClass(AuthRateLimits).singleton(),
