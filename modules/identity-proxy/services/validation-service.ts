@@ -104,6 +104,14 @@ export class ValidationService {
   ): Promise<RequestTokenResult> {
     const email = this.settings.email;
     if (!email) {
+      // The client asked an identity server to do it (the deprecated id_server): Axon trusts none for email.
+      if (body['id_server'] !== undefined) {
+        throw new MatrixError(
+          400,
+          'M_SERVER_NOT_TRUSTED',
+          'This homeserver does not trust identity servers to validate email addresses',
+        );
+      }
       throw new MatrixError(
         400,
         'M_THREEPID_MEDIUM_NOT_SUPPORTED',
