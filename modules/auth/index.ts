@@ -65,7 +65,13 @@ export default defineModule({
   config: AuthConfigSchema,
   migrations: [authInit],
   register({ container, config }) {
-    checkAuthConfig(config);
+    // registrations_require_3pid belongs to identity-proxy; it counts as verification only when that module runs.
+    const { rawConfig, enabledModules } = container.cradle;
+    const required3pids = rawConfig['registrations_require_3pid'];
+    checkAuthConfig(config, {
+      requires3pid:
+        enabledModules.includes('identity-proxy') && Array.isArray(required3pids) && required3pids.length > 0,
+    });
     container.register({
       authConfig: asValue(config),
       authStore: asClass(AuthStore).singleton(),

@@ -338,3 +338,58 @@ void t.test('identity-proxy email flows', async (t) => {
     t.equal(r.body.errcode, 'M_THREEPID_NOT_FOUND');
   });
 });
+
+void t.test('registrations_require_3pid: email counts as verification for open registration', async (t) => {
+  const smtp = await startSmtp(t);
+  const server = await startServer(t, {
+    config: {
+      enable_registration: true,
+      rc_registration: { per_second: 1000, burst_count: 1000 },
+      registrations_require_3pid: ['email'],
+      ...emailConfig(smtp),
+    },
+  });
+  const first = await server.request('POST', `${V3}/register`, {
+    body: { username: 'lena', password: 'pw-lena' },
+  });
+  t.same(first.body.flows, [{ stages: ['m.login.email.identity'] }]);
+  const sid = await validate(server, smtp, 'register', 'lena@example.org', 'secret-lena');
+  const done = await server.request('POST', `${V3}/register`, {
+    body: {
+      auth: {
+        type: 'm.login.email.identity',
+        threepid_creds: { sid, client_secret: 'secret-lena' },
+        session: first.body.session,
+      },
+    },
+  });
+  t.equal(done.status, 200, done.text);
+  t.equal(done.body.user_id, '@lena:test.local');
+
+  await t.test('deactivation frees the address', async (t) => {
+    const deactivate = async (session?: string): ReturnType<typeof server.request> =>
+      server.request('POST', `${V3}/account/deactivate`, {
+        token: done.body.access_token,
+        body: { auth: passwordAuth({ userId: '@lena:test.local', password: 'pw-lena' }, session) },
+      });
+    const c = await deactivate();
+    t.equal(c.status, 200, c.text);
+    const again = await requestToken(server, 'register', 'lena@example.org', 'secret-lena-2');
+    t.equal(again.status, 200, 'the address may be registered again');
+  });
+});
+
+void t.test('open registration without any verification still refuses to boot', async (t) => {
+  await t.rejects(startServer(t, { config: { enable_registration: true } }), /verification/);
+  await t.rejects(
+    startServer(t, {
+      config: {
+        enable_registration: true,
+        registrations_require_3pid: ['email'],
+        modules: { 'identity-proxy': false },
+      },
+    }),
+    /verification/,
+    'registrations_require_3pid counts only when identity-proxy runs',
+  );
+});
