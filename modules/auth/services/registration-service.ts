@@ -10,7 +10,7 @@ import { isValidLocalpart, MAX_ID_BYTES } from '../../../core/protocol/identifie
 import { MatrixError } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
-import type { UiaFlow } from '../api.js';
+import type { UiaFlow, ValidatedThreepid } from '../api.js';
 import { sessionResponse, type NewSession } from './session-service.js';
 
 const NONCE_LIFETIME_MS = 60_000;
@@ -160,7 +160,7 @@ export class RegistrationService {
     const verdict = await this.spamCheckers.checkRegistrationForSpam({
       username: localpart,
       requestInfo: [{ userAgent: info.userAgent, ip: info.ip }],
-      emailThreepid: undefined,
+      emailThreepid: validatedEmail(outcome.completed['m.login.email.identity']),
       authProviderId: undefined,
     });
     if (verdict === 'DENY') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration has been rejected');
@@ -357,4 +357,12 @@ export function sharedSecretMac(
 
 function optionalString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The email an m.login.email.identity stage validated (provided by identity-proxy), for spam checkers. */
+function validatedEmail(result: unknown): { medium: string; address: string } | undefined {
+  const t = result as Partial<ValidatedThreepid> | undefined;
+  return typeof t?.medium === 'string' && typeof t.address === 'string'
+    ? { medium: t.medium, address: t.address }
+    : undefined;
 }
