@@ -56,6 +56,13 @@ export const IdentityProxyConfigSchema = Type.Object({
   }),
   enable_3pid_changes: Type.Boolean({ default: true }),
   request_token_inhibit_3pid_errors: Type.Boolean({ default: false }),
+  /** Synapse's outbound IP filter, shared with federation: identity servers are never reached at these. */
+  ip_range_blacklist: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+  ip_range_whitelist: Type.Array(Type.String(), { default: [] }),
+  /** How long a call to an identity server may take. */
+  identity_server_timeout: Type.Union(Duration.anyOf, { default: '10s' }),
+  /** PEM files of CAs trusted for identity servers besides the system's. */
+  identity_server_custom_ca_list: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   /** requestToken calls that send mail, per client IP and per address (Synapse's rc_3pid_validation). */
   rc_3pid_validation: rateLimitSchema({ per_second: 0.003, burst_count: 5 }),
 });

@@ -2,15 +2,27 @@ import { asClass, asValue } from 'awilix';
 import nodemailer from 'nodemailer';
 import { defineModule } from '../../core/define-module.js';
 import { RateLimiter } from '../../core/http/rate-limit.js';
-import { IdentityProxyConfigSchema, identityProxySettings, type IdentityProxySettings } from './config.js';
+import {
+  IdentityProxyConfigSchema,
+  identityProxySettings,
+  parseDuration,
+  type IdentityProxySettings,
+} from './config.js';
 import { threepidRoutes } from './routes/threepid.routes.js';
 import { validationRoutes } from './routes/validation.routes.js';
+import { IdServerBindings } from './services/id-server-bindings.js';
+import {
+  DEFAULT_IP_RANGE_BLACKLIST,
+  IdentityServerClient,
+  loadCaList,
+} from './services/identity-server-client.js';
 import { MailQueue, type SendMail } from './services/mail-queue.js';
 import { MailTemplates } from './services/templates.js';
 import { ThreepidService } from './services/threepid-service.js';
 import { ValidationService } from './services/validation-service.js';
 import { MailQueueStore } from './store/mail-queue-store.js';
-import { identityProxyMigrations } from './store/migrations/001-identity-proxy-init.js';
+import { identityProxyMigrations } from './store/migrations/index.js';
+import { IdServerBindingsStore } from './store/id-server-bindings-store.js';
 import { UserThreepidsStore } from './store/user-threepids-store.js';
 import { ValidationSessionsStore } from './store/validation-sessions-store.js';
 
@@ -25,6 +37,9 @@ declare module '../../core/container.js' {
     identityProxyTemplates: MailTemplates;
     identityProxyValidation: ValidationService;
     identityProxyThreepids: ThreepidService;
+    identityProxyIdServerClient: IdentityServerClient;
+    identityProxyBindingsStore: IdServerBindingsStore;
+    identityProxyIdServerBindings: IdServerBindings;
   }
 }
 
@@ -59,6 +74,18 @@ export default defineModule({
       identityProxyTemplates: asValue(new MailTemplates(settings.email?.config.template_dir, configDir)),
       identityProxyValidation: asClass(ValidationService).singleton(),
       identityProxyThreepids: asClass(ThreepidService).singleton(),
+      identityProxyBindingsStore: asClass(IdServerBindingsStore).singleton(),
+      identityProxyIdServerBindings: asClass(IdServerBindings).singleton(),
+      identityProxyIdServerClient: asValue(
+        new IdentityServerClient({
+          blacklist: config.ip_range_blacklist ?? DEFAULT_IP_RANGE_BLACKLIST,
+          whitelist: config.ip_range_whitelist,
+          timeoutMs: parseDuration(config.identity_server_timeout),
+          ca: loadCaList(config.identity_server_custom_ca_list, configDir),
+          serverName: container.cradle.serverName,
+          signingKey: container.cradle.signingKey,
+        }),
+      ),
     });
     container.register({
       identityProxyMailQueue: asValue(

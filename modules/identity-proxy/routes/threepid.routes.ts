@@ -35,6 +35,17 @@ export function threepidRoutes(router: ModuleRouter, cradle: Cradle): void {
     ctx.body = await cradle.identityProxyThreepids.delete(requesterOf(ctx), body);
   });
 
+  router.post('/_matrix/client/v3/account/3pid/bind', { auth: 'required' }, async (ctx) => {
+    const body = await readBody(ctx, AnyObject);
+    await cradle.identityProxyIdServerBindings.bind(requesterOf(ctx), body);
+    ctx.body = {};
+  });
+
+  router.post('/_matrix/client/v3/account/3pid/unbind', { auth: 'required' }, async (ctx) => {
+    const body = await readBody(ctx, AnyObject);
+    ctx.body = await cradle.identityProxyIdServerBindings.unbind(requesterOf(ctx), body);
+  });
+
   router.post('/_matrix/client/v3/account/3pid', { auth: 'required' }, async (ctx) => {
     const body = await readBody(ctx, AnyObject);
     await cradle.identityProxyThreepids.addDeprecated(requesterOf(ctx), body);

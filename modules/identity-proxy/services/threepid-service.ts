@@ -11,6 +11,7 @@ import type { Requester } from '../../../core/http/context.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
 import type { UiaFlow, UiaStageHandler, ValidatedThreepid } from '../../auth/api.js';
+import { checkIdServer } from './identity-server-client.js';
 import { canonicalAddress } from './threepid-input.js';
 
 export const EMAIL_IDENTITY = 'm.login.email.identity';
@@ -30,6 +31,7 @@ export class ThreepidService {
   private readonly store: Cradle['identityProxyThreepidsStore'];
   private readonly validation: Cradle['identityProxyValidation'];
   private readonly authApi: Cradle['authApi'];
+  private readonly bindings: Cradle['identityProxyIdServerBindings'];
   private readonly db: Cradle['db'];
   private readonly logger: Logger;
 
@@ -40,6 +42,7 @@ export class ThreepidService {
       | 'identityProxyThreepidsStore'
       | 'identityProxyValidation'
       | 'authApi'
+      | 'identityProxyIdServerBindings'
       | 'db'
       | 'logger'
     >,
@@ -48,6 +51,7 @@ export class ThreepidService {
     this.store = c.identityProxyThreepidsStore;
     this.validation = c.identityProxyValidation;
     this.authApi = c.authApi;
+    this.bindings = c.identityProxyIdServerBindings;
     this.db = c.db;
     this.logger = c.logger.child({ module: 'identity-proxy' });
   }
@@ -67,6 +71,7 @@ export class ThreepidService {
       if (threepid) await this.bind(userId, threepid);
     });
     this.authApi.onUserDeactivated(async ({ userId }) => {
+      await this.bindings.unbindAll(userId);
       await this.store.deleteAllForUser(userId);
     });
   }
@@ -202,17 +207,22 @@ export class ThreepidService {
     }
   }
 
-  /** POST /account/3pid/delete: removes the 3PID from the account (identity servers: not bound by Axon). */
+  /**
+   * POST /account/3pid/delete: removes the 3PID from the account and unbinds it from the identity servers it
+   * was bound at (and `id_server`); an identity server that cannot be reached makes the result `no-support`.
+   */
   async delete(
     requester: Requester,
     body: Readonly<Record<string, unknown>>,
   ): Promise<{ id_server_unbind_result: string }> {
     this.assertChangesEnabled();
     const { medium, address } = canonicalAddress(body['medium'], body['address']);
+    const idServer = body['id_server'] === undefined ? undefined : checkIdServer(body['id_server']);
+    const result = await this.bindings.unbindEverywhere(requester.userId, medium, address, idServer, false);
     const removed = await this.store.delete(requester.userId, medium, address);
     if (!removed)
       this.logger.debug({ userId: requester.userId, medium }, '3PID to delete was not on the account');
-    return { id_server_unbind_result: 'no-support' };
+    return { id_server_unbind_result: result };
   }
 
   /** Binds a validated 3PID to a new account; a concurrent binding elsewhere wins and is logged. */

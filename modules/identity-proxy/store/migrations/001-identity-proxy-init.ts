@@ -56,5 +56,3 @@ export const identityProxyInit: Migration = {
     await knex.schema.dropTableIfExists('identity_proxy_validation_sessions');
   },
 };
-
-export const identityProxyMigrations: readonly Migration[] = [identityProxyInit];

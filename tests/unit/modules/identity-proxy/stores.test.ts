@@ -9,6 +9,7 @@ import { openDatabase } from '../../../../core/storage/database.js';
 import { migrateToLatest } from '../../../../core/storage/migrate.js';
 import identityProxy from '../../../../modules/identity-proxy/index.js';
 import { MailQueue } from '../../../../modules/identity-proxy/services/mail-queue.js';
+import { IdServerBindingsStore } from '../../../../modules/identity-proxy/store/id-server-bindings-store.js';
 import {
   MailQueueStore,
   type OutgoingMail,
@@ -99,6 +100,20 @@ void t.test('identity-proxy stores', async (t) => {
       t.same(await store.listForUser('@a:hs'), []);
     });
 
+    await t.test('identity server bindings', async (t) => {
+      const store = new IdServerBindingsStore({ db });
+      const b = { userId: '@a:hs', medium: 'email', address: 'x@example.org', idServer: 'id.example.org' };
+      await store.add(b);
+      await store.add(b);
+      await store.add({ ...b, idServer: 'id2.example.org' });
+      t.same(await store.idServersFor('@a:hs', 'email', 'x@example.org'), [
+        'id.example.org',
+        'id2.example.org',
+      ]);
+      await store.remove(b);
+      t.same(await store.listForUser('@a:hs'), [{ ...b, idServer: 'id2.example.org' }]);
+    });
+
     await t.test('mail queue store: claim is exclusive', async (t) => {
       const store = new MailQueueStore({ db });
       await store.enqueue({ recipient: 'r@example.org', subject: 's', text: 't', html: 'h' }, 100);
@@ -135,7 +150,9 @@ void t.test('identity-proxy stores', async (t) => {
       t.teardown(() => queue.stop());
       await queue.enqueue({ recipient: 'a@example.org', subject: 'hello', text: 't', html: 'h' });
       const deadline = Date.now() + 5000;
-      while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      // The row is deleted just after the send resolves.
+      while ((sent.length === 0 || (await store.count()) > 0) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       t.equal(sent.length, 1, 'sent after two failures');
       t.equal(sent[0]?.subject, 'hello');
       t.equal(await store.count(), 0, 'removed once sent');
