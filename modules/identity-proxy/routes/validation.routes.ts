@@ -10,7 +10,7 @@ import { readBody, readRaw } from '../../../core/http/body.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import type { ValidationPurpose } from '../store/validation-sessions-store.js';
-import { LINK_PATHS, SUBMIT_PATHS } from '../services/validation-service.js';
+import { LINK_PATHS, MSISDN_SUBMIT_PATH, SUBMIT_PATHS } from '../services/validation-service.js';
 
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const SubmitBody = Type.Object(
@@ -54,12 +54,9 @@ export function validationRoutes(router: ModuleRouter, cradle: Cradle): void {
     });
 
     router.post(`${REQUEST_TOKEN_PATHS[purpose]}/msisdn/requestToken`, async (ctx) => {
-      await readBody(ctx, AnyObject);
-      throw new MatrixError(
-        400,
-        'M_THREEPID_MEDIUM_NOT_SUPPORTED',
-        'Phone number validation is not available on this homeserver',
-      );
+      const body = await readBody(ctx, AnyObject);
+      cradle.identityProxyRateLimits.ip.assert(ctx.ip);
+      ctx.body = await validation().requestMsisdnToken(purpose, body);
     });
 
     // The JSON submit_url: a client that lets the user type the token posts it here.
@@ -69,6 +66,10 @@ export function validationRoutes(router: ModuleRouter, cradle: Cradle): void {
       ctx.body = { success: true };
     });
   }
+
+  router.post(MSISDN_SUBMIT_PATH, async (ctx) => {
+    ctx.body = await validation().submitMsisdnToken(await readBody(ctx, SubmitBody));
+  });
 
   const templates = (): Cradle['identityProxyTemplates'] => cradle.identityProxyTemplates;
   const vars = { server_name: cradle.serverName };

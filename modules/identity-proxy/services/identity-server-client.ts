@@ -6,6 +6,7 @@
  * a failing identity server gives the client a clear answer, never a hang.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -131,7 +132,23 @@ export class IdentityServerClient {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (auth.accessToken !== undefined) headers['authorization'] = `Bearer ${auth.accessToken}`;
     if (auth.signed) headers['authorization'] = this.xMatrix(idServer, 'POST', path, body);
-    return this.send(idServer, 'POST', path, JSON.stringify(body), headers);
+    return this.send(idServer, new URL(`https://${idServer}${path}`), 'POST', JSON.stringify(body), headers);
+  }
+
+  /**
+   * A call to the operator's delegate (`account_threepid_delegates.msisdn`, a base URL): unauthenticated
+   * Identity Service v1 validation endpoints, as Synapse calls them. `body` undefined: a GET.
+   */
+  async delegate(
+    baseUrl: string,
+    path: string,
+    body?: Record<string, unknown>,
+    query?: Readonly<Record<string, string>>,
+  ): Promise<Record<string, unknown>> {
+    const url = new URL(baseUrl + path);
+    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = body ? { 'content-type': 'application/json' } : {};
+    return this.send(url.host, url, body ? 'POST' : 'GET', body ? JSON.stringify(body) : '', headers);
   }
 
   private xMatrix(idServer: string, method: string, uri: string, content: unknown): string {
@@ -147,12 +164,11 @@ export class IdentityServerClient {
 
   private send(
     idServer: string,
+    url: URL,
     method: string,
-    path: string,
     body: string,
     headers: Record<string, string>,
   ): Promise<Record<string, unknown>> {
-    const url = new URL(`https://${idServer}${path}`);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const fail = (
       kind: IdentityServerError['kind'],
@@ -183,11 +199,11 @@ export class IdentityServerClient {
       });
     };
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(
+      const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(
         url,
         {
           method,
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          headers: body === '' ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
           lookup,
           ca: this.options.ca && this.options.ca.length > 0 ? [...this.options.ca] : undefined,
           timeout: this.options.timeoutMs,

@@ -15,6 +15,7 @@ import { checkIdServer } from './identity-server-client.js';
 import { canonicalAddress } from './threepid-input.js';
 
 export const EMAIL_IDENTITY = 'm.login.email.identity';
+export const MSISDN = 'm.login.msisdn';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -59,16 +60,20 @@ export class ThreepidService {
   /** Plugs 3PIDs into auth (called once at boot). */
   connectToAuth(): void {
     const emailEnabled = this.validation.emailEnabled;
-    if (emailEnabled) this.authApi.registerUiaStage(EMAIL_IDENTITY, this.emailStage());
+    const msisdnEnabled = this.settings.msisdnDelegate !== null;
+    if (emailEnabled) this.authApi.registerUiaStage(EMAIL_IDENTITY, this.threepidStage(EMAIL_IDENTITY));
+    if (msisdnEnabled) this.authApi.registerUiaStage(MSISDN, this.threepidStage(MSISDN));
     this.authApi.registerThreepidSupport({
       resolveUser: (medium, address) => this.resolveUser(medium, address),
       changesEnabled: this.settings.changesEnabled,
-      registrationFlows: (base) => this.registrationFlows(base, emailEnabled),
+      registrationFlows: (base) => this.registrationFlows(base, emailEnabled, msisdnEnabled),
       passwordResetStage: emailEnabled ? EMAIL_IDENTITY : undefined,
     });
     this.authApi.onUserRegistered(async ({ userId, uiaResults }) => {
-      const threepid = uiaResults[EMAIL_IDENTITY] as ValidatedThreepid | undefined;
-      if (threepid) await this.bind(userId, threepid);
+      for (const stage of [EMAIL_IDENTITY, MSISDN]) {
+        const threepid = uiaResults[stage] as ValidatedThreepid | undefined;
+        if (threepid) await this.bind(userId, threepid);
+      }
     });
     this.authApi.onUserDeactivated(async ({ userId }) => {
       await this.bindings.unbindAll(userId);
@@ -76,16 +81,25 @@ export class ThreepidService {
     });
   }
 
-  /** Synapse's flows: the email flow beside dummy, or instead of it when registrations_require_3pid has email. */
-  registrationFlows(base: readonly UiaFlow[], emailEnabled: boolean): UiaFlow[] {
-    if (!emailEnabled) return [...base];
-    const withEmail = base.map((flow) =>
-      flow.map((stage) => (stage === 'm.login.dummy' ? EMAIL_IDENTITY : stage)),
+  /**
+   * Synapse's registration flows: dummy unless a 3PID is required, the email flow unless msisdn is
+   * required, the msisdn flow unless email is required, and msisdn + email when both are possible; each
+   * takes the place of m.login.dummy in auth's flows (so a registration token stage stays first).
+   */
+  registrationFlows(base: readonly UiaFlow[], email: boolean, msisdn: boolean): UiaFlow[] {
+    const { requireEmail, requireMsisdn } = this.settings;
+    const variants: string[][] = [];
+    if (!requireEmail && !requireMsisdn) variants.push(['m.login.dummy']);
+    if (email && !requireMsisdn) variants.push([EMAIL_IDENTITY]);
+    if (msisdn && !requireEmail) variants.push([MSISDN]);
+    if (msisdn && email) variants.push([MSISDN, EMAIL_IDENTITY]);
+    return base.flatMap((flow) =>
+      variants.map((v) => flow.flatMap((stage) => (stage === 'm.login.dummy' ? v : [stage]))),
     );
-    return this.settings.requireEmail ? withEmail : [...base, ...withEmail];
   }
 
-  private emailStage(): UiaStageHandler {
+  private threepidStage(type: typeof EMAIL_IDENTITY | typeof MSISDN): UiaStageHandler {
+    const medium = type === MSISDN ? 'msisdn' : 'email';
     return {
       check: async (auth, context) => {
         const purpose = /\/register$/.test(context.path)
@@ -94,28 +108,25 @@ export class ThreepidService {
             ? 'password_reset'
             : undefined;
         if (!purpose) {
-          throw new MatrixError(400, 'M_UNRECOGNIZED', `${EMAIL_IDENTITY} is not offered for this operation`);
+          throw new MatrixError(400, 'M_UNRECOGNIZED', `${type} is not offered for this operation`);
         }
         const creds = auth['threepid_creds'] ?? auth['threepidCreds'];
         if (!isObject(creds))
           throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: threepid_creds');
+        const sidAndSecret = { sid: creds['sid'], client_secret: creds['client_secret'] };
+        if (medium === 'msisdn') await this.validation.confirmDelegated(sidAndSecret);
         // 401: the client may try again (Element polls this stage until the link is clicked).
-        const threepid = await this.validation.consume(
-          purpose,
-          { sid: creds['sid'], client_secret: creds['client_secret'] },
-          undefined,
-          401,
-        );
+        const threepid = await this.validation.consume(purpose, sidAndSecret, undefined, 401, medium);
         if (purpose === 'registration') {
           if (!this.validation.isAllowed(threepid.medium, threepid.address)) {
             throw new MatrixError(
               403,
               'M_THREEPID_DENIED',
-              'Your email domain is not authorized on this server',
+              'Third-party identifier is not authorized on this server',
             );
           }
           if (await this.store.find(threepid.medium, threepid.address)) {
-            throw new MatrixError(400, 'M_THREEPID_IN_USE', 'Email is already in use');
+            throw new MatrixError(400, 'M_THREEPID_IN_USE', 'Third-party identifier is already in use');
           }
         }
         return threepid;
@@ -175,6 +186,7 @@ export class ThreepidService {
     if (creds['sid'] === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: sid');
     if (creds['client_secret'] === undefined)
       throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: client_secret');
+    await this.validation.confirmDelegated({ sid: creds['sid'], client_secret: creds['client_secret'] });
     try {
       await withTransaction(this.db, async (trx) => {
         const threepid = await this.validation.consume(

@@ -12,7 +12,14 @@ import type { Queryable } from '../../../core/storage/transaction.js';
 import type { ValidatedThreepid } from '../../auth/api.js';
 import type { ValidationPurpose, ValidationSession } from '../store/validation-sessions-store.js';
 import { substitute } from './templates.js';
-import { canonicalEmail, checkClientSecret, checkNextLink, checkSendAttempt } from './threepid-input.js';
+import { IdentityServerError } from './identity-server-client.js';
+import {
+  canonicalEmail,
+  canonicalMsisdn,
+  checkClientSecret,
+  checkNextLink,
+  checkSendAttempt,
+} from './threepid-input.js';
 
 /** A validated session may be used for this long after it was created (Synapse: 24 h). */
 export const VALIDATION_SESSION_LIFETIME_MS = 24 * 3_600_000;
@@ -23,6 +30,9 @@ export const LINK_PATHS: Readonly<Record<ValidationPurpose, string>> = {
   add_threepid: '/_matrix/client/unstable/add_threepid/email/submit_token',
   password_reset: '/_synapse/client/password_reset/email/submit_token',
 };
+
+/** Where a client posts an SMS code (Synapse's path, for every purpose); Axon passes it to the delegate. */
+export const MSISDN_SUBMIT_PATH = '/_matrix/client/unstable/add_threepid/msisdn/submit_token';
 
 /** Where a client may POST the token as JSON (the requestToken response's submit_url). */
 export const SUBMIT_PATHS: Readonly<Record<ValidationPurpose, string>> = {
@@ -61,6 +71,7 @@ export class ValidationService {
   private readonly mail: Cradle['identityProxyMailQueue'];
   private readonly templates: Cradle['identityProxyTemplates'];
   private readonly rateLimits: Cradle['identityProxyRateLimits'];
+  private readonly idServers: Cradle['identityProxyIdServerClient'];
   private readonly serverName: string;
   private readonly baseUrl: string;
 
@@ -73,6 +84,7 @@ export class ValidationService {
       | 'identityProxyMailQueue'
       | 'identityProxyTemplates'
       | 'identityProxyRateLimits'
+      | 'identityProxyIdServerClient'
       | 'serverName'
       | 'config'
     >,
@@ -83,6 +95,7 @@ export class ValidationService {
     this.mail = c.identityProxyMailQueue;
     this.templates = c.identityProxyTemplates;
     this.rateLimits = c.identityProxyRateLimits;
+    this.idServers = c.identityProxyIdServerClient;
     this.serverName = c.serverName;
     this.baseUrl = (c.config.public_baseurl ?? `https://${c.serverName}/`).replace(/\/+$/, '');
   }
@@ -122,22 +135,8 @@ export class ValidationService {
     const address = canonicalEmail(body['email']);
     const sendAttempt = checkSendAttempt(body['send_attempt']);
     const nextLink = checkNextLink(body['next_link']);
-    if (purpose === 'add_threepid' && !this.settings.changesEnabled) {
-      throw new MatrixError(400, 'M_FORBIDDEN', '3PID changes are disabled on this server');
-    }
-    if (purpose !== 'password_reset' && !this.isAllowed('email', address)) {
-      throw new MatrixError(403, 'M_THREEPID_DENIED', 'Your email domain is not authorized on this server');
-    }
-    const bound = await this.threepids.find('email', address);
-    if (purpose === 'password_reset' && !bound) {
-      // As Synapse: with request_token_inhibit_3pid_errors, pretend so nobody learns which addresses exist.
-      if (this.settings.inhibitErrors) return { sid: randomToken(16) };
-      throw new MatrixError(400, 'M_THREEPID_NOT_FOUND', 'Email not found');
-    }
-    if (purpose !== 'password_reset' && bound) {
-      if (this.settings.inhibitErrors) return { sid: randomToken(16) };
-      throw new MatrixError(400, 'M_THREEPID_IN_USE', 'Email is already in use');
-    }
+    const refusal = await this.checkPurpose(purpose, 'email', address);
+    if (refusal) return refusal;
 
     const key = { medium: 'email', address, clientSecret, purpose };
     const result = (sid: string): RequestTokenResult => ({
@@ -183,6 +182,178 @@ export class ValidationService {
     }
     await this.queueMail(purpose, address, sessionId, clientSecret, token);
     return result(sessionId);
+  }
+
+  /**
+   * The policy checks of every requestToken: 3PID changes allowed, allowed_local_3pids, and whether the
+   * address is bound (taken for registration and adding, unknown for a reset). With
+   * request_token_inhibit_3pid_errors the last two answer a fake sid instead (returned here).
+   */
+  private async checkPurpose(
+    purpose: ValidationPurpose,
+    medium: string,
+    address: string,
+  ): Promise<RequestTokenResult | undefined> {
+    if (purpose === 'add_threepid' && !this.settings.changesEnabled) {
+      throw new MatrixError(400, 'M_FORBIDDEN', '3PID changes are disabled on this server');
+    }
+    if (purpose !== 'password_reset' && !this.isAllowed(medium, address)) {
+      throw new MatrixError(
+        403,
+        'M_THREEPID_DENIED',
+        'Third-party identifier is not authorized on this server',
+      );
+    }
+    const bound = await this.threepids.find(medium, address);
+    if (purpose === 'password_reset' && !bound) {
+      // As Synapse: with request_token_inhibit_3pid_errors, pretend so nobody learns which addresses exist.
+      if (this.settings.inhibitErrors) return { sid: randomToken(16) };
+      throw new MatrixError(400, 'M_THREEPID_NOT_FOUND', 'Third-party identifier not found');
+    }
+    if (purpose !== 'password_reset' && bound) {
+      if (this.settings.inhibitErrors) return { sid: randomToken(16) };
+      throw new MatrixError(400, 'M_THREEPID_IN_USE', 'Third-party identifier is already in use');
+    }
+    return undefined;
+  }
+
+  /**
+   * POST …/msisdn/requestToken: the delegate identity server (`account_threepid_delegates.msisdn`) sends the
+   * SMS (Identity Service v1 `validate/msisdn/requestToken`, as Synapse); Axon keeps a local session row
+   * under `d:<sid>` so the validated number can be consumed once, like an email session.
+   */
+  async requestMsisdnToken(
+    purpose: ValidationPurpose,
+    body: Readonly<Record<string, unknown>>,
+  ): Promise<Record<string, unknown>> {
+    const delegate = this.settings.msisdnDelegate;
+    if (!delegate) {
+      throw new MatrixError(
+        400,
+        'M_THREEPID_MEDIUM_NOT_SUPPORTED',
+        'Phone number validation is not available on this homeserver',
+      );
+    }
+    const clientSecret = checkClientSecret(body['client_secret']);
+    const msisdn = canonicalMsisdn(body['country'], body['phone_number']);
+    const sendAttempt = checkSendAttempt(body['send_attempt']);
+    const nextLink = checkNextLink(body['next_link']);
+    const refusal = await this.checkPurpose(purpose, 'msisdn', msisdn);
+    if (refusal) return { ...refusal };
+    this.rateLimits.address.assert(`msisdn:${msisdn}`);
+    let answer: Record<string, unknown>;
+    try {
+      answer = await this.idServers.delegate(
+        delegate,
+        '/_matrix/identity/api/v1/validate/msisdn/requestToken',
+        {
+          country: body['country'],
+          phone_number: body['phone_number'],
+          client_secret: clientSecret,
+          send_attempt: sendAttempt,
+          ...(nextLink ? { next_link: nextLink } : {}),
+        },
+      );
+    } catch (err) {
+      if (err instanceof IdentityServerError) throw err.toMatrixError();
+      throw err;
+    }
+    const sid = answer['sid'];
+    if (typeof sid !== 'string' || !/^[0-9a-zA-Z.=_-]{1,60}$/.test(sid)) {
+      throw new MatrixError(502, 'M_UNKNOWN', 'The phone number delegate answered without a valid sid');
+    }
+    // The delegate knows national formats; its canonical number is the one that counts (checked again).
+    const canonical =
+      typeof answer['msisdn'] === 'string' && /^\d{4,15}$/.test(answer['msisdn']) ? answer['msisdn'] : msisdn;
+    if (canonical !== msisdn) {
+      const late = await this.checkPurpose(purpose, 'msisdn', canonical);
+      if (late) return { ...late };
+    }
+    const sessionId = `d:${sid}`;
+    const key = { medium: 'msisdn', address: canonical, clientSecret, purpose };
+    const existing = await this.sessions.find(key);
+    if (existing?.sessionId !== sessionId) {
+      if (existing) await this.sessions.delete(existing.sessionId);
+      try {
+        await this.sessions.insert({
+          sessionId,
+          ...key,
+          lastSendAttempt: sendAttempt,
+          tokenHash: null,
+          tokenExpiresTs: null,
+          nextLink,
+          validatedAt: null,
+          createdTs: Date.now(),
+        });
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+    }
+    return { ...answer, sid, submit_url: this.baseUrl + MSISDN_SUBMIT_PATH };
+  }
+
+  /** POST MSISDN_SUBMIT_PATH: the SMS code, passed on to the delegate. */
+  async submitMsisdnToken(input: {
+    sid: unknown;
+    client_secret: unknown;
+    token: unknown;
+  }): Promise<{ success: boolean }> {
+    const delegate = this.settings.msisdnDelegate;
+    if (!delegate) throw new MatrixError(400, 'M_THREEPID_MEDIUM_NOT_SUPPORTED', 'No phone number delegate');
+    if (typeof input.sid !== 'string')
+      throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: sid');
+    if (typeof input.token !== 'string')
+      throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: token');
+    const clientSecret = checkClientSecret(input.client_secret);
+    try {
+      const answer = await this.idServers.delegate(
+        delegate,
+        '/_matrix/identity/api/v1/validate/msisdn/submitToken',
+        {
+          sid: input.sid,
+          client_secret: clientSecret,
+          token: input.token,
+        },
+      );
+      return { success: answer['success'] === true };
+    } catch (err) {
+      if (err instanceof IdentityServerError) throw err.toMatrixError();
+      throw err;
+    }
+  }
+
+  /**
+   * Before consuming a delegate session: asks the delegate whether it validated the number (v1
+   * `3pid/getValidated3pid`) and records it locally, so `consume` needs no network inside a transaction.
+   */
+  async confirmDelegated(creds: { sid: unknown; client_secret: unknown }): Promise<void> {
+    const delegate = this.settings.msisdnDelegate;
+    if (!delegate || typeof creds.sid !== 'string' || typeof creds.client_secret !== 'string') return;
+    const session = await this.sessions.get(`d:${creds.sid}`);
+    if (!session || session.validatedAt !== null || !sameSecret(session.clientSecret, creds.client_secret))
+      return;
+    let answer: Record<string, unknown>;
+    try {
+      answer = await this.idServers.delegate(
+        delegate,
+        '/_matrix/identity/api/v1/3pid/getValidated3pid',
+        undefined,
+        {
+          sid: creds.sid,
+          client_secret: creds.client_secret,
+        },
+      );
+    } catch (err) {
+      if (err instanceof IdentityServerError && err.kind === 'http' && (err.status ?? 500) < 500) return;
+      if (err instanceof IdentityServerError) throw err.toMatrixError();
+      throw err;
+    }
+    if (answer['medium'] === 'msisdn' && answer['address'] === session.address) {
+      await this.sessions.setValidated(
+        session.sessionId,
+        typeof answer['validated_at'] === 'number' ? answer['validated_at'] : Date.now(),
+      );
+    }
   }
 
   private async queueMail(
@@ -258,17 +429,26 @@ export class ValidationService {
     creds: { sid: unknown; client_secret: unknown },
     trx?: Queryable,
     failureStatus = 400,
+    /** The medium the operation expects (a UIA stage is for one medium). */
+    medium?: string,
   ): Promise<ValidatedThreepid> {
     if (typeof creds.sid !== 'string')
       throw new MatrixError(400, 'M_MISSING_PARAM', 'Missing parameter: sid');
     const clientSecret = checkClientSecret(creds.client_secret);
     const fail = (message: string): MatrixError =>
       new MatrixError(failureStatus, 'M_THREEPID_AUTH_FAILED', message);
-    const session: ValidationSession | undefined = await this.sessions.get(creds.sid, trx);
-    if (!session || session.purpose !== purpose || !sameSecret(session.clientSecret, clientSecret)) {
+    const session: ValidationSession | undefined =
+      (await this.sessions.get(creds.sid, trx)) ??
+      (this.settings.msisdnDelegate ? await this.sessions.get(`d:${creds.sid}`, trx) : undefined);
+    if (
+      !session ||
+      session.purpose !== purpose ||
+      (medium !== undefined && session.medium !== medium) ||
+      !sameSecret(session.clientSecret, clientSecret)
+    ) {
       throw fail('No validation session matches this sid and client_secret');
     }
-    if (session.validatedAt === null) throw fail('This email address has not been validated yet');
+    if (session.validatedAt === null) throw fail('This third-party identifier has not been validated yet');
     if (session.createdTs + VALIDATION_SESSION_LIFETIME_MS < Date.now()) {
       throw fail('This validation session has expired');
     }

@@ -122,6 +122,14 @@ export class ValidationSessionsStore {
     return n === 1;
   }
 
+  /** Marks a session validated elsewhere (by the msisdn delegate); no token involved. */
+  async setValidated(sessionId: string, validatedAt: number, trx: Queryable = this.db): Promise<void> {
+    await trx<Row>(TABLE)
+      .where({ session_id: sessionId })
+      .whereNull('validated_at')
+      .update({ validated_at: validatedAt });
+  }
+
   /** Deletes a session (once an operation consumed its validation); returns whether it existed. */
   async delete(sessionId: string, trx: Queryable = this.db): Promise<boolean> {
     return (await trx(TABLE).where({ session_id: sessionId }).delete()) === 1;

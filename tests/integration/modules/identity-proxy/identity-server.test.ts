@@ -154,3 +154,96 @@ void t.test('identity servers', async (t) => {
     t.equal(ids.bindings.size, 0, 'deactivation unbound the remaining binding');
   });
 });
+
+void t.test('phone numbers through account_threepid_delegates.msisdn', async (t) => {
+  const ca = await makeTestCa(t);
+  const ids = await startIdentityServer(t, ca);
+  const server = await startServer(t, {
+    config: {
+      ...openRegistrationConfig,
+      ip_range_whitelist: ['127.0.0.1'],
+      identity_server_custom_ca_list: [ca.caPath],
+      account_threepid_delegates: { msisdn: `https://${ids.name}` },
+      rc_3pid_validation: { per_second: 1000, burst_count: 1000 },
+    },
+  });
+  const requestSms = (
+    kind: string,
+    clientSecret: string,
+    phone = '07700 900001',
+  ): ReturnType<typeof server.request> =>
+    server.request('POST', `${V3}/${kind}/msisdn/requestToken`, {
+      body: { country: 'GB', phone_number: phone, client_secret: clientSecret, send_attempt: 1 },
+    });
+  const submit = (sid: string, clientSecret: string, token: string): ReturnType<typeof server.request> =>
+    server.request('POST', '/_matrix/client/unstable/add_threepid/msisdn/submit_token', {
+      body: { sid, client_secret: clientSecret, token },
+    });
+
+  await t.test('registration with m.login.msisdn', async (t) => {
+    const first = await server.request('POST', `${V3}/register`, {
+      body: { username: 'nora', password: 'pw-nora' },
+    });
+    t.same(first.body.flows, [{ stages: ['m.login.dummy'] }, { stages: ['m.login.msisdn'] }]);
+    const r = await requestSms('register', 'cs-nora');
+    t.equal(r.status, 200, r.text);
+    t.equal(r.body.msisdn, '447700900001');
+    t.equal(r.body.submit_url, 'https://test.local/_matrix/client/unstable/add_threepid/msisdn/submit_token');
+    const creds = { sid: r.body.sid, client_secret: 'cs-nora' };
+    const early = await server.request('POST', `${V3}/register`, {
+      body: { auth: { type: 'm.login.msisdn', threepid_creds: creds, session: first.body.session } },
+    });
+    t.equal(early.status, 401);
+    t.equal(early.body.errcode, 'M_THREEPID_AUTH_FAILED');
+    const wrong = await submit(r.body.sid, 'cs-nora', '000000');
+    t.equal(wrong.status, 400);
+    t.equal(wrong.body.errcode, 'M_INVALID_PARAM', "the delegate's error");
+    const ok = await submit(r.body.sid, 'cs-nora', ids.smsSent[0]?.code ?? '');
+    t.same(ok.body, { success: true });
+    const done = await server.request('POST', `${V3}/register`, {
+      body: { auth: { type: 'm.login.msisdn', threepid_creds: creds, session: first.body.session } },
+    });
+    t.equal(done.status, 200, done.text);
+    const list = await server.request('GET', `${V3}/account/3pid`, { token: done.body.access_token });
+    t.match(list.body.threepids, [{ medium: 'msisdn', address: '447700900001' }]);
+    const taken = await requestSms('register', 'cs-other');
+    t.equal(taken.body.errcode, 'M_THREEPID_IN_USE', 'the delegate canonical number is checked');
+    const login = await server.request('POST', `${V3}/login`, {
+      body: {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.thirdparty', medium: 'msisdn', address: '447700900001' },
+        password: 'pw-nora',
+      },
+    });
+    t.equal(login.status, 200, login.text);
+  });
+
+  await t.test('adding a phone number to an account', async (t) => {
+    const user = await makeUser(server, { localpart: 'omar', password: 'pw-omar' });
+    const r = await requestSms('account/3pid', 'cs-omar', '+44 7700 900002');
+    t.equal(r.status, 200, r.text);
+    await submit(r.body.sid, 'cs-omar', ids.smsSent[ids.smsSent.length - 1]?.code ?? '');
+    const c = await server.request('POST', `${V3}/account/3pid/add`, {
+      token: user.accessToken,
+      body: { sid: r.body.sid, client_secret: 'cs-omar' },
+    });
+    const d = await server.request('POST', `${V3}/account/3pid/add`, {
+      token: user.accessToken,
+      body: { sid: r.body.sid, client_secret: 'cs-omar', auth: passwordAuth(user, c.body.session) },
+    });
+    t.equal(d.status, 200, d.text);
+    const list = await server.request('GET', `${V3}/account/3pid`, { token: user.accessToken });
+    t.match(list.body.threepids, [{ medium: 'msisdn', address: '447700900002' }]);
+    const bad = await requestSms('account/3pid', 'cs-omar', 'not a number');
+    t.equal(bad.status, 400);
+    t.equal(bad.body.errcode, 'M_INVALID_PARAM');
+  });
+
+  await t.test('a delegate that answers garbage', async (t) => {
+    ids.mode = 'garbage';
+    const r = await requestSms('register', 'cs-garbage', '07700 900003');
+    t.equal(r.status, 502);
+    t.equal(r.body.errcode, 'M_UNKNOWN');
+    ids.mode = 'normal';
+  });
+});

@@ -2,7 +2,8 @@
  * A small identity server (Identity Service API v2) for tests, over HTTPS with the federation tests' CA:
  * `/3pid/bind` checks the Bearer id_access_token and a session validated by `validate()`, and returns an
  * association signed with a real ed25519 key; `/3pid/unbind` checks the homeserver's X-Matrix signature
- * with the key it is given. `mode` makes it answer garbage or hang.
+ * with the key it is given; the v1 msisdn endpoints play the phone-number delegate. `mode` makes it answer
+ * garbage or hang.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ export interface TestIdentityServer {
   readonly name: string;
   readonly bindings: Map<string, string>;
   readonly unbindRequests: unknown[];
+  /** SMS the delegate endpoints "sent" (Identity Service v1 msisdn validation, as Synapse uses it). */
+  readonly smsSent: { msisdn: string; code: string }[];
   mode: 'normal' | 'garbage' | 'hang' | 'refuse';
   /** A session the client validated at this identity server: sid → {medium, address, client_secret}. */
   validate(sid: string, clientSecret: string, medium: string, address: string): void;
@@ -25,15 +28,18 @@ export interface TestIdentityServer {
 }
 
 export const ID_ACCESS_TOKEN = 'id-token-123';
+export const SMS_CODE = '123456';
 
 export async function startIdentityServer(t: Test, ca: TestCa): Promise<TestIdentityServer> {
   const key = generateSigningKey();
   const sessions = new Map<string, { clientSecret: string; medium: string; address: string }>();
   const trusted = new Map<string, { keyId: string; publicKey: Uint8Array }>();
+  const smsSessions = new Map<string, { msisdn: string; clientSecret: string; validated: boolean }>();
   const state: TestIdentityServer = {
     name: '',
     bindings: new Map(),
     unbindRequests: [],
+    smsSent: [],
     mode: 'normal',
     validate: (sid, clientSecret, medium, address) => sessions.set(sid, { clientSecret, medium, address }),
     trust: (serverName, keyId, publicKey) => trusted.set(serverName, { keyId, publicKey }),
@@ -56,6 +62,30 @@ export async function startIdentityServer(t: Test, ca: TestCa): Promise<TestIden
         }
         if (state.mode === 'refuse') return reply(403, { errcode: 'M_TERMS_NOT_SIGNED', error: 'terms' });
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+        const url = new URL(req.url ?? '/', 'https://ids');
+        if (url.pathname === '/_matrix/identity/api/v1/validate/msisdn/requestToken') {
+          const national = String(body['phone_number']).replace(/\D/g, '').replace(/^0/, '');
+          const msisdn = body['country'] === 'GB' ? `44${national}` : national;
+          const sid = `sms${smsSessions.size + 1}`;
+          smsSessions.set(sid, { msisdn, clientSecret: String(body['client_secret']), validated: false });
+          state.smsSent.push({ msisdn, code: SMS_CODE });
+          return reply(200, { sid, msisdn, intl_fmt: `+${msisdn}` });
+        }
+        if (url.pathname === '/_matrix/identity/api/v1/validate/msisdn/submitToken') {
+          const session = smsSessions.get(String(body['sid']));
+          if (!session || session.clientSecret !== body['client_secret'] || body['token'] !== SMS_CODE) {
+            return reply(400, { errcode: 'M_INVALID_PARAM', error: 'bad code' });
+          }
+          session.validated = true;
+          return reply(200, { success: true });
+        }
+        if (url.pathname === '/_matrix/identity/api/v1/3pid/getValidated3pid') {
+          const session = smsSessions.get(url.searchParams.get('sid') ?? '');
+          if (!session?.validated || session.clientSecret !== url.searchParams.get('client_secret')) {
+            return reply(400, { errcode: 'M_SESSION_NOT_VALIDATED', error: 'not validated' });
+          }
+          return reply(200, { medium: 'msisdn', address: session.msisdn, validated_at: Date.now() });
+        }
         if (req.url === '/_matrix/identity/v2/3pid/bind' && req.method === 'POST') {
           if (req.headers.authorization !== `Bearer ${ID_ACCESS_TOKEN}`) {
             return reply(401, { errcode: 'M_UNAUTHORIZED', error: 'bad id_access_token' });
