@@ -9,6 +9,7 @@ import directory from './directory/index.js';
 import discovery from './discovery/index.js';
 import e2ee from './e2ee/index.js';
 import federation from './federation/index.js';
+import identityProxy from './identity-proxy/index.js';
 import media from './media/index.js';
 import presence from './presence/index.js';
 import pushRules from './push-rules/index.js';
@@ -35,4 +36,5 @@ export const builtinModules: readonly AnyModuleDefinition[] = [
   media,
   urlPreviews,
   federation,
+  identityProxy,
 ];

@@ -78,6 +78,56 @@ export interface UiaResult {
  */
 export interface UiaService {
   require(request: UiaRequest): Promise<UiaResult>;
+  /** The flows for re-authenticating the requester (password when allowed, and the providers' types). */
+  reauthFlows(): UiaFlow[];
+}
+
+/**
+ * A UIA stage another module provides (identity-proxy: `m.login.email.identity`). `check` receives the
+ * client's auth dict and returns what the stage established (kept in the session's completed results); it
+ * throws a `MatrixError` with status 401 when the client may try the stage again (its errcode and message
+ * are sent with the 401 UIA body), any other error fails the request as is.
+ */
+export interface UiaStageHandler {
+  check(
+    auth: Readonly<Record<string, unknown>>,
+    context: {
+      readonly requester: Requester | null;
+      readonly sessionId: string;
+      /** The operation the UIA session authorises (a stage may only serve some, e.g. `/register`). */
+      readonly method: string;
+      readonly path: string;
+    },
+  ): Promise<unknown>;
+}
+
+/** What a third-party identifier UIA stage (`m.login.email.identity`, `m.login.msisdn`) establishes. */
+export interface ValidatedThreepid {
+  readonly medium: string;
+  readonly address: string;
+  readonly validated_at: number;
+}
+
+/**
+ * Third-party identifiers on accounts, provided by the identity-proxy module: auth resolves login
+ * identifiers `{type: m.id.thirdparty}` and password resets by email through it, and asks it for the
+ * registration flows.
+ */
+export interface ThreepidSupport {
+  /** The local user a 3PID is bound to, or undefined. */
+  resolveUser(medium: string, address: string): Promise<string | undefined>;
+  /** Whether users may add and remove 3PIDs (`m.3pid_changes` in GET /capabilities). */
+  readonly changesEnabled: boolean;
+  /** The UIA flows registration offers, given auth's own (`[['m.login.dummy']]`, token stage prefixed). */
+  registrationFlows(base: readonly UiaFlow[]): UiaFlow[];
+  /** The UIA stage that proves control of an email address for a password reset, when email is set up. */
+  readonly passwordResetStage: string | undefined;
+}
+
+export interface UserRegistered {
+  readonly userId: string;
+  /** The completed UIA stages and what each established (e.g. `m.login.email.identity` → ValidatedThreepid). */
+  readonly uiaResults: Readonly<Record<string, unknown>>;
 }
 
 export interface AuthApi {
@@ -122,4 +172,10 @@ export interface AuthApi {
   capabilities(): Readonly<Record<string, unknown>>;
   /** The reusable UIA service. */
   readonly uia: UiaService;
+  /** Adds a UIA stage type that any endpoint may offer; registering a type twice is an error. */
+  registerUiaStage(type: string, handler: UiaStageHandler): void;
+  /** Connects third-party identifiers (one provider: the identity-proxy module). */
+  registerThreepidSupport(support: ThreepidSupport): void;
+  /** Called after POST /register created a user (identity-proxy binds the email its UIA validated). */
+  onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void;
 }

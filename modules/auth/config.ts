@@ -103,9 +103,10 @@ export function passwordHashingCost(config: AuthConfig): { opslimit: number; mem
 
 /**
  * Synapse refuses to boot with open registration and no verification step unless the operator says so
- * explicitly: open registration without verification is a known spam vector.
+ * explicitly: open registration without verification is a known spam vector. `requires3pid`: registration
+ * must validate a 3PID (Synapse's registrations_require_3pid, served by the identity-proxy module).
  */
-export function checkAuthConfig(config: AuthConfig): void {
+export function checkAuthConfig(config: AuthConfig, options: { requires3pid?: boolean } = {}): void {
   if (parseSize(config.password_config.hashing.memlimit) < MIN_ARGON2_MEMLIMIT) {
     throw new BootError(
       'AXON_ERR_CONFIG_INVALID',
@@ -115,13 +116,14 @@ export function checkAuthConfig(config: AuthConfig): void {
   if (
     config.enable_registration &&
     !config.enable_registration_without_verification &&
-    !config.registration_requires_token
+    !config.registration_requires_token &&
+    !options.requires3pid
   ) {
     throw new BootError(
       'AXON_ERR_CONFIG_INVALID',
       'enable_registration is true but no verification is required: open registration without any ' +
         'verification is a known vector for spam and abuse. Require a registration token ' +
-        '(registration_requires_token: true), or set enable_registration_without_verification: true to ' +
+        '(registration_requires_token: true) or an email (registrations_require_3pid, identity-proxy), or set enable_registration_without_verification: true to ' +
         'allow it anyway.',
     );
   }

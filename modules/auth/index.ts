@@ -15,6 +15,7 @@ import { AccountService } from './services/account-service.js';
 import { AuthApiImpl } from './services/auth-api.js';
 import { AuthEvents } from './services/auth-events.js';
 import { DeviceService } from './services/device-service.js';
+import { AuthExtensions } from './services/extensions.js';
 import { LoginService } from './services/login-service.js';
 import { PasswordAuthService } from './services/password-auth-service.js';
 import { PasswordHasher } from './services/password-hasher.js';
@@ -35,6 +36,7 @@ declare module '../../core/container.js' {
     authConfig: AuthConfig;
     authStore: AuthStore;
     authEvents: AuthEvents;
+    authExtensions: AuthExtensions;
     authPasswordHasher: PasswordHasher;
     authPasswords: PasswordAuthService;
     authRateLimits: AuthRateLimits;
@@ -63,11 +65,18 @@ export default defineModule({
   config: AuthConfigSchema,
   migrations: [authInit],
   register({ container, config }) {
-    checkAuthConfig(config);
+    // registrations_require_3pid belongs to identity-proxy; it counts as verification only when that module runs.
+    const { rawConfig, enabledModules } = container.cradle;
+    const required3pids = rawConfig['registrations_require_3pid'];
+    checkAuthConfig(config, {
+      requires3pid:
+        enabledModules.includes('identity-proxy') && Array.isArray(required3pids) && required3pids.length > 0,
+    });
     container.register({
       authConfig: asValue(config),
       authStore: asClass(AuthStore).singleton(),
       authEvents: asClass(AuthEvents).singleton(),
+      authExtensions: asClass(AuthExtensions).singleton(),
       authPasswordHasher: asValue(new PasswordHasher(passwordHashingCost(config))),
       authPasswords: asClass(PasswordAuthService).singleton(),
       authRateLimits: asClass(AuthRateLimits).singleton(),

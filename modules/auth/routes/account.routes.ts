@@ -23,20 +23,17 @@ const DeactivateBody = Type.Object(
   { additionalProperties: true },
 );
 
-/** Spec: "Account management" (legacy API): password, deactivation, 3PIDs (none until the identity proxy). */
+/** Spec: "Account management" (legacy API): password and deactivation (3PIDs: the identity-proxy module). */
 export function accountRoutes(router: ModuleRouter, cradle: Cradle): void {
-  router.post('/_matrix/client/v3/account/password', { auth: 'required' }, async (ctx) => {
+  // Without a token: a password reset by email (when the identity-proxy module provides the UIA stage).
+  router.post('/_matrix/client/v3/account/password', { auth: 'optional' }, async (ctx) => {
     const body = await readBody(ctx, PasswordBody);
-    await cradle.authAccount.changePassword(requesterOf(ctx), body, requestInfo(ctx));
+    await cradle.authAccount.changePassword(ctx.state.requester ?? null, body, requestInfo(ctx));
     ctx.body = {};
   });
 
   router.post('/_matrix/client/v3/account/deactivate', { auth: 'required' }, async (ctx) => {
     const body = await readBody(ctx, DeactivateBody);
     ctx.body = await cradle.authAccount.deactivate(requesterOf(ctx), body, requestInfo(ctx));
-  });
-
-  router.get('/_matrix/client/v3/account/3pid', { auth: 'required' }, async (ctx) => {
-    ctx.body = { threepids: [] };
   });
 }

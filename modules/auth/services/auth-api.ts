@@ -1,6 +1,16 @@
 /** The AuthApi other modules call (see ../api.ts), backed by this module's services. */
 import type { Cradle } from '../../../core/container.js';
-import type { AuthApi, AuthDevice, AuthUser, Profile, ProfileChange, UiaService } from '../api.js';
+import type {
+  AuthApi,
+  AuthDevice,
+  AuthUser,
+  Profile,
+  ProfileChange,
+  ThreepidSupport,
+  UiaService,
+  UiaStageHandler,
+  UserRegistered,
+} from '../api.js';
 import type { DeviceCreated, DeviceDeleted, DeviceRenamed, UserDeactivated } from './auth-events.js';
 
 export class AuthApiImpl implements AuthApi {
@@ -11,6 +21,7 @@ export class AuthApiImpl implements AuthApi {
   private readonly devices: Cradle['authDevices'];
   private readonly events: Cradle['authEvents'];
   private readonly config: Cradle['authConfig'];
+  private readonly extensions: Cradle['authExtensions'];
   readonly uia: UiaService;
 
   constructor(
@@ -24,6 +35,7 @@ export class AuthApiImpl implements AuthApi {
       | 'authEvents'
       | 'authUia'
       | 'authConfig'
+      | 'authExtensions'
     >,
   ) {
     this.store = c.authStore;
@@ -34,6 +46,7 @@ export class AuthApiImpl implements AuthApi {
     this.events = c.authEvents;
     this.uia = c.authUia;
     this.config = c.authConfig;
+    this.extensions = c.authExtensions;
   }
 
   capabilities(): Readonly<Record<string, unknown>> {
@@ -44,7 +57,7 @@ export class AuthApiImpl implements AuthApi {
       'm.set_displayname': { enabled: true },
       'm.set_avatar_url': { enabled: true },
       'm.profile_fields': { enabled: true },
-      'm.3pid_changes': { enabled: false },
+      'm.3pid_changes': { enabled: this.extensions.threepids?.changesEnabled ?? false },
     };
   }
 
@@ -110,5 +123,17 @@ export class AuthApiImpl implements AuthApi {
 
   onDeviceRenamed(listener: (event: DeviceRenamed) => Promise<void>): void {
     this.events.deviceRenamed.push(listener);
+  }
+
+  registerUiaStage(type: string, handler: UiaStageHandler): void {
+    this.extensions.registerUiaStage(type, handler);
+  }
+
+  registerThreepidSupport(support: ThreepidSupport): void {
+    this.extensions.registerThreepidSupport(support);
+  }
+
+  onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void {
+    this.events.userRegistered.push(listener);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Cradle } from '../../../core/container.js';
-import type { ProfileChange } from '../api.js';
+import type { ProfileChange, UserRegistered } from '../api.js';
 
 type Listener<E> = (event: E) => Promise<void>;
 
@@ -33,6 +33,7 @@ export class AuthEvents {
   readonly deviceDeleted: Listener<DeviceDeleted>[] = [];
   readonly deviceCreated: Listener<DeviceCreated>[] = [];
   readonly deviceRenamed: Listener<DeviceRenamed>[] = [];
+  readonly userRegistered: Listener<UserRegistered>[] = [];
 
   constructor({ logger }: Pick<Cradle, 'logger'>) {
     this.logger = logger.child({ component: 'auth-events' });

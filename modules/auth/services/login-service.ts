@@ -27,6 +27,7 @@ export class LoginService {
   private readonly spamCheckers: Cradle['spamCheckers'];
   private readonly passwordProviders: Cradle['passwordProviders'];
   private readonly uia: Cradle['authUia'];
+  private readonly extensions: Cradle['authExtensions'];
   private readonly serverName: string;
   private readonly logger: Logger;
 
@@ -42,6 +43,7 @@ export class LoginService {
       | 'spamCheckers'
       | 'passwordProviders'
       | 'authUia'
+      | 'authExtensions'
       | 'serverName'
       | 'logger'
     >,
@@ -55,6 +57,7 @@ export class LoginService {
     this.spamCheckers = c.spamCheckers;
     this.passwordProviders = c.passwordProviders;
     this.uia = c.authUia;
+    this.extensions = c.authExtensions;
     this.serverName = c.serverName;
     this.logger = c.logger.child({ component: 'auth-login' });
   }
@@ -155,13 +158,23 @@ export class LoginService {
       if (typeof medium !== 'string' || typeof address !== 'string' || typeof password !== 'string')
         throw badLogin();
       const result = await this.passwordProviders.check3pidAuth({ medium, address, password });
-      if (!result) throw badLogin();
-      return { result, fromProvider: true };
+      if (result) return { result, fromProvider: true };
+      // As Synapse: then the 3PIDs bound to local accounts (identity-proxy), with the account's password.
+      const bound = await this.extensions.threepids?.resolveUser(medium, address);
+      if (bound === undefined) throw badLogin();
+      return this.checkUserCredentials(type, bound, body);
     }
     const named = userFromAuthDict(body);
     if (named === undefined)
       throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid login submission: no user given');
-    const userId = this.passwords.qualify(named);
+    return this.checkUserCredentials(type, this.passwords.qualify(named), body);
+  }
+
+  private async checkUserCredentials(
+    type: string,
+    userId: string,
+    body: Readonly<Record<string, unknown>>,
+  ): Promise<{ result: LoginResult; fromProvider: boolean }> {
     const key = userId.toLowerCase();
     this.rateLimits.failedAttempts.assert(key, { update: false });
     const {
@@ -171,6 +184,8 @@ export class LoginService {
       device_id: _d,
       initial_device_display_name: _n,
       refresh_token: _r,
+      medium: _m,
+      address: _a,
       ...fields
     } = body;
     const result = await this.passwords.check(userId, type, fields);

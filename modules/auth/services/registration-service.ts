@@ -10,7 +10,7 @@ import { isValidLocalpart, MAX_ID_BYTES } from '../../../core/protocol/identifie
 import { MatrixError } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../core/storage/errors.js';
 import { withTransaction } from '../../../core/storage/transaction.js';
-import type { UiaFlow } from '../api.js';
+import type { UiaFlow, ValidatedThreepid } from '../api.js';
 import { sessionResponse, type NewSession } from './session-service.js';
 
 const NONCE_LIFETIME_MS = 60_000;
@@ -43,6 +43,8 @@ export class RegistrationService {
   private readonly rateLimits: Cradle['authRateLimits'];
   private readonly spamCheckers: Cradle['spamCheckers'];
   private readonly passwordProviders: Cradle['passwordProviders'];
+  private readonly extensions: Cradle['authExtensions'];
+  private readonly events: Cradle['authEvents'];
   private readonly serverName: string;
   private readonly nonces = new Map<string, number>();
 
@@ -58,6 +60,8 @@ export class RegistrationService {
       | 'authRateLimits'
       | 'spamCheckers'
       | 'passwordProviders'
+      | 'authExtensions'
+      | 'authEvents'
       | 'serverName'
     >,
   ) {
@@ -70,14 +74,20 @@ export class RegistrationService {
     this.rateLimits = c.authRateLimits;
     this.spamCheckers = c.spamCheckers;
     this.passwordProviders = c.passwordProviders;
+    this.extensions = c.authExtensions;
+    this.events = c.authEvents;
     this.serverName = c.serverName;
   }
 
-  /** Synapse's flows: m.login.dummy, preceded by m.login.registration_token when tokens are required. */
+  /**
+   * Synapse's flows: m.login.dummy, preceded by m.login.registration_token when tokens are required; the
+   * identity-proxy module, when present, adds or requires m.login.email.identity.
+   */
   flows(): UiaFlow[] {
-    return this.config.registration_requires_token
+    const base: UiaFlow[] = this.config.registration_requires_token
       ? [['m.login.registration_token', 'm.login.dummy']]
       : [['m.login.dummy']];
+    return this.extensions.threepids?.registrationFlows(base) ?? base;
   }
 
   /** Grammar and length rules for a wanted localpart; throws M_INVALID_USERNAME. */
@@ -150,7 +160,7 @@ export class RegistrationService {
     const verdict = await this.spamCheckers.checkRegistrationForSpam({
       username: localpart,
       requestInfo: [{ userAgent: info.userAgent, ip: info.ip }],
-      emailThreepid: undefined,
+      emailThreepid: validatedEmail(outcome.completed['m.login.email.identity']),
       authProviderId: undefined,
     });
     if (verdict === 'DENY') throw new MatrixError(403, 'M_FORBIDDEN', 'Registration has been rejected');
@@ -171,6 +181,10 @@ export class RegistrationService {
         : await this.createUser(chosen, { ...userOptions, generated: localpart === undefined });
     const token = outcome.completed['m.login.registration_token'];
     if (typeof token === 'string') await this.tokens.complete(token);
+    await this.events.emit('userRegistered', this.events.userRegistered, {
+      userId,
+      uiaResults: outcome.completed,
+    });
     if (params['inhibit_login'] === true) return { user_id: userId, home_server: this.serverName };
     return this.loginResponse(
       await this.sessions.createSession({
@@ -343,4 +357,12 @@ export function sharedSecretMac(
 
 function optionalString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The email an m.login.email.identity stage validated (provided by identity-proxy), for spam checkers. */
+function validatedEmail(result: unknown): { medium: string; address: string } | undefined {
+  const t = result as Partial<ValidatedThreepid> | undefined;
+  return typeof t?.medium === 'string' && typeof t.address === 'string'
+    ? { medium: t.medium, address: t.address }
+    : undefined;
 }

@@ -46,17 +46,23 @@ export class UiaServiceImpl implements UiaService {
   private readonly passwords: Cradle['authPasswords'];
   private readonly rateLimits: Cradle['authRateLimits'];
   private readonly registrationTokens: Cradle['authRegistrationTokens'];
+  private readonly extensions: Cradle['authExtensions'];
 
   constructor({
     authStore,
     authPasswords,
     authRateLimits,
     authRegistrationTokens,
-  }: Pick<Cradle, 'authStore' | 'authPasswords' | 'authRateLimits' | 'authRegistrationTokens'>) {
+    authExtensions,
+  }: Pick<
+    Cradle,
+    'authStore' | 'authPasswords' | 'authRateLimits' | 'authRegistrationTokens' | 'authExtensions'
+  >) {
     this.store = authStore;
     this.passwords = authPasswords;
     this.rateLimits = authRateLimits;
     this.registrationTokens = authRegistrationTokens;
+    this.extensions = authExtensions;
   }
 
   /** The flows for re-authenticating an existing user: password (when allowed) and the providers' types. */
@@ -131,7 +137,7 @@ export class UiaServiceImpl implements UiaService {
       }
       let result: unknown;
       try {
-        result = await this.checkStage(type, auth ?? {}, request.requester, session);
+        result = await this.checkStage(type, auth ?? {}, request, session);
       } catch (err) {
         if (err instanceof StageFailure) {
           if (beforeChallenge) await beforeChallenge(session);
@@ -164,9 +170,10 @@ export class UiaServiceImpl implements UiaService {
   private async checkStage(
     type: string,
     auth: Record<string, unknown>,
-    requester: Requester | null,
+    request: UiaRequest,
     session: string,
   ): Promise<unknown> {
+    const requester = request.requester;
     switch (type) {
       case 'm.login.dummy':
         return true;
@@ -178,8 +185,23 @@ export class UiaServiceImpl implements UiaService {
         }
         return token;
       }
-      default:
-        return this.checkCredentials(type, auth, requester);
+      default: {
+        const handler = this.extensions.uiaStage(type);
+        if (!handler) return this.checkCredentials(type, auth, requester);
+        try {
+          return await handler.check(auth, {
+            requester,
+            sessionId: session,
+            method: request.method,
+            path: request.path,
+          });
+        } catch (err) {
+          // A stage another module provides signals "try again" with a 401 MatrixError.
+          if (err instanceof MatrixError && err.status === 401)
+            throw new StageFailure(err.errcode, err.message);
+          throw err;
+        }
+      }
     }
   }
 

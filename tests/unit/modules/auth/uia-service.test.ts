@@ -4,6 +4,7 @@ import { MatrixError } from '../../../../core/errors.js';
 import { RateLimiter } from '../../../../core/http/rate-limit.js';
 import type { UiaSessionRow } from '../../../../modules/auth/store/uia-store.js';
 import { UiaRequiredError, UiaServiceImpl } from '../../../../modules/auth/services/uia-service.js';
+import { AuthExtensions } from '../../../../modules/auth/services/extensions.js';
 
 /** An in-memory stand-in for the UIA table, and password checks that accept "right" for @alice. */
 function makeService() {
@@ -44,6 +45,7 @@ function makeService() {
     authRegistrationTokens: {
       claim: async (token: string) => token === 'good',
     } as unknown as Cradle['authRegistrationTokens'],
+    authExtensions: new AuthExtensions(),
   });
   return { service, sessions };
 }
