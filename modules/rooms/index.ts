@@ -12,6 +12,7 @@ import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
 import { RoomCreationService } from './services/room-creation-service.js';
 import { RoomEventsService } from './services/room-events-service.js';
+import { RelationsBundler } from './services/relations-bundler.js';
 import { RoomHeads } from './services/room-heads.js';
 import { RoomReader } from './services/room-reader.js';
 import { RoomsApiImpl } from './services/rooms-api.js';
@@ -53,6 +54,8 @@ declare module '../../core/container.js' {
     // reads
     roomsVisibility: HistoryVisibility;
     roomsReader: RoomReader;
+    /** Bundled aggregations (`unsigned['m.relations']`) of the events a client is served. */
+    roomsRelations: RelationsBundler;
     roomsTimeline: TimelineService;
     // behaviour behind the routes
     roomsMembership: MembershipService;
@@ -93,6 +96,7 @@ export default defineModule({
       roomsEventPersister: asClass(EventPersister).singleton(),
       roomsVisibility: asClass(HistoryVisibility).singleton(),
       roomsReader: asClass(RoomReader).singleton(),
+      roomsRelations: asClass(RelationsBundler).singleton(),
       roomsTimeline: asClass(TimelineService).singleton(),
       roomsMembership: asClass(MembershipService).singleton(),
       roomsCreation: asClass(RoomCreationService).singleton(),

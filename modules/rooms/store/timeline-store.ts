@@ -164,7 +164,11 @@ export class TimelineStore extends RoomsTableStore {
     options: { relType?: string; eventType?: string; dir: 'f' | 'b'; from?: TopoPosition; limit: number },
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
-    const q = trx('rooms_events').where({ relates_to: eventId }).whereNull('rejected_reason');
+    // A redacted child is no longer related (its m.relates_to is redacted away).
+    const q = trx('rooms_events')
+      .where({ relates_to: eventId })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by');
     if (options.relType) q.andWhere({ rel_type: options.relType });
     if (options.eventType) q.andWhere({ type: options.eventType });
     const from = options.from;
@@ -200,6 +204,7 @@ export class TimelineStore extends RoomsTableStore {
     const q = trx('rooms_events')
       .where({ room_id: roomId, rel_type: 'm.thread' })
       .whereNull('rejected_reason')
+      .whereNull('redacted_by')
       .groupBy('relates_to')
       .select('relates_to')
       .max('stream_ordering as latest');
@@ -236,6 +241,39 @@ export class TimelineStore extends RoomsTableStore {
     return out;
   }
 
+  /**
+   * What the bundled aggregations of `eventIds` need, in one indexed read (`rooms_events_relates`): every
+   * live (not rejected, not redacted) `m.replace` and `m.reference` child of them, and for each that is a
+   * thread root its newest live `m.thread` reply, whose `threadCount` is the number of live replies.
+   */
+  async bundleRows(
+    eventIds: readonly string[],
+    trx: Queryable = this.db,
+  ): Promise<{ event: StoredEvent; threadCount: number }[]> {
+    if (eventIds.length === 0) return [];
+    const children = trx('rooms_events')
+      .select('*', trx.raw('1 as n'))
+      .whereIn('relates_to', eventIds)
+      .whereIn('rel_type', ['m.replace', 'm.reference'])
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by');
+    const threads = trx('rooms_events')
+      .select('relates_to')
+      .count('* as n')
+      .max('stream_ordering as latest')
+      .whereIn('relates_to', eventIds)
+      .andWhere({ rel_type: 'm.thread' })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
+      .groupBy('relates_to')
+      .as('s');
+    const latest = trx('rooms_events as t')
+      .select('t.*', 's.n')
+      .join(threads, 't.stream_ordering', 's.latest');
+    const rows = (await children.unionAll(latest)) as (EventDbRow & { n: number | string })[];
+    return rows.map((r) => ({ event: eventFromRow(r), threadCount: toNumber(r.n) }));
+  }
+
   /** Which of `rootIds` have an m.thread reply from `userId`. */
   async threadParticipants(
     rootIds: readonly string[],
@@ -246,6 +284,8 @@ export class TimelineStore extends RoomsTableStore {
     const rows = (await trx('rooms_events')
       .whereIn('relates_to', rootIds)
       .andWhere({ rel_type: 'm.thread', sender: userId })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
       .distinct('relates_to')) as { relates_to: string }[];
     return new Set(rows.map((r) => r.relates_to));
   }
