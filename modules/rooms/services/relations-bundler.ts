@@ -95,7 +95,8 @@ export class RelationsBundler {
       latest.length > 0
         ? this.aggregations(latest, viewer, { nested: true })
         : new Map<string, BundledRelations>(),
-      this.reader.format([...edits.values(), ...latest], viewer),
+      // Without the viewer: a bundled child needs no transaction_id, and that saves the txn lookup.
+      this.reader.format([...edits.values(), ...latest]),
     ]);
     const formattedById = new Map(formattedChildren.map((f) => [f.event_id, f]));
     for (const f of formattedChildren) {
