@@ -79,6 +79,8 @@ export interface TimelineRange {
   /** The viewer's device: its own `transaction_id`s are shown. */
   readonly deviceId?: string | null;
   readonly filter?: RoomEventFilter;
+  /** The viewer's ignored users, when the caller knows them: left out of the bundled aggregations. */
+  readonly ignored?: ReadonlySet<string>;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { aliasTo, asClass, asValue } from 'awilix';
+import { aliasTo, asClass, asFunction, asValue } from 'awilix';
 import { Type, type Static } from '@sinclair/typebox';
+import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import type { RoomsApi, RoomsHookRegistry } from './api.js';
@@ -96,7 +97,19 @@ export default defineModule({
       roomsEventPersister: asClass(EventPersister).singleton(),
       roomsVisibility: asClass(HistoryVisibility).singleton(),
       roomsReader: asClass(RoomReader).singleton(),
-      roomsRelations: asClass(RelationsBundler).singleton(),
+      roomsRelations: asFunction(
+        (c: Cradle) =>
+          new RelationsBundler({
+            roomsTimelineStore: c.roomsTimelineStore,
+            roomsReader: c.roomsReader,
+            ignoredUsers: async (userId) =>
+              (container.hasRegistration('accountDataApi')
+                ? await container
+                    .resolve<{ ignoredUsers(u: string): Promise<ReadonlySet<string>> }>('accountDataApi')
+                    .ignoredUsers(userId)
+                : undefined) ?? new Set<string>(),
+          }),
+      ).singleton(),
       roomsTimeline: asClass(TimelineService).singleton(),
       roomsMembership: asClass(MembershipService).singleton(),
       roomsCreation: asClass(RoomCreationService).singleton(),

@@ -4,7 +4,8 @@
  * referencing event ids) and `m.thread` (latest reply, with its own bundled edit, reply count and whether the
  * viewer took part).
  *
- * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids);
+ * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids),
+ * plus the viewer's `m.ignored_user_list` (one primary-key read, which sync passes in from its own cache);
  * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
  * own edits. State events get no bundle (the spec's warning), and a redacted event no `m.replace`.
  */
@@ -37,20 +38,38 @@ function isNewer(a: StoredEvent, b: StoredEvent): boolean {
   return a.originServerTs !== b.originServerTs ? a.originServerTs > b.originServerTs : a.eventId > b.eventId;
 }
 
+export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' | 'roomsReader'> {
+  /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
+  readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+}
+
+export interface BundleOptions {
+  /** The viewer's ignored users when the caller already knows them (sync); otherwise looked up. */
+  readonly ignored?: ReadonlySet<string>;
+  /** Bundling the latest reply of a thread: no thread of its own. */
+  readonly nested?: boolean;
+}
+
 export class RelationsBundler {
   private readonly timelineStore: TimelineStore;
   private readonly reader: RoomReader;
+  private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
 
-  constructor({ roomsTimelineStore, roomsReader }: Pick<Cradle, 'roomsTimelineStore' | 'roomsReader'>) {
+  constructor({ roomsTimelineStore, roomsReader, ignoredUsers }: RelationsBundlerDeps) {
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
+    this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
   }
 
   /** `events` formatted for `viewer`, each with its bundled aggregations. */
-  async format(events: readonly StoredEvent[], viewer: Viewer): Promise<ClientEvent[]> {
+  async format(
+    events: readonly StoredEvent[],
+    viewer: Viewer,
+    options?: BundleOptions,
+  ): Promise<ClientEvent[]> {
     const [formatted, bundles] = await Promise.all([
       this.reader.format(events, viewer),
-      this.aggregations(events, viewer),
+      this.aggregations(events, viewer, options),
     ]);
     return attachBundles(events, formatted, bundles);
   }
@@ -59,13 +78,15 @@ export class RelationsBundler {
   async aggregations(
     events: readonly StoredEvent[],
     viewer: Viewer,
-    options: { nested?: boolean } = {},
+    options: BundleOptions = {},
   ): Promise<Map<string, BundledRelations>> {
     const out = new Map<string, BundledRelations>();
     const parents = new Map<string, StoredEvent>();
     for (const e of events) if (e.stateKey === null && e.rejectedReason === null) parents.set(e.eventId, e);
     if (parents.size === 0) return out;
-    const rows = await this.timelineStore.bundleRows([...parents.keys()]);
+    // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation.
+    const ignored = options.ignored ?? (await this.ignoredUsers(viewer.userId));
+    const rows = await this.timelineStore.bundleRows([...parents.keys()], ignored);
     if (rows.length === 0) return out;
 
     const edits = new Map<string, StoredEvent>();

@@ -154,7 +154,7 @@ export class RoomsApiImpl implements RoomsApi {
       ? formatTopoToken({ depth: first.depth, stream: first.streamOrdering - 1 })
       : `s${range.upTo}`;
     const viewer = { userId, deviceId: range.deviceId ?? null };
-    const bundles = await this.relations.aggregations(picked, viewer);
+    const bundles = await this.relations.aggregations(picked, viewer, { ignored: range.ignored });
     if (range.withPdu) {
       const events = await this.reader.formatWithPdu(picked, viewer);
       attachBundles(

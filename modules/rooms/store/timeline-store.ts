@@ -245,18 +245,22 @@ export class TimelineStore extends RoomsTableStore {
    * What the bundled aggregations of `eventIds` need, in one indexed read (`rooms_events_relates`): every
    * live (not rejected, not redacted) `m.replace` and `m.reference` child of them, and for each that is a
    * thread root its newest live `m.thread` reply, whose `threadCount` is the number of live replies.
+   * Children sent by `excludeSenders` (the viewer's ignored users) are left out, count included.
    */
   async bundleRows(
     eventIds: readonly string[],
+    excludeSenders: ReadonlySet<string> = new Set(),
     trx: Queryable = this.db,
   ): Promise<{ event: StoredEvent; threadCount: number }[]> {
     if (eventIds.length === 0) return [];
+    const ignored = [...excludeSenders];
     const children = trx('rooms_events')
       .select('*', trx.raw('1 as n'))
       .whereIn('relates_to', eventIds)
       .whereIn('rel_type', ['m.replace', 'm.reference'])
       .whereNull('rejected_reason')
       .whereNull('redacted_by');
+    if (ignored.length > 0) children.whereNotIn('sender', ignored);
     const threads = trx('rooms_events')
       .select('relates_to')
       .count('* as n')
@@ -265,6 +269,9 @@ export class TimelineStore extends RoomsTableStore {
       .andWhere({ rel_type: 'm.thread' })
       .whereNull('rejected_reason')
       .whereNull('redacted_by')
+      .modify((q) => {
+        if (ignored.length > 0) q.whereNotIn('sender', ignored);
+      })
       .groupBy('relates_to')
       .as('s');
     const latest = trx('rooms_events as t')

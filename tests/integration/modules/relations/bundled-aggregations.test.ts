@@ -223,6 +223,46 @@ void t.test('bundled aggregations', async (t) => {
       t.equal(relationsOf(pdu)?.['m.replace']?.event_id, edit1, 'federation format too');
     });
 
+    await t.test("ignored users' children leave the aggregation", async (t) => {
+      const dave = await server.user('dave');
+      await server.call(dave, 'POST', server.room(roomId, '/join'), {});
+      const root = await server.send(alice, roomId, 'ignore root');
+      const fromBob = await sendContent(server, bob, roomId, {
+        msgtype: 'm.text',
+        body: 'bob replies',
+        'm.relates_to': { rel_type: 'm.thread', event_id: root },
+      });
+      await sendContent(server, dave, roomId, {
+        msgtype: 'm.text',
+        body: 'dave replies',
+        'm.relates_to': { rel_type: 'm.thread', event_id: root },
+      });
+      await sendContent(server, dave, roomId, {
+        body: 'dave refers',
+        'm.relates_to': { rel_type: 'm.reference', event_id: root },
+      });
+      const seen = async (): Promise<Json> =>
+        relationsOf((await server.call(alice, 'GET', server.room(roomId, `/event/${root}`))).body);
+      t.equal((await seen())['m.thread'].count, 2);
+      const put = await server.call(
+        alice,
+        'PUT',
+        `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/m.ignored_user_list`,
+        { ignored_users: { [dave.userId]: {} } },
+      );
+      t.equal(put.status, 200);
+      const after = await seen();
+      t.equal(after['m.thread'].count, 1, 'the count leaves out the ignored user');
+      t.equal(after['m.thread'].latest_event.event_id, fromBob, 'the latest reply is not theirs');
+      t.notOk(after['m.reference'], 'nor their references');
+      const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 100 } } }));
+      const sync = await server.call(alice, 'GET', `/_matrix/client/v3/sync?filter=${filter}`);
+      const inSync = find(sync.body.rooms.join[roomId].timeline.events, root);
+      t.equal(relationsOf(inSync)['m.thread'].count, 1, 'in sync too');
+      const forBob = relationsOf((await server.call(bob, 'GET', server.room(roomId, `/event/${root}`))).body);
+      t.equal(forBob['m.thread'].count, 2, 'others still count them');
+    });
+
     await t.test('a redacted original bundles no edit', async (t) => {
       const msg = await server.send(alice, roomId, 'to be removed');
       await sendContent(server, alice, roomId, edit(msg, 'edited then removed'));
