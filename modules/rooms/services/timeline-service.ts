@@ -44,6 +44,8 @@ export interface MessagesPage {
 
 const END_OF_TIME: TopoPosition = { depth: Number.MAX_SAFE_INTEGER, stream: Number.MAX_SAFE_INTEGER };
 const START_OF_TIME: TopoPosition = { depth: -1, stream: 0 };
+/** The most events a recursive /relations reads per level. */
+const RECURSE_MAX = 1000;
 
 function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
@@ -241,7 +243,8 @@ export class TimelineService {
       to?: string;
       limit: number;
       dir: 'f' | 'b';
-      recurse: boolean;
+      /** Undefined when the client did not ask (then no `recursion_depth`). */
+      recurse?: boolean;
     },
   ): Promise<Record<string, unknown>> {
     await this.reader.visibleEvent(actor.userId, roomId, eventId);
@@ -259,18 +262,20 @@ export class TimelineService {
         limit: limit + 1,
       });
     } else {
-      // Recursion (MSC3981): children of children, up to three levels, then paginated in memory.
+      // Recursion (spec v1.10, MSC3981): children of children, up to three levels — one read per level,
+      // at most RECURSE_MAX events in all — then paginated in memory.
       const all: StoredEvent[] = [];
+      const seen = new Set([eventId]);
       let frontier = [eventId];
       for (let level = 1; level <= 3 && frontier.length > 0; level++) {
         const next: string[] = [];
-        for (const parent of frontier) {
-          const children = await this.timelineStore.relations(parent, { dir: 'f', limit: 1000 });
-          for (const c of children) {
-            next.push(c.eventId);
-            if ((!q.relType || c.relType === q.relType) && (!q.eventType || c.type === q.eventType))
-              all.push(c);
-          }
+        const children = await this.timelineStore.childrenOf(frontier, RECURSE_MAX);
+        for (const c of children) {
+          if (seen.has(c.eventId)) continue;
+          seen.add(c.eventId);
+          next.push(c.eventId);
+          if ((!q.relType || c.relType === q.relType) && (!q.eventType || c.type === q.eventType))
+            all.push(c);
         }
         if (next.length > 0) depthReached = level;
         frontier = next;
@@ -298,7 +303,8 @@ export class TimelineService {
     const last = page[page.length - 1];
     if (candidates.length > limit && last)
       out['next_batch'] = formatTopoToken({ depth: last.depth, stream: last.streamOrdering });
-    if (q.recurse) out['recursion_depth'] = depthReached;
+    if (q.from !== undefined) out['prev_batch'] = q.from;
+    if (q.recurse !== undefined) out['recursion_depth'] = q.recurse ? depthReached : 1;
     return out;
   }
 

@@ -195,6 +195,25 @@ export class TimelineStore extends RoomsTableStore {
     return ((await q.limit(options.limit)) as EventDbRow[]).map(eventFromRow);
   }
 
+  /** Live children of any of `parentIds` (one level of a recursive /relations), oldest first, up to `limit`. */
+  async childrenOf(
+    parentIds: readonly string[],
+    limit: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    if (parentIds.length === 0) return [];
+    const rows = (await trx('rooms_events')
+      .whereIn('relates_to', parentIds)
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
+      .orderBy([
+        { column: 'depth', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ])
+      .limit(limit)) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
   /** Thread roots of a room (events with at least one m.thread relation), newest activity first. */
   async threadRoots(
     roomId: string,

@@ -157,6 +157,59 @@ void t.test('bundled aggregations', async (t) => {
       t.ok(seen.includes(reference));
     });
 
+    await t.test('/relations: dir, from/to paging, recurse', async (t) => {
+      const parent = await server.send(alice, roomId, 'parent');
+      const kids: string[] = [];
+      for (let i = 0; i < 4; i++)
+        kids.push(
+          await sendContent(server, bob, roomId, {
+            body: `ref ${i}`,
+            'm.relates_to': { rel_type: 'm.reference', event_id: parent },
+          }),
+        );
+      const grandchild = await sendContent(
+        server,
+        alice,
+        roomId,
+        { 'm.relates_to': { rel_type: 'm.annotation', event_id: kids[0], key: '👍' } },
+        'm.reaction',
+      );
+      const ids = (r: Json): string[] => r.body.chunk.map((e: Json) => e.event_id);
+      const base = `${v1}/relations/${parent}`;
+      const page1 = await server.call(bob, 'GET', `${base}?dir=f&limit=2`);
+      t.same(ids(page1), kids.slice(0, 2));
+      t.notOk(page1.body.prev_batch, 'the first page has no prev_batch');
+      t.notOk('recursion_depth' in page1.body, 'no recursion_depth unless asked');
+      const page2 = await server.call(
+        bob,
+        'GET',
+        `${base}?dir=f&limit=2&from=${encodeURIComponent(page1.body.next_batch)}`,
+      );
+      t.same(ids(page2), kids.slice(2, 4));
+      t.equal(page2.body.prev_batch, page1.body.next_batch);
+      const backwards = await server.call(bob, 'GET', `${base}?dir=b&limit=3`);
+      t.same(ids(backwards), [kids[3], kids[2], kids[1]], 'dir=b: newest first');
+      const upTo = await server.call(
+        bob,
+        'GET',
+        `${base}?dir=f&limit=10&to=${encodeURIComponent(page1.body.next_batch)}`,
+      );
+      t.same(ids(upTo), kids.slice(0, 2), '`to` stops the page');
+      t.notOk(upTo.body.next_batch);
+      const flat = await server.call(bob, 'GET', `${base}?recurse=false`);
+      t.equal(flat.body.recursion_depth, 1);
+      t.notOk(ids(flat).includes(grandchild));
+      const deep = await server.call(bob, 'GET', `${base}?recurse=true&dir=f`);
+      t.same(ids(deep), [...kids, grandchild]);
+      t.equal(deep.body.recursion_depth, 2);
+      const deepRefs = await server.call(bob, 'GET', `${base}/m.annotation?recurse=true`);
+      t.same(ids(deepRefs), [grandchild], 'the rel_type filter applies at every level');
+      const bad = await server.call(bob, 'GET', `${base}?dir=x`);
+      t.equal(bad.status, 400);
+      const unknown = await server.call(bob, 'GET', `${v1}/relations/$nope`);
+      t.equal(unknown.status, 404);
+    });
+
     await t.test('threads: the latest reply carries its own edit', async (t) => {
       const root = await server.send(alice, roomId, 'root');
       const reply = await sendContent(server, bob, roomId, {
