@@ -14,8 +14,9 @@
  *           edits p50 10.65 ms, mean 15.36 ms, CPU 8.17 ms/page, 77 KiB   (p50 ×1.24, mean ×1.08)
  *   pg      plain p50 7.09 ms, mean 9.66 ms, CPU 4.40 ms/page, 30 KiB
  *           edits p50 8.43 ms, mean 10.30 ms, CPU 5.67 ms/page, 77 KiB    (p50 ×1.19, mean ×1.07)
- * The bundling read itself is one query; most of the difference is the page being 2.5 times larger (the
- * spec bundles each edit in full), serialised by the server and parsed by the client.
+ * Both pages cost the same one bundling read (TimelineStore.bundleRows); the difference is that read
+ * returning and parsing 100 edit rows, formatting them, and a page 2.5 times larger (the spec bundles each
+ * edit in full) serialised by the server and parsed by the client.
  */
 import { parseArgs } from 'node:util';
 import {

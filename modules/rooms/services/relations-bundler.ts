@@ -5,7 +5,8 @@
  * viewer took part).
  *
  * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids),
- * plus the viewer's `m.ignored_user_list` (one primary-key read, which sync passes in from its own cache);
+ * plus, only when the page has children other than edits, the viewer's `m.ignored_user_list` (one
+ * primary-key read; sync passes the set it holds);
  * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
  * own edits. State events get no bundle (the spec's warning), and a redacted event no `m.replace`.
  */
@@ -84,9 +85,16 @@ export class RelationsBundler {
     const parents = new Map<string, StoredEvent>();
     for (const e of events) if (e.stateKey === null && e.rejectedReason === null) parents.set(e.eventId, e);
     if (parents.size === 0) return out;
-    // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation.
-    const ignored = options.ignored ?? (await this.ignoredUsers(viewer.userId));
-    const rows = await this.timelineStore.bundleRows([...parents.keys()], ignored);
+    // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation. An
+    // edit has the original's sender, so the ignore list is read only when another kind of child turns up,
+    // and the children re-read only when it names anyone.
+    const parentIds = [...parents.keys()];
+    let ignored = options.ignored;
+    let rows = await this.timelineStore.bundleRows(parentIds, ignored);
+    if (ignored === undefined && rows.some((r) => r.event.relType !== 'm.replace')) {
+      ignored = await this.ignoredUsers(viewer.userId);
+      if (ignored.size > 0) rows = await this.timelineStore.bundleRows(parentIds, ignored);
+    }
     if (rows.length === 0) return out;
 
     const edits = new Map<string, StoredEvent>();
@@ -114,7 +122,7 @@ export class RelationsBundler {
         ? this.timelineStore.threadParticipants([...threads.keys()], viewer.userId)
         : new Set<string>(),
       latest.length > 0
-        ? this.aggregations(latest, viewer, { nested: true })
+        ? this.aggregations(latest, viewer, { ignored, nested: true })
         : new Map<string, BundledRelations>(),
       // Without the viewer: a bundled child needs no transaction_id, and that saves the txn lookup.
       this.reader.format([...edits.values(), ...latest]),
