@@ -9,6 +9,25 @@ import type { Queryable } from '../../../core/storage/transaction.js';
 import { eventFromRow, type EventDbRow, type StoredEvent, type TopoPosition } from './event-rows.js';
 import { RoomsTableStore } from './table-store.js';
 
+/** The columns of an event row but `json`, in the order both branches of `bundleRows` select them. */
+const BUNDLE_COLUMNS = [
+  'stream_ordering',
+  'event_id',
+  'room_id',
+  'type',
+  'state_key',
+  'sender',
+  'depth',
+  'origin_server_ts',
+  'unsigned_json',
+  'redacted_by',
+  'rejected_reason',
+  'state_group',
+  'membership',
+  'relates_to',
+  'rel_type',
+] as const;
+
 export class TimelineStore extends RoomsTableStore {
   /**
    * Events of a room in topological order, after (`dir` f) or before (`dir` b) `from`, exclusive, up to
@@ -264,7 +283,8 @@ export class TimelineStore extends RoomsTableStore {
    * What the bundled aggregations of `eventIds` need, in one indexed read (`rooms_events_relates`): every
    * live (not rejected, not redacted) `m.replace` and `m.reference` child of them, and for each that is a
    * thread root its newest live `m.thread` reply, whose `threadCount` is the number of live replies.
-   * Children sent by `excludeSenders` (the viewer's ignored users) are left out, count included.
+   * Children sent by `excludeSenders` (the viewer's ignored users) are left out, count included. A
+   * reference comes without its content (`pdu` is `{}`): only its id is bundled.
    */
   async bundleRows(
     eventIds: readonly string[],
@@ -273,8 +293,13 @@ export class TimelineStore extends RoomsTableStore {
   ): Promise<{ event: StoredEvent; threadCount: number }[]> {
     if (eventIds.length === 0) return [];
     const ignored = [...excludeSenders];
+    // A reference's JSON is not needed (only its id is bundled): a poll's thousands of answers stay cheap.
     const children = trx('rooms_events')
-      .select('*', trx.raw('1 as n'))
+      .select(
+        ...BUNDLE_COLUMNS,
+        trx.raw(`CASE WHEN rel_type = 'm.replace' THEN json ELSE '{}' END as json`),
+        trx.raw('1 as n'),
+      )
       .whereIn('relates_to', eventIds)
       .whereIn('rel_type', ['m.replace', 'm.reference'])
       .whereNull('rejected_reason')
@@ -294,7 +319,7 @@ export class TimelineStore extends RoomsTableStore {
       .groupBy('relates_to')
       .as('s');
     const latest = trx('rooms_events as t')
-      .select('t.*', 's.n')
+      .select(...BUNDLE_COLUMNS.map((c) => `t.${c}`), 't.json', 's.n')
       .join(threads, 't.stream_ordering', 's.latest');
     const rows = (await children.unionAll(latest)) as (EventDbRow & { n: number | string })[];
     return rows.map((r) => ({ event: eventFromRow(r), threadCount: toNumber(r.n) }));
