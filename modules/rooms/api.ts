@@ -178,6 +178,11 @@ export interface RoomsApi {
   sendEvent(userId: string, roomId: string, type: string, content: JsonObject): Promise<{ eventId: string }>;
   /** One event in the client format, or undefined; no visibility check (callers check `canSee`). */
   getEvent(eventId: string): Promise<ClientEvent | undefined>;
+  /**
+   * Events in the client format with their bundled aggregations (`unsigned['m.relations']`) as `userId`
+   * sees them, by id (unknown ids left out); one batch, no visibility check.
+   */
+  clientEventsFor(userId: string, eventIds: readonly string[]): Promise<Map<string, ClientEvent>>;
   /** Which of `eventIds` (of one room) `userId` may see. */
   visibleEventIds(userId: string, roomId: string, eventIds: readonly string[]): Promise<Set<string>>;
   /** Joins `userId` to a room (id or alias), as POST /join does. */
@@ -254,7 +259,7 @@ export type RoomsApiForReceipts = Pick<
   'currentStateEvent' | 'getEvent' | 'currentStreamPosition' | 'eventsInStreamRange'
 >;
 /** Push rules: the events a notification points at. */
-export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent'>;
+export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent' | 'clientEventsFor'>;
 /** Discovery: the `m.room_versions` capability. */
 export type RoomsApiForDiscovery = Pick<RoomsApi, 'roomVersionsCapability'>;
 /** Plugins (core/plugins/helpers.ts). */

@@ -357,6 +357,12 @@ export class RoomsApiImpl implements RoomsApi {
     return e ? (await this.reader.format([e]))[0] : undefined;
   }
 
+  async clientEventsFor(userId: string, eventIds: readonly string[]): Promise<Map<string, ClientEvent>> {
+    const events = [...(await this.eventStore.getEvents(eventIds)).values()];
+    const formatted = await this.relations.format(events, { userId });
+    return new Map(formatted.map((e) => [e.event_id, e]));
+  }
+
   async visibleEventIds(userId: string, roomId: string, eventIds: readonly string[]): Promise<Set<string>> {
     const events = [...(await this.eventStore.getEvents(eventIds)).values()].filter(
       (e) => e.roomId === roomId,

@@ -131,6 +131,14 @@ void t.test('bundled aggregations', async (t) => {
       checkOriginal(t, find(early.body.events_before, original), '/context events_before (near)');
     });
 
+    await t.test('/notifications', async (t) => {
+      const res = await server.call(bob, 'GET', '/_matrix/client/v3/notifications?limit=100');
+      t.equal(res.status, 200);
+      const events = res.body.notifications.map((n: Json) => n.event);
+      checkOriginal(t, find(events, original), '/notifications');
+      t.notOk(find(events, original)?.room_id, 'the event without room_id, as before');
+    });
+
     await t.test('/relations lists the children, each with its own bundle', async (t) => {
       const rel = await server.call(bob, 'GET', `${v1}/relations/${original}/m.replace?dir=f`);
       t.equal(rel.status, 200);
