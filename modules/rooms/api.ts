@@ -79,6 +79,8 @@ export interface TimelineRange {
   /** The viewer's device: its own `transaction_id`s are shown. */
   readonly deviceId?: string | null;
   readonly filter?: RoomEventFilter;
+  /** The viewer's ignored users, when the caller knows them: left out of the bundled aggregations. */
+  readonly ignored?: ReadonlySet<string>;
 }
 
 /**
@@ -176,6 +178,11 @@ export interface RoomsApi {
   sendEvent(userId: string, roomId: string, type: string, content: JsonObject): Promise<{ eventId: string }>;
   /** One event in the client format, or undefined; no visibility check (callers check `canSee`). */
   getEvent(eventId: string): Promise<ClientEvent | undefined>;
+  /**
+   * Events in the client format with their bundled aggregations (`unsigned['m.relations']`) as `userId`
+   * sees them, by id (unknown ids left out); one batch, no visibility check.
+   */
+  clientEventsFor(userId: string, eventIds: readonly string[]): Promise<Map<string, ClientEvent>>;
   /** Which of `eventIds` (of one room) `userId` may see. */
   visibleEventIds(userId: string, roomId: string, eventIds: readonly string[]): Promise<Set<string>>;
   /** Joins `userId` to a room (id or alias), as POST /join does. */
@@ -252,7 +259,7 @@ export type RoomsApiForReceipts = Pick<
   'currentStateEvent' | 'getEvent' | 'currentStreamPosition' | 'eventsInStreamRange'
 >;
 /** Push rules: the events a notification points at. */
-export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent'>;
+export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent' | 'clientEventsFor'>;
 /** Discovery: the `m.room_versions` capability. */
 export type RoomsApiForDiscovery = Pick<RoomsApi, 'roomVersionsCapability'>;
 /** Plugins (core/plugins/helpers.ts). */

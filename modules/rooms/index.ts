@@ -1,5 +1,6 @@
-import { aliasTo, asClass, asValue } from 'awilix';
+import { aliasTo, asClass, asFunction, asValue } from 'awilix';
 import { Type, type Static } from '@sinclair/typebox';
+import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import type { RoomsApi, RoomsHookRegistry } from './api.js';
@@ -12,6 +13,7 @@ import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
 import { RoomCreationService } from './services/room-creation-service.js';
 import { RoomEventsService } from './services/room-events-service.js';
+import { RelationsBundler } from './services/relations-bundler.js';
 import { RoomHeads } from './services/room-heads.js';
 import { RoomReader } from './services/room-reader.js';
 import { RoomsApiImpl } from './services/rooms-api.js';
@@ -53,6 +55,8 @@ declare module '../../core/container.js' {
     // reads
     roomsVisibility: HistoryVisibility;
     roomsReader: RoomReader;
+    /** Bundled aggregations (`unsigned['m.relations']`) of the events a client is served. */
+    roomsRelations: RelationsBundler;
     roomsTimeline: TimelineService;
     // behaviour behind the routes
     roomsMembership: MembershipService;
@@ -93,6 +97,19 @@ export default defineModule({
       roomsEventPersister: asClass(EventPersister).singleton(),
       roomsVisibility: asClass(HistoryVisibility).singleton(),
       roomsReader: asClass(RoomReader).singleton(),
+      roomsRelations: asFunction(
+        (c: Cradle) =>
+          new RelationsBundler({
+            roomsTimelineStore: c.roomsTimelineStore,
+            roomsReader: c.roomsReader,
+            ignoredUsers: async (userId) =>
+              (container.hasRegistration('accountDataApi')
+                ? await container
+                    .resolve<{ ignoredUsers(u: string): Promise<ReadonlySet<string>> }>('accountDataApi')
+                    .ignoredUsers(userId)
+                : undefined) ?? new Set<string>(),
+          }),
+      ).singleton(),
       roomsTimeline: asClass(TimelineService).singleton(),
       roomsMembership: asClass(MembershipService).singleton(),
       roomsCreation: asClass(RoomCreationService).singleton(),

@@ -18,8 +18,11 @@ import type { PushRulesService } from './push-rules-service.js';
 export interface PushRooms {
   /** An event's content (for thread lookups), or undefined. */
   eventContent(eventId: string): Promise<JsonObject | undefined>;
-  /** The event in the client format without `room_id` (for GET /notifications), or undefined. */
-  clientEvent(eventId: string): Promise<JsonObject | undefined>;
+  /**
+   * The events in the client format without `room_id`, with their bundled aggregations as `userId` sees them
+   * (for GET /notifications, one batch per page); unknown ids are left out.
+   */
+  clientEvents(userId: string, eventIds: readonly string[]): Promise<Map<string, JsonObject>>;
 }
 
 type Deps = Pick<Cradle, 'serverName' | 'logger'> & {
@@ -145,8 +148,12 @@ export class NotificationService {
     });
     const page = rows.slice(0, limit);
     const notifications: JsonObject[] = [];
+    const events = await this.deps.pushRooms.clientEvents(
+      userId,
+      page.map((row) => row.eventId),
+    );
     for (const row of page) {
-      const event = await this.deps.pushRooms.clientEvent(row.eventId);
+      const event = events.get(row.eventId);
       if (!event) continue;
       notifications.push({
         actions: row.actions as JsonObject[keyof JsonObject],

@@ -8,11 +8,13 @@ export function pushRoomsFrom(roomsApi: RoomsApiForPushRules): PushRooms {
     async eventContent(eventId) {
       return (await roomsApi.getEvent(eventId))?.content;
     },
-    async clientEvent(eventId) {
-      const event = await roomsApi.getEvent(eventId);
-      if (!event) return undefined;
-      const { room_id: _roomId, ...rest } = event;
-      return rest as unknown as JsonObject;
+    async clientEvents(userId, eventIds) {
+      const out = new Map<string, JsonObject>();
+      for (const [id, event] of await roomsApi.clientEventsFor(userId, eventIds)) {
+        const { room_id: _roomId, ...rest } = event;
+        out.set(id, rest as unknown as JsonObject);
+      }
+      return out;
     },
   };
 }

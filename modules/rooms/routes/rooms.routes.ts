@@ -232,7 +232,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
         to: queryString(ctx, 'to'),
         limit: queryInt(ctx, 'limit', 50),
         dir: queryDir(ctx, 'b'),
-        recurse: queryBool(ctx, 'recurse'),
+        recurse: queryString(ctx, 'recurse') === undefined ? undefined : queryBool(ctx, 'recurse'),
       },
     );
   };

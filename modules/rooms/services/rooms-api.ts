@@ -30,6 +30,7 @@ import type { RoomEventsService } from './room-events-service.js';
 import type { RoomHeads } from './room-heads.js';
 import type { RoomReader } from './room-reader.js';
 import type { StreamTracker } from './stream-tracker.js';
+import { attachBundles, type RelationsBundler } from './relations-bundler.js';
 import { matchesFilter } from './timeline-service.js';
 import { formatTopoToken } from './tokens.js';
 
@@ -43,6 +44,7 @@ export class RoomsApiImpl implements RoomsApi {
   private readonly streams: StreamTracker;
   private readonly sender: EventSender;
   private readonly reader: RoomReader;
+  private readonly relations: RelationsBundler;
   private readonly visibility: HistoryVisibility;
   private readonly membership: MembershipService;
   private readonly events: RoomEventsService;
@@ -58,6 +60,7 @@ export class RoomsApiImpl implements RoomsApi {
     roomsStreams,
     roomsSender,
     roomsReader,
+    roomsRelations,
     roomsVisibility,
     roomsMembership,
     roomsEvents,
@@ -73,6 +76,7 @@ export class RoomsApiImpl implements RoomsApi {
     | 'roomsStreams'
     | 'roomsSender'
     | 'roomsReader'
+    | 'roomsRelations'
     | 'roomsVisibility'
     | 'roomsMembership'
     | 'roomsEvents'
@@ -87,6 +91,7 @@ export class RoomsApiImpl implements RoomsApi {
     this.streams = roomsStreams;
     this.sender = roomsSender;
     this.reader = roomsReader;
+    this.relations = roomsRelations;
     this.visibility = roomsVisibility;
     this.membership = roomsMembership;
     this.events = roomsEvents;
@@ -149,9 +154,26 @@ export class RoomsApiImpl implements RoomsApi {
       ? formatTopoToken({ depth: first.depth, stream: first.streamOrdering - 1 })
       : `s${range.upTo}`;
     const viewer = { userId, deviceId: range.deviceId ?? null };
-    return range.withPdu
-      ? { events: await this.reader.formatWithPdu(picked, viewer), limited, prevBatch }
-      : { events: await this.reader.format(picked, viewer), limited, prevBatch };
+    const bundles = await this.relations.aggregations(picked, viewer, { ignored: range.ignored });
+    if (range.withPdu) {
+      const events = await this.reader.formatWithPdu(picked, viewer);
+      attachBundles(
+        picked,
+        events.map((e) => e.event),
+        bundles,
+      );
+      attachBundles(
+        picked,
+        events.map((e) => e.pdu),
+        bundles,
+      );
+      return { events, limited, prevBatch };
+    }
+    return {
+      events: attachBundles(picked, await this.reader.format(picked, viewer), bundles),
+      limited,
+      prevBatch,
+    };
   }
 
   async roomsWithEvents(
@@ -333,6 +355,12 @@ export class RoomsApiImpl implements RoomsApi {
   async getEvent(eventId: string): Promise<ClientEvent | undefined> {
     const e = await this.eventStore.getEvent(eventId);
     return e ? (await this.reader.format([e]))[0] : undefined;
+  }
+
+  async clientEventsFor(userId: string, eventIds: readonly string[]): Promise<Map<string, ClientEvent>> {
+    const events = [...(await this.eventStore.getEvents(eventIds)).values()];
+    const formatted = await this.relations.format(events, { userId });
+    return new Map(formatted.map((e) => [e.event_id, e]));
   }
 
   async visibleEventIds(userId: string, roomId: string, eventIds: readonly string[]): Promise<Set<string>> {

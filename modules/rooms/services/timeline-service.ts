@@ -10,6 +10,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
+import type { RelationsBundler } from './relations-bundler.js';
 import type { Actor } from './membership-service.js';
 import type { RoomReader } from './room-reader.js';
 import { formatTopoToken, parseRoomToken } from './tokens.js';
@@ -43,6 +44,8 @@ export interface MessagesPage {
 
 const END_OF_TIME: TopoPosition = { depth: Number.MAX_SAFE_INTEGER, stream: Number.MAX_SAFE_INTEGER };
 const START_OF_TIME: TopoPosition = { depth: -1, stream: 0 };
+/** The most events a recursive /relations reads per level. */
+const RECURSE_MAX = 1000;
 
 function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
@@ -75,17 +78,23 @@ export class TimelineService {
   private readonly timelineStore: TimelineStore;
   private readonly reader: RoomReader;
   private readonly visibility: HistoryVisibility;
+  private readonly bundler: RelationsBundler;
 
   constructor({
     roomsEventStore,
     roomsTimelineStore,
     roomsReader,
     roomsVisibility,
-  }: Pick<Cradle, 'roomsEventStore' | 'roomsTimelineStore' | 'roomsReader' | 'roomsVisibility'>) {
+    roomsRelations,
+  }: Pick<
+    Cradle,
+    'roomsEventStore' | 'roomsTimelineStore' | 'roomsReader' | 'roomsVisibility' | 'roomsRelations'
+  >) {
     this.eventStore = roomsEventStore;
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
+    this.bundler = roomsRelations;
   }
 
   private async position(
@@ -148,7 +157,7 @@ export class TimelineService {
     const limit = Math.min(Math.max(q.filter?.limit ?? q.limit, 1), 1000);
     const { events, next } = await this.walk(actor.userId, roomId, from, q.dir, limit, to, q.filter);
     const page: MessagesPage = {
-      chunk: await this.withThreadSummaries(actor, events, await this.reader.format(events, actor)),
+      chunk: await this.bundler.format(events, actor),
       start: q.from ?? formatTopoToken(from),
     };
     if (next) page.end = formatTopoToken(next);
@@ -171,11 +180,7 @@ export class TimelineService {
 
   async event(actor: Actor, roomId: string, eventId: string): Promise<ClientEvent> {
     const event = await this.reader.visibleEvent(actor.userId, roomId, eventId);
-    const [formatted] = await this.withThreadSummaries(
-      actor,
-      [event],
-      await this.reader.format([event], actor),
-    );
+    const [formatted] = await this.bundler.format([event], actor);
     if (!formatted) throw new MatrixError(404, 'M_NOT_FOUND', 'Event not found.');
     return formatted;
   }
@@ -214,11 +219,13 @@ export class TimelineService {
       const senders = new Set([event, ...before.events, ...after.events].map((e) => e.sender));
       stateEvents = stateEvents.filter((e) => e.type !== 'm.room.member' || senders.has(e.stateKey ?? ''));
     }
-    const [formattedEvent] = await this.reader.format([event], actor);
+    // One bundling read for the whole context: the event and both sides.
+    const all = [event, ...before.events, ...after.events];
+    const formattedAll = await this.bundler.format(all, actor);
     return {
-      event: formattedEvent,
-      events_before: await this.reader.format(before.events, actor),
-      events_after: await this.reader.format(after.events, actor),
+      event: formattedAll[0],
+      events_before: formattedAll.slice(1, 1 + before.events.length),
+      events_after: formattedAll.slice(1 + before.events.length),
       start: formatTopoToken(before.next ?? START_OF_TIME),
       end: formatTopoToken(after.next ?? { depth: last.depth, stream: last.streamOrdering }),
       state: await this.reader.format(stateEvents, actor),
@@ -236,7 +243,8 @@ export class TimelineService {
       to?: string;
       limit: number;
       dir: 'f' | 'b';
-      recurse: boolean;
+      /** Undefined when the client did not ask (then no `recursion_depth`). */
+      recurse?: boolean;
     },
   ): Promise<Record<string, unknown>> {
     await this.reader.visibleEvent(actor.userId, roomId, eventId);
@@ -254,18 +262,20 @@ export class TimelineService {
         limit: limit + 1,
       });
     } else {
-      // Recursion (MSC3981): children of children, up to three levels, then paginated in memory.
+      // Recursion (spec v1.10, MSC3981): children of children, up to three levels — one read per level,
+      // at most RECURSE_MAX events in all — then paginated in memory.
       const all: StoredEvent[] = [];
+      const seen = new Set([eventId]);
       let frontier = [eventId];
       for (let level = 1; level <= 3 && frontier.length > 0; level++) {
         const next: string[] = [];
-        for (const parent of frontier) {
-          const children = await this.timelineStore.relations(parent, { dir: 'f', limit: 1000 });
-          for (const c of children) {
-            next.push(c.eventId);
-            if ((!q.relType || c.relType === q.relType) && (!q.eventType || c.type === q.eventType))
-              all.push(c);
-          }
+        const children = await this.timelineStore.childrenOf(frontier, RECURSE_MAX);
+        for (const c of children) {
+          if (seen.has(c.eventId)) continue;
+          seen.add(c.eventId);
+          next.push(c.eventId);
+          if ((!q.relType || c.relType === q.relType) && (!q.eventType || c.type === q.eventType))
+            all.push(c);
         }
         if (next.length > 0) depthReached = level;
         frontier = next;
@@ -289,11 +299,12 @@ export class TimelineService {
     }
     const page = candidates.slice(0, limit);
     const visible = await this.visibility.filter(actor.userId, roomId, page);
-    const out: Record<string, unknown> = { chunk: await this.reader.format(visible, actor) };
+    const out: Record<string, unknown> = { chunk: await this.bundler.format(visible, actor) };
     const last = page[page.length - 1];
     if (candidates.length > limit && last)
       out['next_batch'] = formatTopoToken({ depth: last.depth, stream: last.streamOrdering });
-    if (q.recurse) out['recursion_depth'] = depthReached;
+    if (q.from !== undefined) out['prev_batch'] = q.from;
+    if (q.recurse !== undefined) out['recursion_depth'] = q.recurse ? depthReached : 1;
     return out;
   }
 
@@ -342,7 +353,7 @@ export class TimelineService {
       if (next !== undefined || roots.length <= limit) break;
     }
     const out: Record<string, unknown> = {
-      chunk: await this.withThreadSummaries(actor, chunk, await this.reader.format(chunk, actor)),
+      chunk: await this.bundler.format(chunk, actor),
     };
     if (next !== undefined) out['next_batch'] = `s${next}`;
     return out;
@@ -364,40 +375,5 @@ export class TimelineService {
       probe = dir === 'f' ? event.originServerTs + 1 : event.originServerTs - 1;
     }
     throw new MatrixError(404, 'M_NOT_FOUND', `Unable to find event from ${ts} in direction ${dir}`);
-  }
-
-  /** Adds `unsigned['m.relations']['m.thread']` to thread roots among `events` (one grouped query). */
-  async withThreadSummaries(
-    actor: Actor,
-    events: readonly StoredEvent[],
-    formatted: ClientEvent[],
-  ): Promise<ClientEvent[]> {
-    if (events.length === 0) return formatted;
-    const summaries = await this.timelineStore.threadSummaries(events.map((e) => e.eventId));
-    if (summaries.size === 0) return formatted;
-    const latestIds = [...summaries.values()].map((s) => s.latestStream);
-    const latest = new Map<number, StoredEvent>();
-    for (const stream of latestIds) {
-      const e = await this.timelineStore.eventAtStream(stream);
-      if (e) latest.set(stream, e);
-    }
-    const participated = await this.timelineStore.threadParticipants([...summaries.keys()], actor.userId);
-    return Promise.all(
-      formatted.map(async (f, i) => {
-        const root = events[i];
-        const summary = root ? summaries.get(root.eventId) : undefined;
-        if (!root || !summary) return f;
-        const latestEvent = latest.get(summary.latestStream);
-        const [latestFormatted] = latestEvent ? await this.reader.format([latestEvent], actor) : [];
-        const relations = (f.unsigned['m.relations'] as Record<string, unknown> | undefined) ?? {};
-        relations['m.thread'] = {
-          latest_event: latestFormatted,
-          count: summary.count,
-          current_user_participated: root.sender === actor.userId || participated.has(root.eventId),
-        };
-        f.unsigned['m.relations'] = relations;
-        return f;
-      }),
-    );
   }
 }

@@ -9,6 +9,25 @@ import type { Queryable } from '../../../core/storage/transaction.js';
 import { eventFromRow, type EventDbRow, type StoredEvent, type TopoPosition } from './event-rows.js';
 import { RoomsTableStore } from './table-store.js';
 
+/** The columns of an event row but `json`, in the order both branches of `bundleRows` select them. */
+const BUNDLE_COLUMNS = [
+  'stream_ordering',
+  'event_id',
+  'room_id',
+  'type',
+  'state_key',
+  'sender',
+  'depth',
+  'origin_server_ts',
+  'unsigned_json',
+  'redacted_by',
+  'rejected_reason',
+  'state_group',
+  'membership',
+  'relates_to',
+  'rel_type',
+] as const;
+
 export class TimelineStore extends RoomsTableStore {
   /**
    * Events of a room in topological order, after (`dir` f) or before (`dir` b) `from`, exclusive, up to
@@ -164,7 +183,11 @@ export class TimelineStore extends RoomsTableStore {
     options: { relType?: string; eventType?: string; dir: 'f' | 'b'; from?: TopoPosition; limit: number },
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
-    const q = trx('rooms_events').where({ relates_to: eventId }).whereNull('rejected_reason');
+    // A redacted child is no longer related (its m.relates_to is redacted away).
+    const q = trx('rooms_events')
+      .where({ relates_to: eventId })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by');
     if (options.relType) q.andWhere({ rel_type: options.relType });
     if (options.eventType) q.andWhere({ type: options.eventType });
     const from = options.from;
@@ -191,6 +214,25 @@ export class TimelineStore extends RoomsTableStore {
     return ((await q.limit(options.limit)) as EventDbRow[]).map(eventFromRow);
   }
 
+  /** Live children of any of `parentIds` (one level of a recursive /relations), oldest first, up to `limit`. */
+  async childrenOf(
+    parentIds: readonly string[],
+    limit: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    if (parentIds.length === 0) return [];
+    const rows = (await trx('rooms_events')
+      .whereIn('relates_to', parentIds)
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
+      .orderBy([
+        { column: 'depth', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ])
+      .limit(limit)) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
   /** Thread roots of a room (events with at least one m.thread relation), newest activity first. */
   async threadRoots(
     roomId: string,
@@ -200,6 +242,7 @@ export class TimelineStore extends RoomsTableStore {
     const q = trx('rooms_events')
       .where({ room_id: roomId, rel_type: 'm.thread' })
       .whereNull('rejected_reason')
+      .whereNull('redacted_by')
       .groupBy('relates_to')
       .select('relates_to')
       .max('stream_ordering as latest');
@@ -236,6 +279,52 @@ export class TimelineStore extends RoomsTableStore {
     return out;
   }
 
+  /**
+   * What the bundled aggregations of `eventIds` need, in one indexed read (`rooms_events_relates`): every
+   * live (not rejected, not redacted) `m.replace` and `m.reference` child of them, and for each that is a
+   * thread root its newest live `m.thread` reply, whose `threadCount` is the number of live replies.
+   * Children sent by `excludeSenders` (the viewer's ignored users) are left out, count included. A
+   * reference comes without its content (`pdu` is `{}`): only its id is bundled.
+   */
+  async bundleRows(
+    eventIds: readonly string[],
+    excludeSenders: ReadonlySet<string> = new Set(),
+    trx: Queryable = this.db,
+  ): Promise<{ event: StoredEvent; threadCount: number }[]> {
+    if (eventIds.length === 0) return [];
+    const ignored = [...excludeSenders];
+    // A reference's JSON is not needed (only its id is bundled): a poll's thousands of answers stay cheap.
+    const children = trx('rooms_events')
+      .select(
+        ...BUNDLE_COLUMNS,
+        trx.raw(`CASE WHEN rel_type = 'm.replace' THEN json ELSE '{}' END as json`),
+        trx.raw('1 as n'),
+      )
+      .whereIn('relates_to', eventIds)
+      .whereIn('rel_type', ['m.replace', 'm.reference'])
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by');
+    if (ignored.length > 0) children.whereNotIn('sender', ignored);
+    const threads = trx('rooms_events')
+      .select('relates_to')
+      .count('* as n')
+      .max('stream_ordering as latest')
+      .whereIn('relates_to', eventIds)
+      .andWhere({ rel_type: 'm.thread' })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
+      .modify((q) => {
+        if (ignored.length > 0) q.whereNotIn('sender', ignored);
+      })
+      .groupBy('relates_to')
+      .as('s');
+    const latest = trx('rooms_events as t')
+      .select(...BUNDLE_COLUMNS.map((c) => `t.${c}`), 't.json', 's.n')
+      .join(threads, 't.stream_ordering', 's.latest');
+    const rows = (await children.unionAll(latest)) as (EventDbRow & { n: number | string })[];
+    return rows.map((r) => ({ event: eventFromRow(r), threadCount: toNumber(r.n) }));
+  }
+
   /** Which of `rootIds` have an m.thread reply from `userId`. */
   async threadParticipants(
     rootIds: readonly string[],
@@ -246,6 +335,8 @@ export class TimelineStore extends RoomsTableStore {
     const rows = (await trx('rooms_events')
       .whereIn('relates_to', rootIds)
       .andWhere({ rel_type: 'm.thread', sender: userId })
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by')
       .distinct('relates_to')) as { relates_to: string }[];
     return new Set(rows.map((r) => r.relates_to));
   }

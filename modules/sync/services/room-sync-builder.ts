@@ -153,6 +153,7 @@ export class RoomSyncBuilder {
       to,
       limit,
       viewer,
+      ignored: ctx.ignored,
       ...eventFormat(ctx),
       filter: {
         types: filter?.types,

@@ -21,6 +21,7 @@ interface TimelineRange {
   limit: number;
   deviceId?: string | null;
   filter?: TimelineFilter;
+  ignored?: ReadonlySet<string>;
 }
 
 interface Slice<E> {
@@ -175,6 +176,7 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
       limit: range.limit,
       deviceId: range.viewer.deviceId,
       filter: range.filter,
+      ignored: range.ignored,
     };
     const slice: Slice<SyncRoomEvent> = range.federationFormat
       ? await this.api().timeline(userId, roomId, { ...read, withPdu: true })

@@ -78,6 +78,8 @@ export type TimelineRequest = EventFormatOption & {
   readonly limit: number;
   readonly viewer: { userId: string; deviceId: string | null };
   readonly filter?: TimelineFilter;
+  /** The viewer's ignored users: left out of the bundled aggregations too. */
+  readonly ignored?: ReadonlySet<string>;
 };
 
 export interface SyncRoomsSource {

@@ -1,0 +1,172 @@
+/**
+ * Bundled aggregations (spec "Aggregations of child events"): the `unsigned['m.relations']` of each event a
+ * client is served — `m.replace` (the most recent valid edit, formatted in full), `m.reference` (the
+ * referencing event ids) and `m.thread` (latest reply, with its own bundled edit, reply count and whether the
+ * viewer took part).
+ *
+ * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids),
+ * plus, only when the page has children other than edits, the viewer's `m.ignored_user_list` (one
+ * primary-key read; sync passes the set it holds);
+ * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
+ * own edits. State events get no bundle (the spec's warning), and a redacted event no `m.replace`.
+ */
+import type { Cradle } from '../../../core/container.js';
+import type { StoredEvent } from '../store/event-rows.js';
+import type { TimelineStore } from '../store/timeline-store.js';
+import type { ClientEvent } from './client-events.js';
+import type { RoomReader, Viewer } from './room-reader.js';
+
+/** `unsigned['m.relations']` of one event. */
+export type BundledRelations = Record<string, unknown>;
+
+/** Spec "Validity of replacement events": may `edit` replace `original`? */
+export function isValidReplacement(original: StoredEvent, edit: StoredEvent): boolean {
+  if (edit.relType !== 'm.replace' || edit.relatesTo !== original.eventId) return false;
+  if (edit.roomId !== original.roomId || edit.sender !== original.sender || edit.type !== original.type)
+    return false;
+  if (edit.stateKey !== null || original.stateKey !== null) return false;
+  // An edit of an edit is ignored.
+  if (original.relType === 'm.replace') return false;
+  if (edit.redactedBy !== null || edit.rejectedReason !== null) return false;
+  // Encrypted edits carry m.new_content in the ciphertext.
+  if (edit.type === 'm.room.encrypted') return true;
+  const newContent = edit.pdu.content['m.new_content'];
+  return typeof newContent === 'object' && newContent !== null && !Array.isArray(newContent);
+}
+
+/** The more recent of two replacements: later `origin_server_ts`, then the larger event id. */
+function isNewer(a: StoredEvent, b: StoredEvent): boolean {
+  return a.originServerTs !== b.originServerTs ? a.originServerTs > b.originServerTs : a.eventId > b.eventId;
+}
+
+export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' | 'roomsReader'> {
+  /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
+  readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+}
+
+export interface BundleOptions {
+  /** The viewer's ignored users when the caller already knows them (sync); otherwise looked up. */
+  readonly ignored?: ReadonlySet<string>;
+  /** Bundling the latest reply of a thread: no thread of its own. */
+  readonly nested?: boolean;
+}
+
+export class RelationsBundler {
+  private readonly timelineStore: TimelineStore;
+  private readonly reader: RoomReader;
+  private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+
+  constructor({ roomsTimelineStore, roomsReader, ignoredUsers }: RelationsBundlerDeps) {
+    this.timelineStore = roomsTimelineStore;
+    this.reader = roomsReader;
+    this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
+  }
+
+  /** `events` formatted for `viewer`, each with its bundled aggregations. */
+  async format(
+    events: readonly StoredEvent[],
+    viewer: Viewer,
+    options?: BundleOptions,
+  ): Promise<ClientEvent[]> {
+    const [formatted, bundles] = await Promise.all([
+      this.reader.format(events, viewer),
+      this.aggregations(events, viewer, options),
+    ]);
+    return attachBundles(events, formatted, bundles);
+  }
+
+  /** The bundled aggregations of `events` (only those that have any), by event id. */
+  async aggregations(
+    events: readonly StoredEvent[],
+    viewer: Viewer,
+    options: BundleOptions = {},
+  ): Promise<Map<string, BundledRelations>> {
+    const out = new Map<string, BundledRelations>();
+    const parents = new Map<string, StoredEvent>();
+    for (const e of events) if (e.stateKey === null && e.rejectedReason === null) parents.set(e.eventId, e);
+    if (parents.size === 0) return out;
+    // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation. An
+    // edit has the original's sender, so the ignore list is read only when another kind of child turns up,
+    // and the children re-read only when it names anyone.
+    const parentIds = [...parents.keys()];
+    let ignored = options.ignored;
+    let rows = await this.timelineStore.bundleRows(parentIds, ignored);
+    if (ignored === undefined && rows.some((r) => r.event.relType !== 'm.replace')) {
+      ignored = await this.ignoredUsers(viewer.userId);
+      if (ignored.size > 0) rows = await this.timelineStore.bundleRows(parentIds, ignored);
+    }
+    if (rows.length === 0) return out;
+
+    const edits = new Map<string, StoredEvent>();
+    const references = new Map<string, StoredEvent[]>();
+    const threads = new Map<string, { latest: StoredEvent; count: number }>();
+    for (const { event: child, threadCount } of rows) {
+      const parent = child.relatesTo === null ? undefined : parents.get(child.relatesTo);
+      if (!parent) continue;
+      if (child.relType === 'm.replace') {
+        if (parent.redactedBy !== null || !isValidReplacement(parent, child)) continue;
+        const current = edits.get(parent.eventId);
+        if (!current || isNewer(child, current)) edits.set(parent.eventId, child);
+      } else if (child.relType === 'm.reference') {
+        const list = references.get(parent.eventId) ?? [];
+        list.push(child);
+        references.set(parent.eventId, list);
+      } else if (child.relType === 'm.thread' && !options.nested) {
+        threads.set(parent.eventId, { latest: child, count: threadCount });
+      }
+    }
+
+    const latest = [...threads.values()].map((t) => t.latest);
+    const [participated, latestBundles, formattedChildren] = await Promise.all([
+      threads.size > 0
+        ? this.timelineStore.threadParticipants([...threads.keys()], viewer.userId)
+        : new Set<string>(),
+      latest.length > 0
+        ? this.aggregations(latest, viewer, { ignored, nested: true })
+        : new Map<string, BundledRelations>(),
+      // Without the viewer: a bundled child needs no transaction_id, and that saves the txn lookup.
+      this.reader.format([...edits.values(), ...latest]),
+    ]);
+    const formattedById = new Map(formattedChildren.map((f) => [f.event_id, f]));
+    for (const f of formattedChildren) {
+      const bundle = latestBundles.get(f.event_id);
+      if (bundle) f.unsigned['m.relations'] = bundle;
+    }
+
+    for (const parent of parents.values()) {
+      const bundle: BundledRelations = {};
+      const edit = edits.get(parent.eventId);
+      if (edit) bundle['m.replace'] = formattedById.get(edit.eventId);
+      const refs = references.get(parent.eventId);
+      if (refs) {
+        refs.sort((a, b) => a.streamOrdering - b.streamOrdering);
+        bundle['m.reference'] = { chunk: refs.map((r) => ({ event_id: r.eventId })) };
+      }
+      const thread = threads.get(parent.eventId);
+      if (thread) {
+        bundle['m.thread'] = {
+          latest_event: formattedById.get(thread.latest.eventId),
+          count: thread.count,
+          current_user_participated: parent.sender === viewer.userId || participated.has(parent.eventId),
+        };
+      }
+      if (Object.keys(bundle).length > 0) out.set(parent.eventId, bundle);
+    }
+    return out;
+  }
+}
+
+/** Sets `unsigned['m.relations']` on each formatted event (parallel to `events`) that has a bundle. */
+export function attachBundles<T extends { unsigned: Record<string, unknown> }>(
+  events: readonly StoredEvent[],
+  formatted: T[],
+  bundles: ReadonlyMap<string, BundledRelations>,
+): T[] {
+  if (bundles.size === 0) return formatted;
+  formatted.forEach((f, i) => {
+    const e = events[i];
+    const bundle = e ? bundles.get(e.eventId) : undefined;
+    if (bundle) f.unsigned['m.relations'] = bundle;
+  });
+  return formatted;
+}
