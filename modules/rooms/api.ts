@@ -25,6 +25,7 @@ import type {
   StateEventValidator,
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
+import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
 export type { RoomEventFilter } from './services/timeline-service.js';
@@ -257,3 +258,17 @@ export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent'>;
 export type RoomsApiForDiscovery = Pick<RoomsApi, 'roomVersionsCapability'>;
 /** Plugins (core/plugins/helpers.ts). */
 export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms'>;
+
+// ---- federation ----------------------------------------------------------------------------------------
+
+export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+
+/**
+ * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs
+ * from other servers (services/federated-event-receiver.ts). Signature keys come in with each call
+ * (`IncomingPdu.keys`, federation's key ring), so rooms never imports federation.
+ */
+export interface RoomsFederationApi {
+  /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
+  receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
+}

@@ -2,11 +2,12 @@ import { aliasTo, asClass, asValue } from 'awilix';
 import { Type, type Static } from '@sinclair/typebox';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
-import type { RoomsApi, RoomsHookRegistry } from './api.js';
+import type { RoomsApi, RoomsFederationApi, RoomsHookRegistry } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
+import { FederatedEventReceiver } from './services/federated-event-receiver.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
@@ -15,11 +16,14 @@ import { RoomEventsService } from './services/room-events-service.js';
 import { RoomHeads } from './services/room-heads.js';
 import { RoomReader } from './services/room-reader.js';
 import { RoomsApiImpl } from './services/rooms-api.js';
+import { RoomsFederationApiImpl } from './services/rooms-federation-api.js';
 import { StreamTracker } from './services/stream-tracker.js';
 import { TimelineService } from './services/timeline-service.js';
 import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/001-rooms-dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/002-membership-events-index.js';
+import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
+import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
 import { RoomStore } from './store/room-store.js';
@@ -43,6 +47,7 @@ declare module '../../core/container.js' {
     roomsStateStore: StateStore;
     roomsMembershipStore: MembershipStore;
     roomsTxnStore: TxnStore;
+    roomsSoftFailedStore: SoftFailedStore;
     // the send path: the head cache and room lock, stream positions, then queue → build → commit
     roomsHeads: RoomHeads;
     roomsStreams: StreamTracker;
@@ -64,6 +69,10 @@ declare module '../../core/container.js' {
     /** What other modules may call (api.ts `RoomsApi`) and where they plug in (`RoomsHookRegistry`). */
     roomsApi: RoomsApi;
     roomsHooks: RoomsHookRegistry;
+    /** The receive pipeline for events from other servers. */
+    roomsFederatedReceiver: FederatedEventReceiver;
+    /** What the federation module calls (api.ts `RoomsFederationApi`). */
+    roomsFederationApi: RoomsFederationApi;
   }
 }
 
@@ -74,7 +83,7 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: [roomsDagMigration, membershipEventsIndexMigration],
+  migrations: [roomsDagMigration, membershipEventsIndexMigration, roomsSoftFailedEventsMigration],
   register({ container, config }) {
     container.register({
       roomsConfig: asValue(config),
@@ -84,6 +93,7 @@ export default defineModule({
       roomsStateStore: asClass(StateStore).singleton(),
       roomsMembershipStore: asClass(MembershipStore).singleton(),
       roomsTxnStore: asClass(TxnStore).singleton(),
+      roomsSoftFailedStore: asClass(SoftFailedStore).singleton(),
       roomsHeads: asClass(RoomHeads).singleton(),
       roomsStreams: asClass(StreamTracker).singleton(),
       roomsHookLists: asClass(RoomHooks).singleton(),
@@ -99,6 +109,8 @@ export default defineModule({
       roomsEvents: asClass(RoomEventsService).singleton(),
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
+      roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
+      roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
     });
   },
   routes(router, { cradle }) {
