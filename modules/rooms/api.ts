@@ -271,4 +271,6 @@ export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federa
 export interface RoomsFederationApi {
   /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
+  /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
+  eventIdOf(pdu: unknown): Promise<string | undefined>;
 }

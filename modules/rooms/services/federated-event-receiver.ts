@@ -26,7 +26,10 @@ import {
   type AuthEvent,
   type AuthStateLookup,
 } from '../../../core/protocol/auth-rules/index.js';
+import { computeEventId } from '../../../core/protocol/event-id.js';
 import { referenceIds } from '../../../core/protocol/event-references.js';
+import { serverNameOf } from '../../../core/protocol/identifiers.js';
+import { checkPduFormat } from '../../../core/protocol/pdu-format.js';
 import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
 import { checkPduOnReceipt, type PduAccepted } from '../../../core/protocol/pdu-receipt.js';
 import {
@@ -49,6 +52,11 @@ export interface IncomingPdu {
   readonly keys: VerifyKeyLookup;
   /** The room the PDU must belong to (a join's room); by default the PDU's own `room_id`. */
   readonly roomId?: string;
+  /**
+   * The server that sent the PDU (a transaction's origin): its sender must belong to it, else the PDU is
+   * refused (`origin_mismatch`) before any key is fetched.
+   */
+  readonly origin?: string;
 }
 
 /**
@@ -82,6 +90,7 @@ export type RefusalCode =
   | 'format'
   | 'signatures'
   | 'unknown_room'
+  | 'origin_mismatch'
   | 'missing_prev_events'
   | 'missing_auth_events'
   | 'unsupported_fork';
@@ -126,15 +135,21 @@ export class FederatedEventReceiver {
    */
   async receive(input: IncomingPdu): Promise<ReceiveOutcome> {
     const raw = input.pdu;
-    const claimed =
-      typeof raw === 'object' && raw !== null && typeof (raw as { room_id?: unknown }).room_id === 'string'
-        ? (raw as { room_id: string }).room_id
-        : undefined;
-    const roomId = input.roomId ?? claimed;
+    const roomId = input.roomId ?? roomIdOf(raw);
     if (roomId === undefined) return refuse('format', 'the PDU has no room_id');
     const head = await this.heads.get(roomId);
     if (!head) return refuse('unknown_room', `this server is not in room ${roomId}`);
 
+    if (input.origin !== undefined) {
+      const format = checkPduFormat(raw, head.version);
+      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
+        return refuse(
+          'origin_mismatch',
+          `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
+          computeEventId(format.pdu, head.version),
+        );
+      }
+    }
     const verdict = await checkPduOnReceipt({
       pdu: raw,
       roomVersion: head.version,
@@ -159,6 +174,15 @@ export class FederatedEventReceiver {
     });
     if (stored) await this.persister.announce(stored);
     return outcome!;
+  }
+
+  /** The id of a well-formed PDU of a room this server is in. */
+  async eventIdOf(raw: unknown): Promise<string | undefined> {
+    const roomId = roomIdOf(raw);
+    const head = roomId === undefined ? undefined : await this.heads.get(roomId);
+    if (!head) return undefined;
+    const format = checkPduFormat(raw, head.version);
+    return format.ok ? computeEventId(format.pdu, head.version) : undefined;
   }
 
   /** Steps 4–6 and the commit; under the room lock. */
@@ -304,6 +328,12 @@ export class FederatedEventReceiver {
 
 function refuse(code: RefusalCode, reason: string, eventId?: string): ReceiveOutcome {
   return { status: 'refused', code, reason, ...(eventId === undefined ? {} : { eventId }) };
+}
+
+function roomIdOf(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const roomId = (raw as { room_id?: unknown }).room_id;
+  return typeof roomId === 'string' ? roomId : undefined;
 }
 
 function asAuthEvent(e: StoredEvent): AuthEvent {

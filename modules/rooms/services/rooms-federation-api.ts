@@ -13,4 +13,8 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
     return this.receiver.receive(input);
   }
+
+  eventIdOf(pdu: unknown): Promise<string | undefined> {
+    return this.receiver.eventIdOf(pdu);
+  }
 }
