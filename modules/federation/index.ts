@@ -35,6 +35,7 @@ import { federationInboundTxnsMigration } from './store/migrations/2026120714100
 import { InboundTxnStore } from './store/inbound-txn-store.js';
 import { TransactionReceiver } from './services/transaction-receiver.js';
 import { sendRoutes } from './routes/send.routes.js';
+import { roomsRoutes } from './routes/rooms.routes.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -188,6 +189,7 @@ export default defineModule({
     keysRoutes(router, cradle);
     federationRoutes(router, cradle);
     sendRoutes(router, cradle);
+    roomsRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();

@@ -12,7 +12,7 @@
  * also pair each with its federation format when asked (`withPdu: true`). Stream positions are the `events`
  * stream the rooms module announces on the notifier.
  */
-import type { JsonObject, StateKey } from '../../core/protocol/pdu.js';
+import type { JsonObject, PduJson, StateKey } from '../../core/protocol/pdu.js';
 import type { ClientEvent, EventWithPdu } from './services/client-events.js';
 import type {
   AliasResolver,
@@ -26,6 +26,7 @@ import type {
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
 import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
 export type { RoomEventFilter } from './services/timeline-service.js';
@@ -273,4 +274,21 @@ export interface RoomsFederationApi {
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
   /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
   eventIdOf(pdu: unknown): Promise<string | undefined>;
+  /**
+   * make_join: the unsigned join event `userId` would send (404 unknown room, 400
+   * M_INCOMPATIBLE_ROOM_VERSION when `supportedVersions` lacks the room's, 403 when the user may not join).
+   */
+  makeJoinTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate>;
+  /** An accepted event in the federation format (the stored PDU), with its room; undefined when unknown. */
+  getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
+  /** The state before an accepted event and that state's auth chain; undefined when unknown. */
+  stateBeforeEvent(eventId: string): Promise<(StateAtEvent & { roomId: string }) | undefined>;
+  /** The auth chain of `pdus` (their auth events, recursively). */
+  authChain(pdus: readonly PduJson[]): Promise<PduJson[]>;
+  /** The servers with a joined member in the room now. */
+  serversInRoom(roomId: string): Promise<string[]>;
 }

@@ -8,6 +8,7 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
@@ -71,6 +72,8 @@ declare module '../../core/container.js' {
     roomsHooks: RoomsHookRegistry;
     /** The receive pipeline for events from other servers. */
     roomsFederatedReceiver: FederatedEventReceiver;
+    /** What other servers are answered about rooms (make_join, state, events). */
+    roomsFederationReads: FederationRoomReads;
     /** What the federation module calls (api.ts `RoomsFederationApi`). */
     roomsFederationApi: RoomsFederationApi;
   }
@@ -110,6 +113,7 @@ export default defineModule({
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
+      roomsFederationReads: asClass(FederationRoomReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
     });
   },

@@ -36,7 +36,8 @@ export interface TransactionReceiverDeps {
 
 export class TransactionReceiver {
   private readonly inFlight = new Map<string, Promise<TransactionResponse>>();
-  private readonly keys: VerifyKeyLookup;
+  /** Signature keys for the receive pipeline: the key ring. */
+  readonly keys: VerifyKeyLookup;
 
   constructor(private readonly deps: TransactionReceiverDeps) {
     this.keys = {
