@@ -76,6 +76,35 @@ void t.test('a join and a message from B reach A’s user; a replayed txn is ide
   t.same(after, before, 'nothing new stored');
 });
 
+void t.test('a transaction of 50 chained messages in one room', async (t) => {
+  const base = await headAt(a, roomId);
+  const pdus: unknown[] = [];
+  const ids: string[] = [];
+  let prev = base.prevEvents;
+  for (let i = 0; i < 50; i++) {
+    const e = await remoteEvent(
+      a,
+      b,
+      roomId,
+      { sender: bob, type: 'm.room.message', content: { msgtype: 'm.text', body: `n${i}` } },
+      { ...base, prevEvents: prev, depth: base.depth + i },
+    );
+    pdus.push(e.pdu);
+    ids.push(e.eventId);
+    prev = [e.eventId];
+  }
+  const started = process.hrtime.bigint();
+  const answer = (await send(txn(pdus))) as { pdus: Record<string, unknown> };
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  t.comment(`PUT /send of 50 PDUs (one room, signed request, keys cached): ${ms.toFixed(1)} ms`);
+  t.same(Object.keys(answer.pdus).sort(), [...ids].sort());
+  t.ok(
+    Object.values(answer.pdus).every((r) => JSON.stringify(r) === '{}'),
+    'all accepted',
+  );
+  t.same((await headAt(a, roomId)).prevEvents, [ids[49]], 'the last is the forward extremity');
+});
+
 void t.test('bad signature, bad hash, unauthorised sender, origin mismatch', async (t) => {
   const forged = await remoteEvent(a, b, roomId, {
     sender: bob,
