@@ -222,3 +222,21 @@ void t.test('malformed transactions: 400 M_BAD_JSON', async (t) => {
   };
   t.same(answer, { pdus: {} });
 });
+
+void t.test('PDUs of a server the room’s ACL denies get a per-PDU error', async (t) => {
+  const res = await a.request(
+    'PUT',
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.server_acl/`,
+    // Both test servers are named localhost:PORT and ACLs ignore the port: deny everyone but A by IP.
+    { token: alice.accessToken, body: { allow: ['127.0.0.1'], deny: ['localhost'] } },
+  );
+  t.equal(res.status, 200);
+  const msg = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { body: 'acl' },
+  });
+  const answer = (await send(txn([msg.pdu]))) as { pdus: Record<string, { error?: string }> };
+  t.match(answer.pdus[msg.eventId], { error: /server ACL/ });
+  t.notOk(await aCradle.roomsEventStore.getEvent(msg.eventId));
+});
