@@ -81,8 +81,9 @@ export class TransactionReceiver {
     }
     await Promise.all(
       [...byRoom].map(async ([roomId, roomPdus]) => {
+        const denied = await this.deniedByAcl(origin, roomId);
         for (const pdu of roomPdus) {
-          const outcome = await this.receivePdu(origin, roomId, pdu);
+          const outcome = await this.receivePdu(origin, roomId, pdu, denied);
           if (outcome.eventId !== undefined) results[outcome.eventId] = outcome.result;
         }
       }),
@@ -94,20 +95,34 @@ export class TransactionReceiver {
     return response;
   }
 
+  /**
+   * Why the room's server ACL keeps `origin`'s PDUs out, if it does (read once per room and transaction;
+   * an ACL that cannot be read keeps them out too, as a transient error).
+   */
+  private async deniedByAcl(origin: string, roomId: string): Promise<string | undefined> {
+    if (!this.deps.rooms()) return undefined;
+    try {
+      const acl = await this.deps.serverAcl(roomId);
+      return acl !== undefined && !isServerAllowedByAcl(origin, acl)
+        ? `${origin} is denied by the room's server ACL`
+        : undefined;
+    } catch (err) {
+      this.deps.logger.warn({ err, roomId }, 'the server ACL of a room could not be read');
+      return 'the event could not be processed, try again later';
+    }
+  }
+
   private async receivePdu(
     origin: string,
     roomId: string,
     pdu: unknown,
+    deniedByAcl: string | undefined,
   ): Promise<{ eventId?: string; result: { error?: string } }> {
     const rooms = this.deps.rooms();
     if (!rooms) return { result: { error: 'rooms are not enabled on this server' } };
     try {
-      const acl = await this.deps.serverAcl(roomId);
-      if (acl !== undefined && !isServerAllowedByAcl(origin, acl)) {
-        return {
-          eventId: await rooms.eventIdOf(pdu),
-          result: { error: `${origin} is denied by the room's server ACL` },
-        };
+      if (deniedByAcl !== undefined) {
+        return { eventId: await rooms.eventIdOf(pdu), result: { error: deniedByAcl } };
       }
       const outcome = await rooms.receivePdu({ pdu, keys: this.keys, origin });
       if (outcome.status === 'refused')
