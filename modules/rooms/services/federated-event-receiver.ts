@@ -193,13 +193,13 @@ export class FederatedEventReceiver {
     const { eventId, pdu } = verdict;
     const head = await this.heads.get(roomId);
     if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`, eventId) };
-    if ((await this.eventStore.getEvent(eventId)) || (await this.softFailed.get(eventId))) {
-      return { outcome: { status: 'already_known', eventId } };
-    }
-
     const prevIds = referenceIds(pdu.prev_events);
     const authIds = referenceIds(pdu.auth_events);
-    const known = await this.eventStore.getEvents([...new Set([...prevIds, ...authIds])]);
+    // One read for the event itself (a replay) and the events it references.
+    const known = await this.eventStore.getEvents([...new Set([eventId, ...prevIds, ...authIds])]);
+    if (known.has(eventId) || (await this.softFailed.get(eventId))) {
+      return { outcome: { status: 'already_known', eventId } };
+    }
     const foreign = (id: string): boolean => known.get(id)?.roomId !== roomId;
     const missingPrev = prevIds.filter(foreign);
     if (missingPrev.length > 0) {
