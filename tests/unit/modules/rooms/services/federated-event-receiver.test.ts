@@ -193,6 +193,21 @@ void t.test('the receive pipeline', async (t) => {
     t.notOk((await c.roomsHeads.get(roomId))!.extremities.includes(lateOnJoin.eventId));
     t.match(await api.receivePdu({ pdu: lateOnJoin.pdu, keys }), { status: 'already_known' });
 
+    // A sender of another server than the origin, and a PDU of another room than the one expected.
+    t.match(await api.receivePdu({ pdu: hello.pdu, keys, origin: 'other.test' }), {
+      status: 'refused',
+      code: 'origin_mismatch',
+      eventId: hello.eventId,
+    });
+    t.match(await api.receivePdu({ pdu: hello.pdu, keys, origin: REMOTE }), { status: 'already_known' });
+    const otherRoom = await c.roomsCreation.createRoom(alice, { preset: 'public_chat' });
+    t.match(await api.receivePdu({ pdu: hello.pdu, keys, roomId: otherRoom }), {
+      status: 'refused',
+      code: 'format',
+    });
+    t.equal(await api.eventIdOf(hello.pdu), hello.eventId);
+    t.equal(await api.eventIdOf({ room_id: roomId }), undefined);
+
     // Garbage and unknown rooms are refused, never thrown.
     t.match(await api.receivePdu({ pdu: 'nope', keys }), { status: 'refused', code: 'format' });
     t.match(await api.receivePdu({ pdu: { ...hello.pdu, room_id: '!nope:x.test' }, keys }), {
