@@ -97,7 +97,8 @@ export class FederationRoomReads {
       event: {
         room_id: roomId,
         sender: userId,
-        origin: serverNameOf(userId),
+        // `origin` is no part of the event format from v11 (its redaction rules drop it).
+        ...(head.version.redactionRules === 'v11' ? {} : { origin: serverNameOf(userId) }),
         origin_server_ts: probe.origin_server_ts,
         type: 'm.room.member',
         state_key: userId,
