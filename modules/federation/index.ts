@@ -31,6 +31,11 @@ import { ServerNameResolver } from './services/server-name-resolver.js';
 import { HttpsWellKnownFetcher } from './services/well-known-fetcher.js';
 import { FederationStore } from './store/federation-store.js';
 import { federationKeysMigration } from './store/migrations/20261207120000_federation_keys.js';
+import { federationInboundTxnsMigration } from './store/migrations/20261207141000_federation_inbound_txns.js';
+import { InboundTxnStore } from './store/inbound-txn-store.js';
+import { TransactionReceiver } from './services/transaction-receiver.js';
+import { sendRoutes } from './routes/send.routes.js';
+import { roomsRoutes } from './routes/rooms.routes.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -45,6 +50,7 @@ declare module '../../core/container.js' {
     federationNotary: NotaryService;
     federationAuthenticator: RequestAuthenticator;
     federationHandlers: HandlerRegistry;
+    federationTransactions: TransactionReceiver;
   }
 }
 
@@ -58,7 +64,7 @@ export default defineModule({
   description: 'Server keys, notary, discovery, signed federation requests and their verification',
   enabledByDefault: true,
   config: FederationConfigSchema,
-  migrations: [federationKeysMigration],
+  migrations: [federationKeysMigration, federationInboundTxnsMigration],
   register({ container, config, logger }) {
     const trusted: TrustedKeyServer[] = checkFederationConfig(config);
     if (
@@ -155,6 +161,20 @@ export default defineModule({
           }),
       ).singleton(),
       federationHandlers: asValue(new HandlerRegistry()),
+      federationTransactions: asFunction(
+        (c: Cradle) =>
+          new TransactionReceiver({
+            store: new InboundTxnStore({ db: c.db }),
+            keyRing: c.federationKeyRing,
+            handlers: c.federationHandlers,
+            rooms: () => (c.enabledModules.includes('rooms') ? c.roomsFederationApi : undefined),
+            serverAcl: async (roomId) =>
+              c.enabledModules.includes('rooms')
+                ? (await c.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', ''))?.content
+                : undefined,
+            logger: c.logger.child({ module: 'federation', component: 'transactions' }),
+          }),
+      ).singleton(),
       federationApi: asFunction((c: Cradle): FederationApi => ({
         client: c.federationClient,
         keyRing: c.federationKeyRing,
@@ -168,6 +188,8 @@ export default defineModule({
   routes(router, { cradle }) {
     keysRoutes(router, cradle);
     federationRoutes(router, cradle);
+    sendRoutes(router, cradle);
+    roomsRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();

@@ -12,7 +12,7 @@
  * also pair each with its federation format when asked (`withPdu: true`). Stream positions are the `events`
  * stream the rooms module announces on the notifier.
  */
-import type { JsonObject, StateKey } from '../../core/protocol/pdu.js';
+import type { JsonObject, PduJson, StateKey } from '../../core/protocol/pdu.js';
 import type { ClientEvent, EventWithPdu } from './services/client-events.js';
 import type {
   AliasResolver,
@@ -25,6 +25,8 @@ import type {
   StateEventValidator,
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
+import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
 export type { RoomEventFilter } from './services/timeline-service.js';
@@ -264,3 +266,36 @@ export type RoomsApiForPushRules = Pick<RoomsApi, 'getEvent' | 'clientEventsFor'
 export type RoomsApiForDiscovery = Pick<RoomsApi, 'roomVersionsCapability'>;
 /** Plugins (core/plugins/helpers.ts). */
 export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms'>;
+
+// ---- federation ----------------------------------------------------------------------------------------
+
+export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+
+/**
+ * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs
+ * from other servers (services/federated-event-receiver.ts). Signature keys come in with each call
+ * (`IncomingPdu.keys`, federation's key ring), so rooms never imports federation.
+ */
+export interface RoomsFederationApi {
+  /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
+  receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
+  /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
+  eventIdOf(pdu: unknown): Promise<string | undefined>;
+  /**
+   * make_join: the unsigned join event `userId` would send (404 unknown room, 400
+   * M_INCOMPATIBLE_ROOM_VERSION when `supportedVersions` lacks the room's, 403 when the user may not join).
+   */
+  makeJoinTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate>;
+  /** An accepted event in the federation format (the stored PDU), with its room; undefined when unknown. */
+  getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
+  /** The state before an accepted event and that state's auth chain; undefined when unknown. */
+  stateBeforeEvent(eventId: string): Promise<(StateAtEvent & { roomId: string }) | undefined>;
+  /** The auth chain of `pdus` (their auth events, recursively). */
+  authChain(pdus: readonly PduJson[]): Promise<PduJson[]>;
+  /** The servers with a joined member in the room now. */
+  serversInRoom(roomId: string): Promise<string[]>;
+}

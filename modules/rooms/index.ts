@@ -3,11 +3,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
-import type { RoomsApi, RoomsHookRegistry } from './api.js';
+import type { RoomsApi, RoomsFederationApi, RoomsHookRegistry } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
+import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
@@ -17,11 +19,14 @@ import { RelationsBundler } from './services/relations-bundler.js';
 import { RoomHeads } from './services/room-heads.js';
 import { RoomReader } from './services/room-reader.js';
 import { RoomsApiImpl } from './services/rooms-api.js';
+import { RoomsFederationApiImpl } from './services/rooms-federation-api.js';
 import { StreamTracker } from './services/stream-tracker.js';
 import { TimelineService } from './services/timeline-service.js';
 import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
+import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
+import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
 import { RoomStore } from './store/room-store.js';
@@ -45,6 +50,7 @@ declare module '../../core/container.js' {
     roomsStateStore: StateStore;
     roomsMembershipStore: MembershipStore;
     roomsTxnStore: TxnStore;
+    roomsSoftFailedStore: SoftFailedStore;
     // the send path: the head cache and room lock, stream positions, then queue → build → commit
     roomsHeads: RoomHeads;
     roomsStreams: StreamTracker;
@@ -68,6 +74,12 @@ declare module '../../core/container.js' {
     /** What other modules may call (api.ts `RoomsApi`) and where they plug in (`RoomsHookRegistry`). */
     roomsApi: RoomsApi;
     roomsHooks: RoomsHookRegistry;
+    /** The receive pipeline for events from other servers. */
+    roomsFederatedReceiver: FederatedEventReceiver;
+    /** What other servers are answered about rooms (make_join, state, events). */
+    roomsFederationReads: FederationRoomReads;
+    /** What the federation module calls (api.ts `RoomsFederationApi`). */
+    roomsFederationApi: RoomsFederationApi;
   }
 }
 
@@ -78,7 +90,7 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: [roomsDagMigration, membershipEventsIndexMigration],
+  migrations: [roomsDagMigration, membershipEventsIndexMigration, roomsSoftFailedEventsMigration],
   register({ container, config }) {
     container.register({
       roomsConfig: asValue(config),
@@ -88,6 +100,7 @@ export default defineModule({
       roomsStateStore: asClass(StateStore).singleton(),
       roomsMembershipStore: asClass(MembershipStore).singleton(),
       roomsTxnStore: asClass(TxnStore).singleton(),
+      roomsSoftFailedStore: asClass(SoftFailedStore).singleton(),
       roomsHeads: asClass(RoomHeads).singleton(),
       roomsStreams: asClass(StreamTracker).singleton(),
       roomsHookLists: asClass(RoomHooks).singleton(),
@@ -116,6 +129,9 @@ export default defineModule({
       roomsEvents: asClass(RoomEventsService).singleton(),
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
+      roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
+      roomsFederationReads: asClass(FederationRoomReads).singleton(),
+      roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
     });
   },
   routes(router, { cradle }) {

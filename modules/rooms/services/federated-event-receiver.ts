@@ -1,0 +1,345 @@
+/**
+ * The receive pipeline for a PDU from another server (server-server-api "Checks performed on receipt of a
+ * PDU"), in the spec's order:
+ *
+ *  1–3. `checkPduOnReceipt` (core/protocol): format and size for the room version, signatures of every
+ *       required server (keys through the `VerifyKeyLookup` the caller passes: federation's key ring — rooms
+ *       never imports federation), content hash (mismatch: continue with the redacted form). A failure here
+ *       drops the event: nothing is stored.
+ *  4.   auth against the event's own `auth_events` → stored rejected, with the rule's reason;
+ *  5.   auth against the state before the event (the head's state when its prev_events are our forward
+ *       extremities; the state after its one prev_event otherwise) → stored rejected;
+ *  6.   auth against the current state → soft-failed: kept in `rooms_soft_failed_events`, never served to
+ *       clients, never a forward extremity, never state;
+ *  then `EventPersister.persistEvents` on the room head, under the room lock (a local send in the same
+ *  room waits, and vice versa).
+ *
+ * Not built yet (the event is refused, nothing stored, the caller gets a clear code): missing prev_events
+ * (get_missing_events) or auth_events (/event_auth), and state events on a fork of the DAG, or events with
+ * several prev_events that are not all forward extremities (both need state resolution of the fork).
+ */
+import type { Cradle } from '../../../core/container.js';
+import {
+  checkEventAgainstAuthEvents,
+  checkEventAuth,
+  type AuthCheckOptions,
+  type AuthEvent,
+  type AuthStateLookup,
+} from '../../../core/protocol/auth-rules/index.js';
+import { computeEventId } from '../../../core/protocol/event-id.js';
+import { referenceIds } from '../../../core/protocol/event-references.js';
+import { serverNameOf } from '../../../core/protocol/identifiers.js';
+import { checkPduFormat } from '../../../core/protocol/pdu-format.js';
+import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
+import { checkPduOnReceipt, type PduAccepted } from '../../../core/protocol/pdu-receipt.js';
+import {
+  signedByVerifiedServers,
+  verifyThirdPartyInviteSignature,
+  type VerifyKeyLookup,
+} from '../../../core/protocol/pdu-signatures.js';
+import type { StoredEvent } from '../store/event-rows.js';
+import type { EventStore } from '../store/event-store.js';
+import type { SoftFailedStore } from '../store/soft-failed-store.js';
+import type { StateStore } from '../store/state-store.js';
+import { HeadMoved, type EventPersister } from './event-persister.js';
+import type { RoomHead, RoomHeads } from './room-heads.js';
+
+/** A PDU to run through the pipeline. */
+export interface IncomingPdu {
+  /** The PDU as received (unvalidated JSON). */
+  readonly pdu: unknown;
+  /** Where the signatures' keys come from (federation passes its key ring). */
+  readonly keys: VerifyKeyLookup;
+  /** The room the PDU must belong to (a join's room); by default the PDU's own `room_id`. */
+  readonly roomId?: string;
+  /**
+   * The server that sent the PDU (a transaction's origin): its sender must belong to it, else the PDU is
+   * refused (`origin_mismatch`) before any key is fetched.
+   */
+  readonly origin?: string;
+}
+
+/**
+ * What became of a PDU:
+ * - `persisted`: in the room (its redacted form when `redacted`);
+ * - `rejected`: stored with `reason`, changes nothing (auth failed against its auth events or the state
+ *   before it);
+ * - `soft_failed`: kept aside, never served (the current state does not allow it);
+ * - `already_known`: we had it (persisted, rejected or soft-failed) already;
+ * - `refused`: dropped, nothing stored (`code` says why: a format or signature failure, an unknown room,
+ *   missing prev/auth events, an unsupported fork).
+ */
+export type ReceiveOutcome =
+  | {
+      readonly status: 'persisted';
+      readonly eventId: string;
+      readonly redacted: boolean;
+      readonly streamOrdering: number;
+    }
+  | { readonly status: 'rejected'; readonly eventId: string; readonly reason: string }
+  | { readonly status: 'soft_failed'; readonly eventId: string; readonly reason: string }
+  | { readonly status: 'already_known'; readonly eventId: string }
+  | {
+      readonly status: 'refused';
+      readonly eventId?: string;
+      readonly code: RefusalCode;
+      readonly reason: string;
+    };
+
+export type RefusalCode =
+  | 'format'
+  | 'signatures'
+  | 'unknown_room'
+  | 'origin_mismatch'
+  | 'missing_prev_events'
+  | 'missing_auth_events'
+  | 'unsupported_fork';
+
+type Deps = Pick<
+  Cradle,
+  | 'roomsHeads'
+  | 'roomsEventStore'
+  | 'roomsStateStore'
+  | 'roomsSoftFailedStore'
+  | 'roomsEventPersister'
+  | 'logger'
+>;
+
+/** How often a commit beaten by another process (HeadMoved) is retried on the reloaded head. */
+const MAX_ATTEMPTS = 5;
+
+export class FederatedEventReceiver {
+  private readonly heads: RoomHeads;
+  private readonly eventStore: EventStore;
+  private readonly stateStore: StateStore;
+  private readonly softFailed: SoftFailedStore;
+  private readonly persister: EventPersister;
+
+  constructor({
+    roomsHeads,
+    roomsEventStore,
+    roomsStateStore,
+    roomsSoftFailedStore,
+    roomsEventPersister,
+  }: Deps) {
+    this.heads = roomsHeads;
+    this.eventStore = roomsEventStore;
+    this.stateStore = roomsStateStore;
+    this.softFailed = roomsSoftFailedStore;
+    this.persister = roomsEventPersister;
+  }
+
+  /**
+   * Runs one PDU through the pipeline and stores it as its checks decide. Throws only when a key lookup
+   * throws or the database fails (a transient failure is not a verdict on the event).
+   */
+  async receive(input: IncomingPdu): Promise<ReceiveOutcome> {
+    const raw = input.pdu;
+    const roomId = input.roomId ?? roomIdOf(raw);
+    if (roomId === undefined) return refuse('format', 'the PDU has no room_id');
+    const head = await this.heads.get(roomId);
+    if (!head) return refuse('unknown_room', `this server is not in room ${roomId}`);
+
+    if (input.origin !== undefined) {
+      const format = checkPduFormat(raw, head.version);
+      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
+        return refuse(
+          'origin_mismatch',
+          `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
+          computeEventId(format.pdu, head.version),
+        );
+      }
+    }
+    const verdict = await checkPduOnReceipt({
+      pdu: raw,
+      roomVersion: head.version,
+      keys: input.keys,
+      roomId,
+    });
+    if (!verdict.accepted) {
+      return refuse(verdict.stage === 'format' ? 'format' : 'signatures', verdict.reason, verdict.eventId);
+    }
+
+    let outcome: ReceiveOutcome | undefined;
+    let stored: StoredEvent | undefined;
+    await this.heads.withRoomLock(roomId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          ({ outcome, stored } = await this.checkAndPersist(roomId, verdict));
+          return;
+        } catch (err) {
+          if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
+        }
+      }
+    });
+    if (stored) await this.persister.announce(stored);
+    return outcome!;
+  }
+
+  /** The id of a well-formed PDU of a room this server is in. */
+  async eventIdOf(raw: unknown): Promise<string | undefined> {
+    const roomId = roomIdOf(raw);
+    const head = roomId === undefined ? undefined : await this.heads.get(roomId);
+    if (!head) return undefined;
+    const format = checkPduFormat(raw, head.version);
+    return format.ok ? computeEventId(format.pdu, head.version) : undefined;
+  }
+
+  /** Steps 4–6 and the commit; under the room lock. */
+  private async checkAndPersist(
+    roomId: string,
+    verdict: PduAccepted,
+  ): Promise<{ outcome: ReceiveOutcome; stored?: StoredEvent }> {
+    const { eventId, pdu } = verdict;
+    const head = await this.heads.get(roomId);
+    if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`, eventId) };
+    const prevIds = referenceIds(pdu.prev_events);
+    const authIds = referenceIds(pdu.auth_events);
+    // One read for the event itself (a replay) and the events it references.
+    const known = await this.eventStore.getEvents([...new Set([eventId, ...prevIds, ...authIds])]);
+    if (known.has(eventId) || (await this.softFailed.get(eventId))) {
+      return { outcome: { status: 'already_known', eventId } };
+    }
+    const foreign = (id: string): boolean => known.get(id)?.roomId !== roomId;
+    const missingPrev = prevIds.filter(foreign);
+    if (missingPrev.length > 0) {
+      return {
+        outcome: refuse(
+          'missing_prev_events',
+          `missing prev_events ${missingPrev.join(', ')} (fetching them with get_missing_events is not built yet)`,
+          eventId,
+        ),
+      };
+    }
+    const missingAuth = authIds.filter(foreign);
+    if (missingAuth.length > 0) {
+      return {
+        outcome: refuse(
+          'missing_auth_events',
+          `missing auth_events ${missingAuth.join(', ')} (fetching them is not built yet)`,
+          eventId,
+        ),
+      };
+    }
+
+    const event: AuthEvent = { eventId, pdu };
+    const options = this.authOptions(verdict, head);
+    const authEvents = authIds.map((id) => asAuthEvent(known.get(id)!));
+    const createEvent = head.state.get(stateKey('m.room.create', ''));
+
+    // Step 4: the event's own auth events.
+    const own = checkEventAgainstAuthEvents(event, authEvents, head.version, { ...options, createEvent });
+    if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`);
+
+    // Step 5: the state before the event.
+    const before = await this.stateBefore(head, prevIds, known);
+    if (before === undefined) {
+      return {
+        outcome: refuse(
+          'unsupported_fork',
+          'the prev_events fork the room DAG in a way that needs state resolution (not built yet)',
+          eventId,
+        ),
+      };
+    }
+    const onFork = before !== head.state;
+    if (onFork && pdu.state_key !== undefined) {
+      return {
+        outcome: refuse(
+          'unsupported_fork',
+          'a state event on a fork of the room DAG needs state resolution (not built yet)',
+          eventId,
+        ),
+      };
+    }
+    const atBefore = checkEventAuth(event, lookupIn(before), head.version, options);
+    if (!atBefore.allowed) return this.persist(head, verdict, `state before the event: ${atBefore.reason}`);
+
+    // Step 6: the current state (the same as the state before when the event extends our extremities).
+    if (onFork) {
+      const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
+      if (!now.allowed) {
+        await this.softFailed.insert({ eventId, roomId, pdu, reason: now.reason });
+        return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
+      }
+    }
+    return this.persist(head, verdict, undefined);
+  }
+
+  private async persist(
+    head: RoomHead,
+    verdict: PduAccepted,
+    rejectedReason: string | undefined,
+  ): Promise<{ outcome: ReceiveOutcome; stored: StoredEvent }> {
+    const [persisted] = await this.persister.persistEvents(head, [
+      { eventId: verdict.eventId, pdu: verdict.pdu, rejectedReason },
+    ]);
+    const stored = persisted!.stored;
+    if (rejectedReason !== undefined) {
+      return { outcome: { status: 'rejected', eventId: verdict.eventId, reason: rejectedReason }, stored };
+    }
+    return {
+      outcome: {
+        status: 'persisted',
+        eventId: verdict.eventId,
+        redacted: verdict.redacted,
+        streamOrdering: stored.streamOrdering,
+      },
+      stored,
+    };
+  }
+
+  /**
+   * The state before an event with `prevIds` (all known, in the room): the head's when they are all
+   * forward extremities; the state after the one prev_event otherwise (a fork off an older event);
+   * undefined when that needs state resolution (several prev_events, not all extremities).
+   */
+  private async stateBefore(
+    head: RoomHead,
+    prevIds: readonly string[],
+    known: ReadonlyMap<string, StoredEvent>,
+  ): Promise<ReadonlyMap<StateKey, AuthEvent> | undefined> {
+    const extremities = new Set(head.extremities);
+    if (prevIds.length > 0 && prevIds.every((id) => extremities.has(id))) return head.state;
+    if (prevIds.length !== 1) return undefined;
+    const prev = known.get(prevIds[0]!)!;
+    if (prev.stateGroup === null) return undefined;
+    if (prev.stateGroup === head.stateGroup) return head.state;
+    const ids = await this.stateStore.stateOfGroup(prev.stateGroup);
+    const events = await this.eventStore.getEvents([...ids.values()]);
+    const state = new Map<StateKey, AuthEvent>();
+    for (const [key, id] of ids) {
+      const e = events.get(id);
+      if (e) state.set(key, asAuthEvent(e));
+    }
+    return state;
+  }
+
+  /** The auth rules' signature checks for a received event and the events it is checked against. */
+  private authOptions(verdict: PduAccepted, head: RoomHead): AuthCheckOptions {
+    const verified = signedByVerifiedServers(head.version);
+    return {
+      isSignedBy: (e, server) =>
+        e.eventId === verdict.eventId ? verdict.signedBy.includes(server) : verified(e, server),
+      verifySignature: verifyThirdPartyInviteSignature,
+    };
+  }
+}
+
+function refuse(code: RefusalCode, reason: string, eventId?: string): ReceiveOutcome {
+  return { status: 'refused', code, reason, ...(eventId === undefined ? {} : { eventId }) };
+}
+
+function roomIdOf(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const roomId = (raw as { room_id?: unknown }).room_id;
+  return typeof roomId === 'string' ? roomId : undefined;
+}
+
+function asAuthEvent(e: StoredEvent): AuthEvent {
+  return { eventId: e.eventId, pdu: e.pdu, rejected: e.rejectedReason !== null };
+}
+
+function lookupIn(state: ReadonlyMap<StateKey, AuthEvent>): AuthStateLookup {
+  return (type, key) => state.get(stateKey(type, key));
+}

@@ -1,0 +1,242 @@
+/**
+ * Inbound `PUT /_matrix/federation/v1/send/{txnId}` between two Axon servers over TLS: the test plays B
+ * (which has no outbound room code yet), signing requests with B's client and events with B's real key, so
+ * A fetches B's keys over TLS. What A's local user sees in /sync is the check.
+ */
+import t from 'tap';
+import type { FederationRequestError } from '../../../../modules/federation/api.js';
+import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
+import { headAt, remoteEvent } from './remote-events.js';
+import { makeTestCa, startFederatedServer } from './test-federation.js';
+
+const ca = await makeTestCa(t);
+const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
+const b = await startFederatedServer(t, ca);
+const aCradle = a.kernel.container.cradle;
+const alice = await makeUser(a, { localpart: 'alice' });
+const bob = `@bob:${b.serverName}`;
+
+const created = await a.request('POST', '/_matrix/client/v3/createRoom', {
+  token: alice.accessToken,
+  body: { preset: 'public_chat' },
+});
+const roomId = created.body.room_id as string;
+
+let txnCounter = 0;
+/** B sends a transaction to A. */
+function send(body: unknown, txnId = `txn${++txnCounter}`): Promise<unknown> {
+  return b.kernel.container.cradle.federationClient.request({
+    method: 'PUT',
+    destination: a.serverName,
+    path: `/_matrix/federation/v1/send/${txnId}`,
+    body,
+  });
+}
+const txn = (pdus: unknown[], edus: unknown[] = []): Record<string, unknown> => ({
+  origin: b.serverName,
+  origin_server_ts: Date.now(),
+  pdus,
+  edus,
+});
+
+async function timelineOfAlice(): Promise<{ event_id: string; content: Record<string, unknown> }[]> {
+  const sync = await a.request('GET', '/_matrix/client/v3/sync', { token: alice.accessToken });
+  return sync.body.rooms?.join?.[roomId]?.timeline?.events ?? [];
+}
+
+void t.test('a join and a message from B reach A’s user; a replayed txn is idempotent', async (t) => {
+  const join = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.member',
+    state_key: bob,
+    content: { membership: 'join' },
+  });
+  t.same(await send(txn([join.pdu]), 'join-1'), { pdus: { [join.eventId]: {} } });
+  const hello = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { msgtype: 'm.text', body: 'hello from B' },
+  });
+  const response = await send(txn([hello.pdu]), 'hello-1');
+  t.same(response, { pdus: { [hello.eventId]: {} } });
+  const seen = await timelineOfAlice();
+  t.ok(
+    seen.some((e) => e.event_id === hello.eventId && e.content['body'] === 'hello from B'),
+    'the message is in alice’s /sync',
+  );
+
+  const before = await aCradle.db('rooms_events').count({ n: '*' }).first();
+  const other = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { body: 'never processed' },
+  });
+  t.same(await send(txn([other.pdu]), 'hello-1'), response, 'same txn id: the first answer');
+  const after = await aCradle.db('rooms_events').count({ n: '*' }).first();
+  t.same(after, before, 'nothing new stored');
+});
+
+void t.test('a transaction of 50 chained messages in one room', async (t) => {
+  const base = await headAt(a, roomId);
+  const pdus: unknown[] = [];
+  const ids: string[] = [];
+  let prev = base.prevEvents;
+  for (let i = 0; i < 50; i++) {
+    const e = await remoteEvent(
+      a,
+      b,
+      roomId,
+      { sender: bob, type: 'm.room.message', content: { msgtype: 'm.text', body: `n${i}` } },
+      { ...base, prevEvents: prev, depth: base.depth + i },
+    );
+    pdus.push(e.pdu);
+    ids.push(e.eventId);
+    prev = [e.eventId];
+  }
+  const started = process.hrtime.bigint();
+  const answer = (await send(txn(pdus))) as { pdus: Record<string, unknown> };
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  t.comment(`PUT /send of 50 PDUs (one room, signed request, keys cached): ${ms.toFixed(1)} ms`);
+  t.same(Object.keys(answer.pdus).sort(), [...ids].sort());
+  t.ok(
+    Object.values(answer.pdus).every((r) => JSON.stringify(r) === '{}'),
+    'all accepted',
+  );
+  t.same((await headAt(a, roomId)).prevEvents, [ids[49]], 'the last is the forward extremity');
+});
+
+void t.test('bad signature, bad hash, unauthorised sender, origin mismatch', async (t) => {
+  const forged = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { body: 'forged' },
+  });
+  const sig = forged.pdu.signatures[b.serverName]![b.signingKey.keyId]!;
+  forged.pdu.signatures[b.serverName]![b.signingKey.keyId] = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+  const forgedAnswer = (await send(txn([forged.pdu]))) as { pdus: Record<string, { error?: string }> };
+  t.match(forgedAnswer.pdus[forged.eventId], { error: /signature/ }, 'a per-PDU error');
+  t.notOk(await aCradle.roomsEventStore.getEvent(forged.eventId), 'dropped');
+
+  const tampered = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { msgtype: 'm.text', body: 'original' },
+  });
+  tampered.pdu.content = { msgtype: 'm.text', body: 'tampered' };
+  t.same(await send(txn([tampered.pdu])), { pdus: { [tampered.eventId]: {} } });
+  const inSync = (await timelineOfAlice()).find((e) => e.event_id === tampered.eventId);
+  t.same(inSync?.content, {}, 'kept in its redacted form');
+
+  const mallory = await remoteEvent(a, b, roomId, {
+    sender: `@mallory:${b.serverName}`,
+    type: 'm.room.message',
+    content: { body: 'not joined' },
+  });
+  t.same(await send(txn([mallory.pdu])), { pdus: { [mallory.eventId]: {} } }, 'accepted for processing');
+  const stored = await aCradle.roomsEventStore.getEvent(mallory.eventId);
+  t.match(stored?.rejectedReason, /not joined/, 'stored rejected, with why');
+  t.notOk(
+    (await timelineOfAlice()).some((e) => e.event_id === mallory.eventId),
+    'not in /sync',
+  );
+
+  const eve = await remoteEvent(a, b, roomId, {
+    sender: '@eve:elsewhere.test',
+    type: 'm.room.message',
+    content: { body: 'relayed' },
+  });
+  const eveAnswer = (await send(txn([eve.pdu]))) as { pdus: Record<string, { error?: string }> };
+  t.match(eveAnswer.pdus[eve.eventId], { error: /origin/ });
+  t.notOk(await aCradle.roomsEventStore.getEvent(eve.eventId));
+});
+
+void t.test('an event the current state no longer allows is soft-failed', async (t) => {
+  const beforeBan = await headAt(a, roomId);
+  const ban = await a.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/ban`, {
+    token: alice.accessToken,
+    body: { user_id: bob },
+  });
+  t.equal(ban.status, 200);
+  const late = await remoteEvent(
+    a,
+    b,
+    roomId,
+    { sender: bob, type: 'm.room.message', content: { body: 'sent before B saw the ban' } },
+    beforeBan,
+  );
+  t.same(await send(txn([late.pdu])), { pdus: { [late.eventId]: {} } });
+  t.notOk(await aCradle.roomsEventStore.getEvent(late.eventId), 'not in the room’s timeline');
+  t.match(await aCradle.roomsSoftFailedStore.get(late.eventId), { reason: /not joined/ }, 'kept aside');
+  t.notOk(
+    (await timelineOfAlice()).some((e) => e.event_id === late.eventId),
+    'not in /sync',
+  );
+  t.notOk((await headAt(a, roomId)).prevEvents.includes(late.eventId), 'not a forward extremity');
+});
+
+void t.test('EDUs go to their registered handler; unknown types are ignored', async (t) => {
+  const got: unknown[] = [];
+  aCradle.federationHandlers.registerEduHandler('org.axon.test', async (edu) => {
+    got.push(edu);
+  });
+  t.same(
+    await send(
+      txn(
+        [],
+        [
+          { edu_type: 'org.axon.test', content: { n: 1 } },
+          { edu_type: 'org.axon.unknown', content: {} },
+        ],
+      ),
+    ),
+    { pdus: {} },
+  );
+  t.same(got, [{ origin: b.serverName, content: { n: 1 } }]);
+});
+
+void t.test('malformed transactions: 400 M_BAD_JSON', async (t) => {
+  const bad = async (body: unknown): Promise<FederationRequestError> => {
+    try {
+      await send(body);
+    } catch (err) {
+      return err as FederationRequestError;
+    }
+    throw new Error('accepted');
+  };
+  for (const body of [
+    [],
+    { pdus: 'x' },
+    { origin: b.serverName },
+    { pdus: new Array(51).fill({}) },
+    { pdus: [], edus: new Array(101).fill({ edu_type: 'x', content: {} }) },
+    { pdus: [], edus: [{ content: {} }] },
+    { pdus: [], origin_server_ts: 'now' },
+  ]) {
+    const err = await bad(body);
+    t.equal(err.status, 400, JSON.stringify(body).slice(0, 60));
+    t.equal(err.errcode, 'M_BAD_JSON');
+  }
+  // PDUs that are not events of a known room are answered without crashing the transaction.
+  const answer = (await send(txn([42, 'x', { room_id: '!unknown:x' }, { room_id: roomId, type: 3 }]))) as {
+    pdus: Record<string, unknown>;
+  };
+  t.same(answer, { pdus: {} });
+});
+
+void t.test('PDUs of a server the room’s ACL denies get a per-PDU error', async (t) => {
+  const res = await a.request(
+    'PUT',
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.server_acl/`,
+    // Both test servers are named localhost:PORT and ACLs ignore the port: deny everyone but A by IP.
+    { token: alice.accessToken, body: { allow: ['127.0.0.1'], deny: ['localhost'] } },
+  );
+  t.equal(res.status, 200);
+  const msg = await remoteEvent(a, b, roomId, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { body: 'acl' },
+  });
+  const answer = (await send(txn([msg.pdu]))) as { pdus: Record<string, { error?: string }> };
+  t.match(answer.pdus[msg.eventId], { error: /server ACL/ });
+  t.notOk(await aCradle.roomsEventStore.getEvent(msg.eventId));
+});

@@ -1,0 +1,57 @@
+/**
+ * The test playing a remote server: events built on the room's head at A (read from A's container, as B
+ * would learn it over federation) and signed with B's real signing key.
+ */
+import { authEventsSelection } from '../../../../core/protocol/auth-events-selection.js';
+import { buildEvent } from '../../../../core/protocol/event-builder.js';
+import type { JsonObject, PduJson } from '../../../../core/protocol/pdu.js';
+import type { FederatedServer } from './test-federation.js';
+
+export interface RemoteDraft {
+  readonly sender: string;
+  readonly type: string;
+  readonly state_key?: string;
+  readonly content: JsonObject;
+}
+
+/** The head of `roomId` at server `at`: prev_events, depth and auth events for a draft. */
+export async function headAt(
+  at: FederatedServer,
+  roomId: string,
+): Promise<{ prevEvents: string[]; depth: number; authFor: (d: RemoteDraft) => string[] }> {
+  const head = (await at.kernel.container.cradle.roomsHeads.get(roomId))!;
+  const state = new Map(head.state);
+  return {
+    prevEvents: [...head.extremities],
+    depth: head.maxDepth + 1,
+    authFor: (d) =>
+      authEventsSelection(d, head.version)
+        .map((k) => state.get(k)?.eventId)
+        .filter((id): id is string => id !== undefined),
+  };
+}
+
+/** An event of `from` (signed with its key) on `roomId`'s head at `at` (or on `base`, a head read earlier). */
+export async function remoteEvent(
+  at: FederatedServer,
+  from: FederatedServer,
+  roomId: string,
+  draft: RemoteDraft,
+  base?: Awaited<ReturnType<typeof headAt>>,
+): Promise<{ eventId: string; pdu: PduJson }> {
+  const head = base ?? (await headAt(at, roomId));
+  const version = (await at.kernel.container.cradle.roomsHeads.get(roomId))!.version;
+  const built = buildEvent({
+    roomVersion: version,
+    serverName: from.serverName,
+    key: from.signingKey,
+    partial: {
+      room_id: roomId,
+      ...draft,
+      prev_events: head.prevEvents,
+      auth_events: head.authFor(draft),
+      depth: head.depth,
+    },
+  });
+  return { eventId: built.eventId, pdu: built.pdu };
+}
