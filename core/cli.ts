@@ -16,7 +16,8 @@ const DEV_CONFIG = 'data/homeserver.yaml';
 
 const USAGE = `usage: axon <command> [options]
 
-  generate-config --server-name NAME --config-path FILE [--data-dir DIR] [--port N] [--database-url postgres://...]
+  generate-config --server-name NAME --config-path FILE [--data-dir DIR] [--port N] [--bind-address ADDR ...]
+                  [--database-url postgres://...]
   start [-c FILE]        run the homeserver in the foreground (no -c: a development config under ./data/)
   migrate -c FILE        apply database migrations and exit
   modules                list the built-in modules and whether they are on by default`;
@@ -70,6 +71,7 @@ async function generateConfig(argv: readonly string[]): Promise<number> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       'database-url': { type: 'string' },
+      'bind-address': { type: 'string', multiple: true },
       'open-registration': { type: 'boolean' },
     },
   });
@@ -93,6 +95,7 @@ async function generateConfig(argv: readonly string[]): Promise<number> {
     port,
     dataDir: values['data-dir'] ?? dirname(resolve(configPath)),
     databaseUrl: values['database-url'],
+    bindAddresses: values['bind-address'],
     openRegistration: values['open-registration'] ?? false,
   });
   console.log(`wrote ${configPath}; start with: npm start -- -c ${configPath}`);
