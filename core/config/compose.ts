@@ -69,10 +69,15 @@ export function validateConfig(
 
   const validateKernel = compileSchema(KernelConfigSchema, configAjv);
   if (!validateKernel(data)) collect(validateKernel.errors);
-  if (problems.length > 0) throw configError(problems);
+  // Kernel-key and module-key problems are reported together (one pass), so modules are chosen even when a
+  // kernel key is wrong; a `modules:` that is not a mapping leaves the defaults.
   const kernel = data as unknown as KernelConfig;
-
-  const enabledModules = selectEnabledModules(kernel.modules, available, where);
+  const switches = kernel.modules;
+  const enabledModules = selectEnabledModules(
+    typeof switches === 'object' && switches !== null && !Array.isArray(switches) ? switches : {},
+    available,
+    where,
+  );
   const moduleConfigs = new Map<string, Record<string, unknown>>();
   for (const module of enabledModules) {
     if (!module.config) {

@@ -184,3 +184,20 @@ void t.test('an unknown key near a known one says "did you mean"', async (t) => 
     'unknown config key "completely_unrelated_key" (<inline>) is ignored',
   ]);
 });
+
+void t.test('kernel-key and module-key errors come in one pass', async (t) => {
+  t.throws(
+    () =>
+      validateConfig(
+        inlineConfig({ server_name: 'x', log_level: 'verbose', url_preview_enabled: 'yes', modules: {} }),
+        builtinModules,
+      ),
+    {
+      code: 'AXON_ERR_CONFIG_INVALID',
+      problems: [
+        'log_level must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent", not "verbose" (<inline>)',
+        'url_preview_enabled must be boolean (<inline>)',
+      ],
+    },
+  );
+});
