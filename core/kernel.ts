@@ -13,6 +13,7 @@ import { createAxonContainer, type AxonContainer } from './container.js';
 import type { AnyModuleDefinition } from './define-module.js';
 import { BootError } from './errors.js';
 import { buildApp } from './http/app.js';
+import { AxonMetrics, MeteredNotifier } from './http/metrics.js';
 import { setMaxJsonBodySize } from './http/body.js';
 import {
   checkListenersCanBind,
@@ -87,6 +88,8 @@ export class Kernel {
     );
     const db = await openDatabase(config.kernel.database, configDir);
     await checkDatabase(db, config.kernel.database);
+    const metrics = config.kernel.enable_metrics ? new AxonMetrics(db) : undefined;
+    const notifier = new InProcessNotifier();
     const shutdown = new AbortController();
     const container = createAxonContainer();
     container.register({
@@ -96,7 +99,7 @@ export class Kernel {
       serverName: asValue(config.kernel.server_name),
       logger: asValue(logger),
       db: asValue(db),
-      notifier: asValue(new InProcessNotifier()),
+      notifier: asValue(metrics ? new MeteredNotifier(notifier, metrics) : notifier),
       signingKey: asValue(signingKey),
       shutdownSignal: asValue(shutdown.signal),
       enabledModules: asValue(modules.map((m) => m.name)),
@@ -128,7 +131,9 @@ export class Kernel {
       }
       await registerPlugins(container, plugins, { source: loaded }); // after modules (their helpers), before listeners
       if (options.listen !== false) {
-        openListeners.push(...(await openAllListeners(container, registry, config, configDir, logger)));
+        openListeners.push(
+          ...(await openAllListeners(container, registry, config, configDir, logger, metrics)),
+        );
       }
     } catch (err) {
       for (const l of openListeners) await closeServer(l.server, 0);
@@ -194,22 +199,31 @@ async function openAllListeners(
   config: ValidatedConfig,
   configDir: string,
   logger: Logger,
+  metrics: AxonMetrics | undefined,
 ): Promise<OpenListener[]> {
   const { kernel } = config;
   const tls = kernel.listeners.some((l) => l.tls) ? await loadTls(kernel, configDir) : undefined;
   const open: OpenListener[] = [];
   try {
     for (const [i, listener] of kernel.listeners.entries()) {
-      if (listener.type !== 'http') {
+      if (listener.type === 'metrics' && !metrics) {
+        logger.warn(`listeners[${i}]: a metrics listener needs enable_metrics: true; skipped`);
+        continue;
+      }
+      if (listener.type !== 'http' && listener.type !== 'metrics') {
         logger.warn(`listeners[${i}]: type "${listener.type}" is not supported by Axon; skipped`);
         continue;
       }
       const resources = new Set<string>(['health', ...listener.resources.flatMap((r) => r.names)]);
-      const app = buildApp(container, registry, {
-        resources,
-        xForwarded: listener.x_forwarded,
-        listenerName: `${i}:${listener.port}`,
-      });
+      const app =
+        listener.type === 'metrics' && metrics
+          ? metrics.app()
+          : buildApp(container, registry, {
+              resources,
+              xForwarded: listener.x_forwarded,
+              listenerName: `${i}:${listener.port}`,
+              metrics,
+            });
       try {
         open.push(
           ...(await listen(
@@ -257,7 +271,9 @@ async function loadTls(
 
 function plannedListeners(config: ValidatedConfig): PlannedListener[] {
   return config.kernel.listeners.flatMap((l, index) =>
-    l.type === 'http' ? [{ index, port: l.port, bindAddresses: l.bind_addresses }] : [],
+    l.type === 'http' || (l.type === 'metrics' && config.kernel.enable_metrics)
+      ? [{ index, port: l.port, bindAddresses: l.bind_addresses }]
+      : [],
   );
 }
 
