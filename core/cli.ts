@@ -218,15 +218,24 @@ async function start(argv: readonly string[], modules: readonly AnyModuleDefinit
   const kernel = await Kernel.boot({ configPath, modules });
   console.log(`Axon is running at ${kernel.baseUrl()} (Ctrl-C to stop)`);
   await new Promise<void>((resolveStop) => {
+    // Ctrl-C under `npm start` arrives twice at once: from the terminal (one process group) and forwarded by
+    // npm. Repeats within a second are that echo; a signal after it ends a graceful stop that hangs.
+    let firstAt: number | undefined;
     const onSignal = (signal: string): void => {
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt < 1000) return;
+        console.error(`${signal} again: exiting without waiting for the graceful stop`);
+        process.exit(1);
+      }
+      firstAt = Date.now();
       console.log(`${signal}: stopping gracefully`);
       kernel.stop().then(resolveStop, (err: unknown) => {
         console.error(err);
         resolveStop();
       });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   return 0;
 }

@@ -55,7 +55,12 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function sigtermStopsServer(t: Test, command: string, args: readonly string[]): Promise<void> {
+async function sigtermStopsServer(
+  t: Test,
+  command: string,
+  args: readonly string[],
+  signalGroup = false,
+): Promise<void> {
   const dir = await configFolder(t);
   // An operator's environment: none of the test runner's loaders or settings.
   const env = Object.fromEntries(
@@ -101,9 +106,12 @@ async function sigtermStopsServer(t: Test, command: string, args: readonly strin
   t.ok(alive(serverPid), 'the server is running');
   t.equal((await fetch(`${url}/health`)).status, 200);
 
-  child.kill('SIGTERM');
+  if (signalGroup && child.pid)
+    process.kill(-child.pid, 'SIGINT'); // a terminal's Ctrl-C
+  else child.kill('SIGTERM');
   t.equal(await exited, 0, 'the started process exits 0 after a graceful stop');
-  t.match(output, /SIGTERM: stopping gracefully/, 'the server itself received the signal');
+  t.match(output, /SIG(TERM|INT): stopping gracefully/, 'the server itself received the signal');
+  t.notMatch(output, /again: exiting without waiting/, 'a signal echoed by npm does not cut the stop short');
   for (let i = 0; i < 50 && alive(serverPid); i++) await new Promise((r) => setTimeout(r, 100));
   t.notOk(alive(serverPid), 'no orphaned server process');
   t.ok(await portFree(port), 'the port is free again');
@@ -113,4 +121,8 @@ void t.test('SIGTERM to `npm start` stops the server', (t) => sigtermStopsServer
 
 void t.test('SIGTERM to the `axon` bin stops the server', (t) =>
   sigtermStopsServer(t, process.execPath, [join(PROJECT_ROOT, 'scripts/axon.mjs'), 'start']),
+);
+
+void t.test('Ctrl-C (SIGINT to the process group) of `npm start` stops the server gracefully', (t) =>
+  sigtermStopsServer(t, 'npm', ['start', '--'], true),
 );
