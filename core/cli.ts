@@ -4,7 +4,7 @@
  * (modules/main.ts) hands this runner the list it boots with.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateConfigText } from './config/generate.js';
@@ -16,13 +16,68 @@ const DEV_CONFIG = 'data/homeserver.yaml';
 
 const USAGE = `usage: axon <command> [options]
 
-  generate-config --server-name NAME --config-path FILE [--data-dir DIR] [--port N] [--database-url postgres://...]
+  generate-config --server-name NAME --config-path FILE [--data-dir DIR] [--port N] [--bind-address ADDR ...]
+                  [--database-url postgres://...]
   start [-c FILE]        run the homeserver in the foreground (no -c: a development config under ./data/)
   migrate -c FILE        apply database migrations and exit
-  modules                list the built-in modules and whether they are on by default`;
+  modules                list the built-in modules and whether they are on by default
+  --version              print Axon's version and the Matrix spec versions it serves
 
-async function main(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<number> {
+  axon <command> --help  describes one command`;
+
+/** What the entry point tells the runner besides the modules (`--version` prints it). */
+export interface CliInfo {
+  /** The client-server spec versions served (GET /_matrix/client/versions). */
+  readonly specVersions?: readonly string[];
+}
+
+const COMMAND_HELP: Readonly<Record<string, string>> = {
+  'generate-config': `usage: axon generate-config --server-name NAME --config-path FILE [options]
+
+  Writes a complete homeserver.yaml with fresh secrets (never overwrites an existing file).
+
+  --server-name NAME        the server name (the part after ':' in user IDs); required
+  -c, --config-path FILE    where to write the config; required
+  --data-dir DIR            database, media, signing key and pid file (default: the config's folder)
+  --port N                  the client listener's port (default 8008)
+  --bind-address ADDR       an address to listen on; repeat for several (default 127.0.0.1)
+  --database-url URL        postgres://user:password@host:port/database (default: SQLite in the data dir)
+  --open-registration       allow registration without verification (for trying Axon out)`,
+  start: `usage: axon start [-c FILE]
+
+  Runs the homeserver in the foreground until SIGTERM or SIGINT, then stops gracefully.
+
+  -c, --config FILE         homeserver.yaml (default: a development config under ./data/, generated if absent)`,
+  migrate: `usage: axon migrate -c FILE
+
+  Applies the database migrations of the enabled modules and exits.
+
+  -c, --config FILE         homeserver.yaml`,
+  modules: `usage: axon modules
+
+  Lists the built-in modules and whether they are on by default (switch them under \`modules:\`).`,
+};
+
+async function main(
+  argv: readonly string[],
+  modules: readonly AnyModuleDefinition[],
+  info: CliInfo,
+): Promise<number> {
   const [command, ...rest] = argv;
+  const moduleCommand = command === undefined ? undefined : moduleCommands(modules).get(command);
+  if (command !== undefined && rest.includes('--version')) {
+    console.log(await versionText(info)); // `npm start -- --version`
+    return 0;
+  }
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    const help =
+      COMMAND_HELP[command] ??
+      (moduleCommand && `usage: axon ${moduleCommand.usage}\n\n  ${moduleCommand.summary}`);
+    if (help) {
+      console.log(help);
+      return 0;
+    }
+  }
   switch (command) {
     case 'generate-config':
       return generateConfig(rest);
@@ -35,6 +90,11 @@ async function main(argv: readonly string[], modules: readonly AnyModuleDefiniti
         console.log(`${m.name.padEnd(16)} ${m.enabledByDefault ? 'on ' : 'off'}  ${m.description}`);
       }
       return 0;
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(await versionText(info));
+      return 0;
     case undefined:
     case 'help':
     case '--help':
@@ -42,12 +102,36 @@ async function main(argv: readonly string[], modules: readonly AnyModuleDefiniti
       console.log(usage(modules));
       return command === undefined ? 1 : 0;
     default: {
-      const moduleCommand = moduleCommands(modules).get(command);
       if (moduleCommand) return moduleCommand.run(rest);
       console.error(`unknown command "${command}"\n\n${usage(modules)}`);
       return 1;
     }
   }
+}
+
+/** `axon --version`: Axon's version (package.json) and the spec versions it serves. */
+async function versionText(info: CliInfo): Promise<string> {
+  // core/cli.ts runs from the sources (../package.json) or from dist/core/cli.js (../../package.json).
+  let version = 'unknown';
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'axon' && pkg.version) {
+        version = pkg.version;
+        break;
+      }
+    } catch {
+      // not this one
+    }
+  }
+  const lines = [`Axon ${version} (Node.js ${process.version})`];
+  if (info.specVersions?.length) {
+    lines.push(`Matrix client-server API versions: ${info.specVersions.join(', ')}`);
+  }
+  return lines.join('\n');
 }
 
 function moduleCommands(modules: readonly AnyModuleDefinition[]): Map<string, CliCommand> {
@@ -70,6 +154,7 @@ async function generateConfig(argv: readonly string[]): Promise<number> {
       'data-dir': { type: 'string' },
       port: { type: 'string' },
       'database-url': { type: 'string' },
+      'bind-address': { type: 'string', multiple: true },
       'open-registration': { type: 'boolean' },
     },
   });
@@ -93,6 +178,7 @@ async function generateConfig(argv: readonly string[]): Promise<number> {
     port,
     dataDir: values['data-dir'] ?? dirname(resolve(configPath)),
     databaseUrl: values['database-url'],
+    bindAddresses: values['bind-address'],
     openRegistration: values['open-registration'] ?? false,
   });
   console.log(`wrote ${configPath}; start with: npm start -- -c ${configPath}`);
@@ -132,15 +218,24 @@ async function start(argv: readonly string[], modules: readonly AnyModuleDefinit
   const kernel = await Kernel.boot({ configPath, modules });
   console.log(`Axon is running at ${kernel.baseUrl()} (Ctrl-C to stop)`);
   await new Promise<void>((resolveStop) => {
+    // Ctrl-C under `npm start` arrives twice at once: from the terminal (one process group) and forwarded by
+    // npm. Repeats within a second are that echo; a signal after it ends a graceful stop that hangs.
+    let firstAt: number | undefined;
     const onSignal = (signal: string): void => {
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt < 1000) return;
+        console.error(`${signal} again: exiting without waiting for the graceful stop`);
+        process.exit(1);
+      }
+      firstAt = Date.now();
       console.log(`${signal}: stopping gracefully`);
       kernel.stop().then(resolveStop, (err: unknown) => {
         console.error(err);
         resolveStop();
       });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   return 0;
 }
@@ -158,15 +253,27 @@ async function migrate(argv: readonly string[], modules: readonly AnyModuleDefin
 }
 
 /** Runs one `axon` command with these modules and sets the process exit code. */
-export function runCli(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<void> {
-  return main(argv, modules).then(
+export function runCli(
+  argv: readonly string[],
+  modules: readonly AnyModuleDefinition[],
+  info: CliInfo = {},
+): Promise<void> {
+  return main(argv, modules, info).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
       if (err instanceof BootError) console.error(`Axon could not start [${err.code}]: ${err.message}`);
-      else console.error(err);
+      else if (isArgumentError(err)) {
+        console.error(`axon ${argv[0] ?? ''}: ${err.message} (see: axon ${argv[0] ?? ''} --help)`);
+      } else console.error(err);
       process.exitCode = 1;
     },
   );
+}
+
+/** The errors of node:util's parseArgs (an unknown option, a missing value): the operator's typo, not a bug. */
+function isArgumentError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof TypeError && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }

@@ -13,14 +13,24 @@ import { createAxonContainer, type AxonContainer } from './container.js';
 import type { AnyModuleDefinition } from './define-module.js';
 import { BootError } from './errors.js';
 import { buildApp } from './http/app.js';
+import { AxonMetrics, MeteredNotifier } from './http/metrics.js';
 import { setMaxJsonBodySize } from './http/body.js';
-import { closeServer, formatHost, listen, type OpenListener } from './http/listeners.js';
+import {
+  checkListenersCanBind,
+  closeServer,
+  formatHost,
+  listen,
+  listenError,
+  type OpenListener,
+  type PlannedListener,
+} from './http/listeners.js';
 import { RouterRegistry } from './http/router-registry.js';
 import { createLogger } from './logger.js';
 import { orderModules } from './modules.js';
 import { InProcessNotifier } from './notifier/in-process.js';
 import { loadOrCreateSigningKey } from './signing-key-file.js';
 import { openDatabase } from './storage/database.js';
+import type { DatabaseConfig } from './config/schema.js';
 import { preparePlugins, registerPlugins } from './plugins/load.js';
 import { PasswordProviderRegistry } from './plugins/registry/password-provider.js';
 import { SpamCheckerRegistry } from './plugins/registry/spam-checker.js';
@@ -69,11 +79,17 @@ export class Kernel {
     // Plugins are imported and their configs validated before anything touches the disk or the database.
     const plugins = await preparePlugins(config.kernel.plugins, { configDir, logger, source: loaded });
 
+    // Ports and the database are checked before anything is written or migrated: one line each on failure.
+    if (options.listen !== false) await checkListenersCanBind(plannedListeners(config));
+
     const signingKey = await loadOrCreateSigningKey(
       resolvePath(configDir, config.kernel.signing_key_path ?? `${config.kernel.server_name}.signing.key`),
       logger,
     );
     const db = await openDatabase(config.kernel.database, configDir);
+    await checkDatabase(db, config.kernel.database);
+    const metrics = config.kernel.enable_metrics ? new AxonMetrics(db) : undefined;
+    const notifier = new InProcessNotifier();
     const shutdown = new AbortController();
     const container = createAxonContainer();
     container.register({
@@ -83,7 +99,7 @@ export class Kernel {
       serverName: asValue(config.kernel.server_name),
       logger: asValue(logger),
       db: asValue(db),
-      notifier: asValue(new InProcessNotifier()),
+      notifier: asValue(metrics ? new MeteredNotifier(notifier, metrics) : notifier),
       signingKey: asValue(signingKey),
       shutdownSignal: asValue(shutdown.signal),
       enabledModules: asValue(modules.map((m) => m.name)),
@@ -115,7 +131,9 @@ export class Kernel {
       }
       await registerPlugins(container, plugins, { source: loaded }); // after modules (their helpers), before listeners
       if (options.listen !== false) {
-        openListeners.push(...(await openAllListeners(container, registry, config, configDir, logger)));
+        openListeners.push(
+          ...(await openAllListeners(container, registry, config, configDir, logger, metrics)),
+        );
       }
     } catch (err) {
       for (const l of openListeners) await closeServer(l.server, 0);
@@ -181,33 +199,48 @@ async function openAllListeners(
   config: ValidatedConfig,
   configDir: string,
   logger: Logger,
+  metrics: AxonMetrics | undefined,
 ): Promise<OpenListener[]> {
   const { kernel } = config;
   const tls = kernel.listeners.some((l) => l.tls) ? await loadTls(kernel, configDir) : undefined;
   const open: OpenListener[] = [];
   try {
     for (const [i, listener] of kernel.listeners.entries()) {
-      if (listener.type !== 'http') {
+      if (listener.type === 'metrics' && !metrics) {
+        logger.warn(`listeners[${i}]: a metrics listener needs enable_metrics: true; skipped`);
+        continue;
+      }
+      if (listener.type !== 'http' && listener.type !== 'metrics') {
         logger.warn(`listeners[${i}]: type "${listener.type}" is not supported by Axon; skipped`);
         continue;
       }
       const resources = new Set<string>(['health', ...listener.resources.flatMap((r) => r.names)]);
-      const app = buildApp(container, registry, {
-        resources,
-        xForwarded: listener.x_forwarded,
-        listenerName: `${i}:${listener.port}`,
-      });
-      open.push(
-        ...(await listen(
-          app,
-          {
-            port: listener.port,
-            bindAddresses: listener.bind_addresses,
-            tls: listener.tls ? tls : undefined,
-          },
-          logger,
-        )),
-      );
+      const app =
+        listener.type === 'metrics' && metrics
+          ? metrics.app()
+          : buildApp(container, registry, {
+              resources,
+              xForwarded: listener.x_forwarded,
+              listenerName: `${i}:${listener.port}`,
+              metrics,
+            });
+      try {
+        open.push(
+          ...(await listen(
+            app,
+            {
+              port: listener.port,
+              bindAddresses: listener.bind_addresses,
+              tls: listener.tls ? tls : undefined,
+            },
+            logger,
+          )),
+        );
+      } catch (err) {
+        // Taken between the boot check and now: the same one-line error.
+        const planned = { index: i, port: listener.port, bindAddresses: listener.bind_addresses };
+        throw listenError(err, planned, listener.bind_addresses.join(', '));
+      }
     }
   } catch (err) {
     for (const l of open) await closeServer(l.server, 0);
@@ -233,6 +266,55 @@ async function loadTls(
     };
   } catch (err) {
     throw new BootError('AXON_ERR_TLS', `cannot read the TLS certificate or key: ${(err as Error).message}`);
+  }
+}
+
+function plannedListeners(config: ValidatedConfig): PlannedListener[] {
+  return config.kernel.listeners.flatMap((l, index) =>
+    l.type === 'http' || (l.type === 'metrics' && config.kernel.enable_metrics)
+      ? [{ index, port: l.port, bindAddresses: l.bind_addresses }]
+      : [],
+  );
+}
+
+/**
+ * One round trip to the database, so that a PostgreSQL that refuses, lacks the database or the role is one
+ * line naming the key to fix, not a stack trace from the first migration. Closes the pool on failure.
+ */
+async function checkDatabase(db: Knex, database: DatabaseConfig): Promise<void> {
+  // knex logs every failed connection attempt with its stack ("Acquire connection error"): this probe's
+  // failure is reported below in one line instead.
+  const knexLogger = (db.client as { logger: { warn: (message: string) => void } }).logger;
+  const warn = knexLogger.warn;
+  knexLogger.warn = () => undefined;
+  try {
+    await db.raw('select 1');
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    const e = err as { code?: string; message?: string };
+    const args = database.args;
+    if (database.name === 'sqlite3') {
+      throw new BootError(
+        'AXON_ERR_DATABASE',
+        `database.args.database: cannot open the SQLite file ${args.database ?? 'homeserver.db'} (${e.message ?? e.code}): check the path and that this user may write its folder`,
+      );
+    }
+    const host = `${args.host ?? '127.0.0.1'}:${args.port ?? 5432}`;
+    const name = args.database ?? args.dbname ?? 'synapse';
+    const user = args.user ?? 'the current user';
+    const message =
+      e.code === 'ECONNREFUSED'
+        ? `database.args.host/port: PostgreSQL at ${host} refused the connection: start PostgreSQL, or fix database.args.host and database.args.port`
+        : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
+          ? `database.args.host: the PostgreSQL host of ${host} is unknown: fix database.args.host`
+          : e.code === '3D000'
+            ? `database.args.database: PostgreSQL at ${host} has no database "${name}": create it (createdb --encoding=UTF8 --locale=C --template=template0 --owner=${user} ${name}), or fix database.args.database`
+            : e.code === '28P01' || e.code === '28000'
+              ? `database.args.user/password: PostgreSQL at ${host} refused user "${user}" (${e.message}): fix database.args.user and database.args.password, or pg_hba.conf`
+              : `database: cannot reach PostgreSQL at ${host} (${e.code ?? ''} ${e.message ?? ''}): check database.args`;
+    throw new BootError('AXON_ERR_DATABASE', message);
+  } finally {
+    knexLogger.warn = warn;
   }
 }
 

@@ -4,6 +4,7 @@
  * so nothing in core/ imports modules/. `npm start` runs its compiled form, dist/modules/main.js.
  */
 import { runCli } from '../core/cli.js';
+import { SUPPORTED_SPEC_VERSIONS } from './discovery/services/discovery-service.js';
 import { builtinModules } from './index.js';
 
-await runCli(process.argv.slice(2), builtinModules);
+await runCli(process.argv.slice(2), builtinModules, { specVersions: SUPPORTED_SPEC_VERSIONS });

@@ -40,18 +40,44 @@ export function validateConfig(
 
   const problems: string[] = [];
   const collect = (errors: readonly ErrorObject[] | null | undefined): void => {
+    // A union of literals (log_level: fatal | error | ...) fails with one `const` error per literal and an
+    // `anyOf`: say it once, with the allowed values and what was given.
+    const allowed = new Map<string, unknown[]>();
+    for (const error of errors ?? []) {
+      if (error.keyword === 'const') {
+        const values = allowed.get(error.instancePath) ?? [];
+        values.push((error.params as { allowedValue: unknown }).allowedValue);
+        allowed.set(error.instancePath, values);
+      }
+    }
+    const said = new Set<string>();
     for (const error of errors ?? []) {
       const path = errorPath(error);
+      const values = error.keyword === 'required' ? undefined : allowed.get(error.instancePath);
+      if (values) {
+        if (said.has(error.instancePath)) continue;
+        said.add(error.instancePath);
+        problems.push(
+          `${formatPath(path) || '(top level)'} must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}, ` +
+            `not ${JSON.stringify(valueAt(data, path))} (${where(path)})`,
+        );
+        continue;
+      }
       problems.push(`${formatPath(path) || '(top level)'} ${describeError(error)} (${where(path)})`);
     }
   };
 
   const validateKernel = compileSchema(KernelConfigSchema, configAjv);
   if (!validateKernel(data)) collect(validateKernel.errors);
-  if (problems.length > 0) throw configError(problems);
+  // Kernel-key and module-key problems are reported together (one pass), so modules are chosen even when a
+  // kernel key is wrong; a `modules:` that is not a mapping leaves the defaults.
   const kernel = data as unknown as KernelConfig;
-
-  const enabledModules = selectEnabledModules(kernel.modules, available, where);
+  const switches = kernel.modules;
+  const enabledModules = selectEnabledModules(
+    typeof switches === 'object' && switches !== null && !Array.isArray(switches) ? switches : {},
+    available,
+    where,
+  );
   const moduleConfigs = new Map<string, Record<string, unknown>>();
   for (const module of enabledModules) {
     if (!module.config) {
@@ -66,9 +92,12 @@ export function validateConfig(
   if (problems.length > 0) throw configError(problems);
 
   const known = [KernelConfigSchema, ...available.flatMap((m) => (m.config ? [m.config] : []))];
-  const warnings = unknownKeys(loaded.data, known).map(
-    (path) => `unknown config key "${formatPath(path)}" (${where(path)}) is ignored`,
-  );
+  const siblings = new Map<string, readonly string[]>();
+  const warnings = unknownKeys(loaded.data, known, siblings).map((path) => {
+    const near = closest(String(path.at(-1)), siblings.get(formatPath(path)) ?? []);
+    const hint = near === undefined ? '' : `; did you mean "${formatPath([...path.slice(0, -1), near])}"?`;
+    return `unknown config key "${formatPath(path)}" (${where(path)}) is ignored${hint}`;
+  });
   return { kernel, whole: data, moduleConfigs, enabledModules, warnings };
 }
 
@@ -103,8 +132,51 @@ function pick(data: Record<string, unknown>, schema: TObject): Record<string, un
   return out;
 }
 
-/** Paths present in `data` that no schema describes. Objects with free-form values are not descended. */
-export function unknownKeys(data: unknown, schemas: readonly TSchema[]): ConfigPath[] {
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let value = data;
+  for (const part of path) value = (value as Record<string | number, unknown> | undefined)?.[part];
+  return value;
+}
+
+/** The known key nearest to a misspelt one (edit distance at most 2, or 3 for long keys), if any. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  const limit = key.length > 12 ? 3 : key.length > 4 ? 2 : 1;
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const swap =
+        i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? (previous[j - 2] ?? 0) : Infinity;
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        swap,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Paths present in `data` that no schema describes. Objects with free-form values are not descended. When
+ * `siblings` is given, it receives, for each unknown path (formatted), the keys known at its level.
+ */
+export function unknownKeys(
+  data: unknown,
+  schemas: readonly TSchema[],
+  siblings?: Map<string, readonly string[]>,
+): ConfigPath[] {
   const found: ConfigPath[] = [];
   const walk = (value: unknown, candidates: readonly TSchema[], path: (string | number)[]): void => {
     const objects = candidates.filter((s) => s['type'] === 'object' || s['anyOf'] !== undefined);
@@ -128,8 +200,10 @@ export function unknownKeys(data: unknown, schemas: readonly TSchema[]): ConfigP
     }
     for (const [key, child] of Object.entries(value)) {
       const schemasForKey = propertySchemas.get(key);
-      if (!schemasForKey) found.push([...path, key]);
-      else walk(child, schemasForKey, [...path, key]);
+      if (!schemasForKey) {
+        found.push([...path, key]);
+        siblings?.set(formatPath([...path, key]), [...propertySchemas.keys()]);
+      } else walk(child, schemasForKey, [...path, key]);
     }
   };
   const root = {

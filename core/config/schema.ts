@@ -100,6 +100,8 @@ export const KernelConfigSchema = Type.Object({
     Type.Object({ module: Type.String({ minLength: 1 }), config: Type.Optional(Type.Unknown()) }),
     { default: [] },
   ),
+  /** Prometheus metrics (Synapse's key): served by listeners of `type: metrics`. */
+  enable_metrics: Type.Boolean({ default: false }),
   /** Largest JSON request body accepted, in bytes. */
   max_request_body_size: Type.Integer({ minimum: 1024, default: 1048576 }),
 });

@@ -18,6 +18,8 @@ export interface AppOptions {
   readonly resources: ReadonlySet<string>;
   readonly xForwarded: boolean;
   readonly listenerName: string;
+  /** Counts and times every request when `enable_metrics` is on (core/http/metrics.ts). */
+  readonly metrics?: { middleware(): (ctx: AxonContext, next: Next) => Promise<void> };
 }
 
 let requestCounter = 0;
@@ -32,6 +34,7 @@ export function buildApp(
   app.silent = true; // errors are rendered and logged by renderErrors, not by koa's default handler
   const logger: Logger = container.cradle.logger.child({ listener: options.listenerName });
 
+  if (options.metrics) app.use(options.metrics.middleware());
   app.use(accessLog(container, logger));
   app.use(
     cors({

@@ -4,9 +4,10 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { BootError } from '../errors.js';
 
 export interface OpenListener {
   readonly server: Server;
@@ -67,4 +68,62 @@ export async function closeServer(server: Server, graceMs: number): Promise<void
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
   clearTimeout(timer);
+}
+
+/** One listener of the config, as the boot-time port check needs it. */
+export interface PlannedListener {
+  /** Its index in `listeners:` (for the key named in errors). */
+  readonly index: number;
+  readonly port: number;
+  readonly bindAddresses: readonly string[];
+}
+
+/**
+ * Checks, before the database is touched, that every listener can bind its port on each of its addresses
+ * (bound, then released at once). A port that is taken, privileged or on an address this machine lacks is
+ * a BootError naming the key and what to do, instead of a stack trace after migrations already ran.
+ */
+export async function checkListenersCanBind(planned: readonly PlannedListener[]): Promise<void> {
+  for (const listener of planned) {
+    if (listener.port === 0) continue;
+    for (const address of listener.bindAddresses) {
+      const server = createNetServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ port: listener.port, host: address, exclusive: true }, () => resolve());
+        });
+      } catch (err) {
+        throw listenError(err, listener, address);
+      } finally {
+        await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      }
+    }
+  }
+}
+
+/** The BootError for a listener that cannot bind, or the error itself when it is something else. */
+export function listenError(err: unknown, listener: PlannedListener, address: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const key = `listeners[${listener.index}]`;
+  const where = `${formatHost(address)}:${listener.port}`;
+  if (code === 'EADDRINUSE') {
+    return new BootError(
+      'AXON_ERR_PORT_IN_USE',
+      `${key}.port: ${where} is already in use by another process (another Axon or Synapse?): stop it, or set another port in ${key}.port`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new BootError(
+      'AXON_ERR_PORT_DENIED',
+      `${key}.port: binding ${where} is not permitted for this user: use a port above 1023 behind a reverse proxy, or grant CAP_NET_BIND_SERVICE`,
+    );
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new BootError(
+      'AXON_ERR_BIND_ADDRESS',
+      `${key}.bind_addresses: ${address} is not an address of this machine: use one it has (127.0.0.1, ::1, 0.0.0.0 or ::)`,
+    );
+  }
+  return err;
 }

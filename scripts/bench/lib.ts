@@ -108,7 +108,7 @@ export interface StartCommand {
 
 /**
  * The environment and node flags of package.json's "start" script (`node scripts/build.mjs && [VAR=value ...]
- * node [flags ...] dist/modules/main.js start`), read from the script itself so a benchmark runs the server exactly
+ * [exec] node [flags ...] dist/modules/main.js start`), read from the script itself so a benchmark runs the server exactly
  * as `npm start` does and cannot drift from it. Throws when the script has another shape.
  */
 export async function npmStartCommand(): Promise<StartCommand> {
@@ -127,11 +127,12 @@ export async function npmStartCommand(): Promise<StartCommand> {
     const [name = '', ...value] = (run[i] ?? '').split('=');
     env[name] = value.join('=');
   }
+  if (run?.[i] === 'exec') i++; // npm's shell becomes the server (README, "Process management")
   const shapeOk = run?.[i] === 'node' && run.at(-2) === 'dist/modules/main.js' && run.at(-1) === 'start';
   if (run && shapeOk) for (i++; i < run.length - 2; i++) nodeArgs.push(run[i] ?? '');
   if (!run || !shapeOk || nodeArgs.some((a) => !a.startsWith('-'))) {
     throw new Error(
-      `package.json "start" is not "[VAR=value ...] node [flags] dist/modules/main.js start": ${script}`,
+      `package.json "start" is not "[VAR=value ...] [exec] node [flags] dist/modules/main.js start": ${script}`,
     );
   }
   return { env, nodeArgs };

@@ -1,7 +1,8 @@
 import type { Cradle } from '../../../core/container.js';
 
 /**
- * The spec versions Axon serves. A version is listed only once the endpoints it requires are built;
+ * The spec versions Axon serves. A version is listed only once the endpoints it requires are built (outside
+ * the optional parts the README's "Spec versions" names; tests/integration/modules/discovery/spec-versions.test.ts checks it);
  * `r0.x` stays for older clients, as Synapse keeps it.
  */
 export const SUPPORTED_SPEC_VERSIONS = [
@@ -25,6 +26,13 @@ export const SUPPORTED_SPEC_VERSIONS = [
   'v1.10',
   'v1.11',
   'v1.12',
+  'v1.13',
+  'v1.14',
+  'v1.15',
+  'v1.16',
+  'v1.17',
+  'v1.18',
+  'v1.19',
 ] as const;
 
 /** What GET /capabilities gathers from other modules; each is optional (its module may be disabled). */
