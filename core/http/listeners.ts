@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { onClientError, onConnect } from './raw-errors.js';
 
 export interface OpenListener {
   readonly server: Server;
@@ -24,10 +25,14 @@ export async function listen(app: Koa, options: ListenOptions, logger: Logger): 
   const open: OpenListener[] = [];
   for (const address of options.bindAddresses) {
     const callback = app.callback();
+    // requireHostHeader: Node would refuse an HTTP/1.1 request without Host with an empty 400; Synapse serves it.
+    const serverOptions = { requireHostHeader: false };
     const server = options.tls
-      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, callback)
-      : createHttpServer(callback);
+      ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, callback)
+      : createHttpServer(serverOptions, callback);
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', onClientError);
+    server.on('connect', onConnect);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
