@@ -2,7 +2,8 @@
  * A seeded property-based fuzz of the whole HTTP surface: a few hundred requests built by fast-check from
  * every route the modules register (recorded as they register them), with mutated path parameters, query
  * strings, methods, headers and bodies. Every answer must be below 500, every 4xx a Matrix error body, and
- * the server must still answer afterwards. FUZZ_SEED / FUZZ_RUNS override the seed and the count.
+ * the server must still answer afterwards. FUZZ_SEED / FUZZ_RUNS override the seed and the count;
+ * FUZZ_ENGINE=pg runs it against PostgreSQL.
  */
 import { request as httpRequest, Agent } from 'node:http';
 import t from 'tap';
@@ -15,6 +16,7 @@ import type { ModuleRouter } from '../../../core/http/router-registry.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261207);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
+const ENGINE = process.env['FUZZ_ENGINE'] === 'pg' ? 'pg' : 'sqlite';
 
 interface RecordedRoute {
   readonly method: string;
@@ -96,7 +98,11 @@ function send(baseUrl: string, req: FuzzRequest): Promise<FuzzAnswer> {
 
 void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live server', async (t) => {
   const routes: RecordedRoute[] = [];
-  const server = await startServer(t, { modules: recordingModules(routes), config: openRegistrationConfig });
+  const server = await startServer(t, {
+    engine: ENGINE,
+    modules: recordingModules(routes),
+    config: openRegistrationConfig,
+  });
   const alice = await makeUser(server);
   const bob = await makeUser(server);
   const room = await server.request('POST', '/_matrix/client/v3/createRoom', {
@@ -292,11 +298,277 @@ void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live se
     return { method, path, headers, body: withBody ? c.body : undefined };
   };
 
-  const cases = fc.sample(fuzzRequest, { seed: SEED, numRuns: RUNS });
+  // Valid requests, mutated one field at a time, reach the services behind the schema checks.
+  const r = encodeURIComponent(roomId);
+  const me = encodeURIComponent(alice.userId);
+  const corpus: [string, string, Record<string, unknown>][] = [
+    [
+      'POST',
+      '/_matrix/client/v3/createRoom',
+      {
+        preset: 'public_chat',
+        name: 'n',
+        topic: 't',
+        invite: [bob.userId],
+        room_version: '10',
+        is_direct: false,
+        initial_state: [
+          { type: 'm.room.guest_access', state_key: '', content: { guest_access: 'can_join' } },
+        ],
+        power_level_content_override: { users: { [alice.userId]: 100 } },
+        creation_content: { 'm.federate': true },
+      },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/send/m.room.message/TXN`,
+      {
+        msgtype: 'm.text',
+        body: 'x',
+        'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key: 'k' },
+      },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/state/m.room.power_levels`,
+      {
+        users: { [alice.userId]: 100 },
+        users_default: 0,
+        events: { 'm.room.name': 50 },
+        events_default: 0,
+        state_default: 50,
+        ban: 50,
+        kick: 50,
+        redact: 50,
+        invite: 0,
+        notifications: { room: 50 },
+      },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/state/m.room.member/${encodeURIComponent(bob.userId)}`,
+      { membership: 'invite' },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/state/m.room.join_rules`,
+      { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: roomId }] },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/state/m.room.canonical_alias`,
+      { alias: '#a:test.local', alt_aliases: [] },
+    ],
+    [
+      'PUT',
+      `/_matrix/client/v3/rooms/${r}/state/m.room.server_acl`,
+      { allow: ['*'], deny: ['evil.test'], allow_ip_literals: false },
+    ],
+    ['PUT', `/_matrix/client/v3/rooms/${r}/state/m.room.create`, { creator: alice.userId }],
+    ['PUT', `/_matrix/client/v3/rooms/${r}/redact/${encodeURIComponent(eventId)}/TXN`, { reason: 'r' }],
+    ['POST', `/_matrix/client/v3/rooms/${r}/invite`, { user_id: bob.userId, reason: 'r' }],
+    ['POST', `/_matrix/client/v3/rooms/${r}/kick`, { user_id: bob.userId, reason: 'r' }],
+    ['POST', `/_matrix/client/v3/rooms/${r}/ban`, { user_id: '@x:test.local', reason: 'r' }],
+    ['POST', `/_matrix/client/v3/join/${r}`, { reason: 'r' }],
+    ['POST', `/_matrix/client/v3/rooms/${r}/upgrade`, { new_version: '10' }],
+    [
+      'POST',
+      `/_matrix/client/v3/rooms/${r}/receipt/m.read/${encodeURIComponent(eventId)}`,
+      { thread_id: 'main' },
+    ],
+    ['POST', `/_matrix/client/v3/rooms/${r}/read_markers`, { 'm.fully_read': eventId, 'm.read': eventId }],
+    ['PUT', `/_matrix/client/v3/rooms/${r}/typing/${me}`, { typing: true, timeout: 1000 }],
+    [
+      'POST',
+      `/_matrix/client/v3/user/${me}/filter`,
+      {
+        room: { timeline: { limit: 10, types: ['m.room.message'] }, rooms: [roomId] },
+        event_fields: ['content.body'],
+        presence: { not_types: ['*'] },
+        event_format: 'client',
+      },
+    ],
+    ['PUT', `/_matrix/client/v3/user/${me}/account_data/m.direct`, { [bob.userId]: [roomId] }],
+    ['PUT', `/_matrix/client/v3/user/${me}/rooms/${r}/tags/u.work`, { order: 0.5 }],
+    [
+      'PUT',
+      `/_matrix/client/v3/user/${me}/account_data/m.ignored_user_list`,
+      { ignored_users: { [bob.userId]: {} } },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/keys/upload',
+      {
+        device_keys: {
+          user_id: alice.userId,
+          device_id: alice.deviceId,
+          algorithms: ['m.olm.v1.curve25519-aes-sha2'],
+          keys: { [`curve25519:${alice.deviceId}`]: 'k', [`ed25519:${alice.deviceId}`]: 'k' },
+          signatures: { [alice.userId]: { [`ed25519:${alice.deviceId}`]: 's' } },
+        },
+        one_time_keys: {
+          'signed_curve25519:AAA': { key: 'k', signatures: { [alice.userId]: { 'ed25519:X': 's' } } },
+        },
+        fallback_keys: { 'signed_curve25519:BBB': { key: 'k', fallback: true } },
+      },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/keys/query',
+      { device_keys: { [alice.userId]: [], [bob.userId]: [] }, timeout: 1000 },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/keys/claim',
+      { one_time_keys: { [alice.userId]: { [alice.deviceId]: 'signed_curve25519' } } },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/keys/device_signing/upload',
+      {
+        master_key: { user_id: alice.userId, usage: ['master'], keys: { 'ed25519:m': 'm' } },
+        self_signing_key: { user_id: alice.userId, usage: ['self_signing'], keys: { 'ed25519:s': 's' } },
+      },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/keys/signatures/upload',
+      {
+        [alice.userId]: {
+          [alice.deviceId]: { user_id: alice.userId, device_id: alice.deviceId, keys: {}, signatures: {} },
+        },
+      },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/room_keys/version',
+      { algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'k', signatures: {} } },
+    ],
+    ['PUT', `/_matrix/client/v3/devices/${alice.deviceId}`, { display_name: 'd' }],
+    [
+      'POST',
+      '/_matrix/client/v3/login',
+      {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: alice.localpart },
+        password: 'wrong',
+      },
+    ],
+    [
+      'POST',
+      '/_matrix/client/v3/register',
+      { username: 'fuzzed', password: 'p', auth: { type: 'm.login.dummy', session: 's' } },
+    ],
+    ['PUT', '/_matrix/client/v3/directory/room/%23fuzz%3Atest.local', { room_id: roomId }],
+    ['PUT', `/_matrix/client/v3/directory/list/room/${r}`, { visibility: 'public' }],
+    [
+      'POST',
+      '/_matrix/client/v3/publicRooms',
+      { limit: 5, filter: { generic_search_term: 'x', room_types: [null] }, since: 'x' },
+    ],
+    [
+      'PUT',
+      '/_matrix/client/v3/pushrules/global/override/fuzz',
+      {
+        actions: ['notify', { set_tweak: 'sound', value: 'default' }],
+        conditions: [{ kind: 'event_match', key: 'type', pattern: 'x' }],
+      },
+    ],
+    [
+      'PUT',
+      '/_matrix/client/v3/sendToDevice/m.custom/TXN',
+      { messages: { [bob.userId]: { '*': { a: 1 } } } },
+    ],
+    ['PUT', `/_matrix/client/v3/profile/${me}/displayname`, { displayname: 'x' }],
+    ['PUT', `/_matrix/client/v3/presence/${me}/status`, { presence: 'online', status_msg: 's' }],
+    [
+      'POST',
+      '/_matrix/client/v3/search',
+      { search_categories: { room_events: { search_term: 'x', keys: ['content.body'] } } },
+    ],
+    [
+      'POST',
+      '/_matrix/key/v2/query',
+      { server_keys: { 'test.local': { 'ed25519:a': { minimum_valid_until_ts: 1 } } } },
+    ],
+  ];
+  const nasty = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constantFrom(
+      -1,
+      0,
+      1.5,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      '',
+      'x'.repeat(70_000),
+      null,
+      [],
+      {},
+      true,
+      '@bad',
+      '!bad',
+      '$bad',
+      '#bad',
+      alice.userId,
+      roomId,
+      eventId,
+      '🙂',
+      'm.room.message',
+      [null],
+      [1, 'a'],
+      { '': 1 },
+    ),
+  );
+  /** Every key path of a value, up to three levels down. */
+  const keyPaths = (v: unknown, prefix: string[] = []): string[][] =>
+    v && typeof v === 'object' && prefix.length < 3
+      ? Object.entries(v).flatMap(([k, child]) => [[...prefix, k], ...keyPaths(child, [...prefix, k])])
+      : [];
+  const mutate = (
+    value: Record<string, unknown>,
+    pick: number,
+    kind: 'set' | 'delete' | 'add' | 'none',
+    to: unknown,
+  ) => {
+    const copy = structuredClone(value);
+    const paths = keyPaths(copy);
+    const path = paths[pick % Math.max(1, paths.length)];
+    if (kind === 'add') copy[`extra${pick}`] = to;
+    if (kind === 'none' || kind === 'add' || !path) return copy;
+    let parent = copy;
+    for (const k of path.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
+    const last = path[path.length - 1] as string;
+    if (kind === 'delete') delete parent[last];
+    else parent[last] = to;
+    return copy;
+  };
+  const corpusRequest = fc
+    .record({
+      entry: fc.constantFrom(...corpus),
+      pick: fc.nat(),
+      kind: fc.constantFrom('set', 'set', 'set', 'delete', 'add', 'none'),
+      to: nasty,
+      as: fc.constantFrom('alice', 'alice', 'bob'),
+    })
+    .map(({ entry: [method, path, body], pick, kind, to, as }): FuzzRequest => ({
+      method,
+      path: path.replace('TXN', `t${pick}`),
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${as === 'bob' ? bob.accessToken : alice.accessToken}`,
+      },
+      body: Buffer.from(JSON.stringify(mutate(body, pick, kind as 'set', to))),
+    }));
+
+  const cases = [
+    ...fc.sample(fuzzRequest, { seed: SEED, numRuns: Math.ceil(RUNS / 2) }).map(build),
+    ...fc.sample(corpusRequest, { seed: SEED + 1, numRuns: Math.floor(RUNS / 2) }),
+  ];
   const failures: string[] = [];
+  const byStatus = new Map<number, number>();
   const started = Date.now();
-  for (const c of cases) {
-    const req = build(c);
+  for (const req of cases) {
     // Logging out or deactivating the fuzzer's own users would only make the rest of the run unauthenticated.
     if (/\/(logout|deactivate)/.test(req.path) && req.headers['authorization']) continue;
     let answer: FuzzAnswer;
@@ -306,6 +578,7 @@ void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live se
       failures.push(`${req.method} ${req.path}: ${(err as Error).message}`);
       continue;
     }
+    byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
     const what = `${req.method} ${req.path} → ${answer.status} ${answer.text.slice(0, 160)}`;
     if (answer.status >= 500) failures.push(what);
     else if (answer.status >= 400 && req.method !== 'HEAD') {
@@ -321,6 +594,12 @@ void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live se
         failures.push(what);
     }
   }
+  t.comment(
+    `statuses: ${[...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ')}`,
+  );
   t.same(failures, [], `${cases.length} requests in ${Date.now() - started} ms (seed ${SEED})`);
   const alive = await server.request('GET', '/_matrix/client/versions');
   t.equal(alive.status, 200, 'the server is alive');
