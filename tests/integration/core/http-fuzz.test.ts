@@ -9,6 +9,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import t from 'tap';
 import fc from 'fast-check';
 import { startServer } from '../../helpers/start-server.js';
+import { rawRequest } from '../../helpers/raw-http.js';
 import { makeUser, openRegistrationConfig } from '../../helpers/fixtures.js';
 import { builtinModules } from '../../../modules/index.js';
 import type { AnyModuleDefinition } from '../../../core/define-module.js';
@@ -594,14 +595,66 @@ void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live se
         failures.push(what);
     }
   }
+  // Malformed HTTP itself (mutated bytes of a valid request), over a raw socket.
+  const valid = `POST /_matrix/client/v3/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+  const rawCases = fc.sample(
+    fc.array(
+      fc.tuple(
+        fc.nat({ max: valid.length - 1 }),
+        fc.constantFrom('', '\u0000', '\r', '\n', ' ', ':', '\u00ff', 'x'.repeat(9000)),
+        fc.nat({ max: 3 }),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+    { seed: SEED + 2, numRuns: Math.max(10, Math.floor(RUNS / 10)) },
+  );
+  for (const edits of rawCases) {
+    let data = valid;
+    for (const [at, insert, remove] of edits) data = data.slice(0, at) + insert + data.slice(at + remove);
+    const res = await rawRequest(server.baseUrl, Buffer.from(data, 'latin1'), 30);
+    byStatus.set(res.status, (byStatus.get(res.status) ?? 0) + 1);
+    const ok =
+      res.status === 0 ||
+      res.status < 400 ||
+      typeof res.body?.errcode === 'string' ||
+      Array.isArray(res.body?.flows);
+    if (res.status >= 500 || !ok)
+      failures.push(`raw ${JSON.stringify(data.slice(0, 120))} → ${res.status} ${res.text.slice(0, 120)}`);
+  }
   t.comment(
     `statuses: ${[...byStatus]
       .sort(([a], [b]) => a - b)
       .map(([k, n]) => `${k}×${n}`)
       .join(' ')}`,
   );
-  t.same(failures, [], `${cases.length} requests in ${Date.now() - started} ms (seed ${SEED})`);
+  t.same(
+    failures,
+    [],
+    `${cases.length + rawCases.length} requests in ${Date.now() - started} ms (seed ${SEED})`,
+  );
   const alive = await server.request('GET', '/_matrix/client/versions');
   t.equal(alive.status, 200, 'the server is alive');
   agent.destroy();
+});
+
+void t.test('what the fuzz found stays fixed', async (t) => {
+  const server = await startServer(t, { config: openRegistrationConfig });
+  const alice = await makeUser(server);
+  await t.test('an empty password at login → 403 M_FORBIDDEN, not 500 (sodium asserts on it)', async (t) => {
+    const res = await server.request('POST', '/_matrix/client/v3/login', {
+      body: {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: alice.localpart },
+        password: '',
+      },
+    });
+    t.same([res.status, res.body?.errcode], [403, 'M_FORBIDDEN']);
+  });
+  await t.test('an empty password at registration → 400, not 500', async (t) => {
+    const res = await server.request('POST', '/_matrix/client/v3/register', {
+      body: { username: 'emptypw', password: '', auth: { type: 'm.login.dummy' } },
+    });
+    t.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
+    t.type(res.body?.errcode, 'string');
+  });
 });
