@@ -133,6 +133,39 @@ void t.test('no 500 for hostile JSON: every place a client sends JSON', async (t
     if (messages.status >= 400) t.ok(messages.body?.errcode);
   });
 
+  await t.test(
+    'inline filters in query strings follow the same rules, and a wrong type is a 400',
+    async (t) => {
+      const filters = [
+        '{"limit":1e400}',
+        '{"types":[1e400]}',
+        '{"types":[1]}',
+        '{"not_types":[{}]}',
+        '{"types":["\\ud800"]}',
+        '{"limit":"x"}',
+      ];
+      for (const f of filters) {
+        const q = encodeURIComponent(f);
+        const messages = await server.request(
+          'GET',
+          `/_matrix/client/v3/rooms/${roomId}/messages?filter=${q}`,
+          {
+            token: alice.accessToken,
+          },
+        );
+        t.same([messages.status, messages.body?.errcode], [400, 'M_INVALID_PARAM'], `/messages ${f}`);
+        const sync = await server.request(
+          'GET',
+          `/_matrix/client/v3/sync?filter=${encodeURIComponent(`{"room":{"timeline":${f}}}`)}`,
+          {
+            token: alice.accessToken,
+          },
+        );
+        t.same([sync.status, sync.body?.errcode], [400, 'M_INVALID_PARAM'], `/sync ${f}`);
+      }
+    },
+  );
+
   await t.test('the server is alive', async (t) => {
     t.equal((await server.request('GET', '/_matrix/client/versions')).status, 200);
   });
