@@ -5,8 +5,8 @@
  * - a request body may not stall for more than `bodyIdleTimeoutMs` between chunks (408, then close), while a
  *   long-poll `/sync` whose request has been read costs nothing but an idle socket;
  * - one client address may hold at most `maxConnectionsPerIp` sockets; the next is answered 429
- *   M_LIMIT_EXCEEDED and closed. Loopback is exempt by default: behind a reverse proxy on the same host every
- *   connection comes from it;
+ *   M_LIMIT_EXCEEDED and closed. Not applied on a listener with `x_forwarded: true` (every socket comes from
+ *   the proxy, which must cap per client itself), and loopback is exempt by default (a proxy on the same host);
  * - all listeners together hold at most `maxConnections` (Node closes sockets beyond it).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -27,7 +27,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   bodyIdleTimeoutMs: 30_000,
   // The whole request, body included: generous, since a large upload over a slow link takes minutes.
   requestTimeoutMs: 600_000,
-  maxConnectionsPerIp: 100,
+  maxConnectionsPerIp: 256,
   maxConnections: 10_000,
   exemptLoopback: true,
 };
@@ -50,7 +50,7 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** Applies the limits to a server that has not started listening yet. */
-export function guardConnections(server: Server): void {
+export function guardConnections(server: Server, options: { behindProxy: boolean }): void {
   const l = limits;
   server.headersTimeout = l.headersTimeoutMs;
   server.requestTimeout = l.requestTimeoutMs;
@@ -59,7 +59,7 @@ export function guardConnections(server: Server): void {
   const perIp = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
-    if (l.exemptLoopback && isLoopback(ip)) return;
+    if (options.behindProxy || (l.exemptLoopback && isLoopback(ip))) return;
     const count = (perIp.get(ip) ?? 0) + 1;
     perIp.set(ip, count);
     socket.once('close', () => {

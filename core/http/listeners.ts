@@ -35,7 +35,7 @@ export async function listen(app: Koa, options: ListenOptions, logger: Logger): 
     server.keepAliveTimeout = 65_000;
     server.on('clientError', onClientError);
     server.on('connect', onConnect);
-    guardConnections(server);
+    guardConnections(server, { behindProxy: app.proxy });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -74,3 +74,23 @@ void t.test('slow and hostile clients', async (t) => {
     t.same(res.body?.got, { a: 1 });
   });
 });
+
+void t.test('behind a reverse proxy (x_forwarded) the per-address cap does not apply', async (t) => {
+  setConnectionLimits({ headersTimeoutMs: 800, maxConnectionsPerIp: 5, exemptLoopback: false });
+  const server = await startServer(t, {
+    config: {
+      listeners: [
+        { port: 0, bind_addresses: ['127.0.0.1'], x_forwarded: true, resources: [{ names: ['client'] }] },
+      ],
+    },
+  });
+  setConnectionLimits({});
+  const port = Number(new URL(server.baseUrl).port);
+  const sockets = Array.from({ length: 20 }, () => openSlow(port, 'GET / HTTP/1.1\r\nHost: x\r\n'));
+  const answers = await Promise.all(sockets.map((s) => s.answer));
+  t.equal(
+    answers.filter((a) => a.status === 408).length,
+    20,
+    'all 20 admitted, then cut off by the headers timeout',
+  );
+});
