@@ -9,7 +9,9 @@
  *     since JavaScript cannot hold them exactly and the spec's canonical JSON forbids them;
  *   - lone UTF-16 surrogates, which have no UTF-8 encoding, so canonical JSON, hashes and signatures cannot
  *     be computed over them;
- *   - U+0000 in any string or key: PostgreSQL text cannot store it, and Axon joins identifiers with it.
+ *   - U+0000 in an object key: keys name users, devices, rooms and key ids (to-device, keys/claim, m.direct…),
+ *     which PostgreSQL text columns cannot hold and which Axon joins with U+0000. In string values it is kept,
+ *     as Synapse keeps it: a message body with U+0000 round-trips (stored as JSON text, escaped).
  * Duplicate keys are accepted with the last one winning, as Synapse's (Python's) JSON decoder does.
  */
 import { MatrixError } from '../errors.js';
@@ -63,9 +65,11 @@ export function parseClientJson(text: string): unknown {
 }
 
 function stringProblem(s: string): string | undefined {
-  if (s.includes('\u0000')) return 'JSON strings may not contain U+0000';
-  if (LONE_SURROGATE.test(s)) return 'JSON strings may not contain lone surrogates';
-  return undefined;
+  return LONE_SURROGATE.test(s) ? 'JSON strings may not contain lone surrogates' : undefined;
+}
+
+function keyProblem(k: string): string | undefined {
+  return k.includes('\u0000') ? 'JSON object keys may not contain U+0000' : stringProblem(k);
 }
 
 function findProblem(root: unknown): string | undefined {
@@ -82,7 +86,7 @@ function findProblem(root: unknown): string | undefined {
       for (const item of v) stack.push(item);
     } else if (v !== null && typeof v === 'object') {
       for (const [k, item] of Object.entries(v)) {
-        const p = stringProblem(k);
+        const p = keyProblem(k);
         if (p) return p;
         stack.push(item);
       }

@@ -518,6 +518,8 @@ void t.test('fuzzing every route gives no 5xx, only Matrix errors, and a live se
       roomId,
       eventId,
       '🙂',
+      'a\u0000b',
+      '\u0000',
       'm.room.message',
       [null],
       [1, 'a'],
@@ -660,4 +662,19 @@ void t.test('what the fuzz found stays fixed', async (t) => {
     t.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
     t.type(res.body?.errcode, 'string');
   });
+});
+
+void t.test('U+0000 that reaches a PostgreSQL text column → 400 M_INVALID_PARAM, not 500', async (t) => {
+  const server = await startServer(t, { engine: 'pg', config: openRegistrationConfig });
+  const alice = await makeUser(server);
+  const alias = await server.request('PUT', '/_matrix/client/v3/directory/room/%23nul%3Atest.local', {
+    body: { room_id: '!a\u0000b:test.local' },
+    token: alice.accessToken,
+  });
+  t.same([alias.status, alias.body?.errcode], [400, 'M_INVALID_PARAM']);
+  const claim = await server.request('POST', '/_matrix/client/v3/keys/claim', {
+    body: { one_time_keys: { [alice.userId]: { [alice.deviceId]: 'signed\u0000curve25519' } } },
+    token: alice.accessToken,
+  });
+  t.ok(claim.status < 500, `keys/claim: ${claim.status}`);
 });

@@ -93,7 +93,6 @@ void t.test('no 500 for hostile JSON: every place a client sends JSON', async (t
     ['a number that overflows to Infinity', '1e400'],
     ['a lone surrogate', '"\\ud800"'],
     ['a lone low surrogate', '"a\\udc00b"'],
-    ['U+0000 in a string', '"a\\u0000b"'],
     ['U+0000 in a key', '{"a\\u0000b":1}'],
   ];
   for (const [what, value] of refused) {
