@@ -13,6 +13,7 @@ import identityProxy from './identity-proxy/index.js';
 import media from './media/index.js';
 import presence from './presence/index.js';
 import pushRules from './push-rules/index.js';
+import rateLimits from './rate-limits/index.js';
 import receipts from './receipts/index.js';
 import rooms from './rooms/index.js';
 import sync from './sync/index.js';
@@ -23,6 +24,7 @@ import urlPreviews from './url-previews/index.js';
 export const builtinModules: readonly AnyModuleDefinition[] = [
   discovery,
   auth,
+  rateLimits,
   rooms,
   directory,
   accountData,

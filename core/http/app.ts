@@ -44,6 +44,7 @@ export function buildApp(
     }),
   );
   app.use(renderErrors);
+  app.use(refuseBodyOnBodilessMethod);
   // Upstream of the router so that allowedMethods (405) decides first on the way back.
   app.use(async (ctx: AxonContext, next: Next) => {
     await next();
@@ -70,6 +71,20 @@ export function buildApp(
     }),
   );
   return app;
+}
+
+/**
+ * GET and HEAD take no body (RFC 9110 §9.3.1): one sent anyway is a confused or hostile client, and on a
+ * keep-alive connection its bytes would otherwise be read and thrown away. Refused before routing.
+ */
+async function refuseBodyOnBodilessMethod(ctx: AxonContext, next: Next): Promise<void> {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+    const length = ctx.get('content-length');
+    if ((length !== '' && length !== '0') || ctx.get('transfer-encoding') !== '') {
+      throw new MatrixError(400, 'M_UNRECOGNIZED', `A ${ctx.method} request takes no body`);
+    }
+  }
+  await next();
 }
 
 /**

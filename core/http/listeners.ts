@@ -8,6 +8,8 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { BootError } from '../errors.js';
+import { guardConnections } from './connection-guard.js';
+import { onClientError, onConnect } from './raw-errors.js';
 
 export interface OpenListener {
   readonly server: Server;
@@ -25,10 +27,16 @@ export async function listen(app: Koa, options: ListenOptions, logger: Logger): 
   const open: OpenListener[] = [];
   for (const address of options.bindAddresses) {
     const callback = app.callback();
+    // requireHostHeader: Node would refuse an HTTP/1.1 request without Host with an empty 400; Synapse serves it.
+    // connectionsCheckingInterval: how often Node enforces headersTimeout/requestTimeout (default 30 s).
+    const serverOptions = { requireHostHeader: false, connectionsCheckingInterval: 1000 };
     const server = options.tls
-      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, callback)
-      : createHttpServer(callback);
+      ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, callback)
+      : createHttpServer(serverOptions, callback);
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', onClientError);
+    server.on('connect', onConnect);
+    guardConnections(server, { behindProxy: app.proxy });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -14,6 +14,23 @@ import { createLogger } from '../../core/logger.js';
 import { builtinModules } from '../../modules/index.js';
 import { freshDatabase, type EngineName } from './with-all-databases.js';
 
+/**
+ * Synapse's per-action limits (rc_message, rc_joins, …) raised out of reach, so that suites sending many
+ * messages test behaviour rather than rate limits; tests/integration/modules/rate-limits restores a key to
+ * prove its default behaviour.
+ */
+const unlimited = { per_second: 10_000, burst_count: 10_000 };
+export const TEST_RATE_LIMITS = {
+  rc_message: unlimited,
+  rc_joins: { local: unlimited, remote: unlimited },
+  rc_joins_per_room: unlimited,
+  rc_invites: { per_room: unlimited, per_user: unlimited, per_issuer: unlimited },
+  rc_admin_redaction: unlimited,
+  rc_key_requests: unlimited,
+  rc_media_create: unlimited,
+  rc_presence: { per_user: unlimited },
+} as const;
+
 export interface StartOptions {
   /** Extra or overriding homeserver.yaml keys. */
   readonly config?: Record<string, unknown>;
@@ -21,6 +38,8 @@ export interface StartOptions {
   readonly database?: DatabaseConfig;
   readonly modules?: readonly AnyModuleDefinition[];
   readonly serverName?: string;
+  /** Keep Synapse's default rc_message, rc_joins, … instead of TEST_RATE_LIMITS. */
+  readonly defaultRateLimits?: boolean;
   /** The kernel's logger (default: silent, or AXON_TEST_LOG's level). */
   readonly logger?: Logger;
 }
@@ -66,6 +85,7 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
       signing_key_path: join(dataDir, 'signing.key'),
       media_store_path: join(dataDir, 'media'),
       log_level: process.env['AXON_TEST_LOG'] ?? 'silent',
+      ...(options.defaultRateLimits ? {} : TEST_RATE_LIMITS),
       ...options.config,
       password_config: withCheapHashing(options.config?.['password_config']),
     },

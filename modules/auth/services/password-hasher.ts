@@ -3,6 +3,7 @@
  * blocks the event loop. Hashes written by Synapse (bcrypt, `$2b$`) still verify, so users moved from
  * Synapse keep their passwords.
  */
+import { MatrixError } from '../../../core/errors.js';
 import sodium from 'sodium-native';
 import bcrypt from 'bcryptjs';
 
@@ -26,6 +27,9 @@ export class PasswordHasher {
 
   /** An Argon2id hash in the PHC string format (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`). */
   hash(password: string): Promise<string> {
+    // sodium asserts on an empty password (a 500); refuse it as a client error instead.
+    if (password === '')
+      return Promise.reject(new MatrixError(400, 'M_WEAK_PASSWORD', 'Password may not be empty'));
     const out = Buffer.alloc(sodium.crypto_pwhash_STRBYTES);
     return new Promise((resolve, reject) => {
       sodium.crypto_pwhash_str_async(
@@ -45,6 +49,7 @@ export class PasswordHasher {
   async verify(password: string, hash: string): Promise<boolean> {
     if (/^\$2[aby]\$/.test(hash)) return bcrypt.compare(password, hash);
     if (!hash.startsWith('$argon2')) return false;
+    if (password === '') return false; // sodium asserts on an empty password; no stored hash is of one
     const str = Buffer.alloc(sodium.crypto_pwhash_STRBYTES);
     const bytes = Buffer.from(hash, 'utf8');
     if (bytes.length >= str.length) return false;

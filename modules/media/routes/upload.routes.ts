@@ -1,6 +1,7 @@
 /** POST /upload, POST /create + PUT /upload/{serverName}/{mediaId}, and GET /config (both prefixes). */
 import type { Cradle } from '../../../core/container.js';
 import { requesterOf, type AxonContext } from '../../../core/http/context.js';
+import { limitAction } from '../../rate-limits/api.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import { assertMediaAddress } from '../ids.js';
 import type { UploadInput } from '../services/media-service.js';
@@ -23,6 +24,7 @@ export function uploadRoutes(router: ModuleRouter, cradle: Cradle): void {
   });
 
   router.post('/_matrix/media/v1/create', { auth: 'required' }, async (ctx) => {
+    await limitAction(ctx, 'media_create');
     const { contentUri, unusedExpiresAt } = await cradle.mediaService.create(requesterOf(ctx).userId);
     ctx.body = { content_uri: contentUri, unused_expires_at: unusedExpiresAt };
   });

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Cradle } from '../../../core/container.js';
 import { readBody } from '../../../core/http/body.js';
 import { requesterOf } from '../../../core/http/context.js';
+import { limitAction } from '../../rate-limits/api.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 
 const PresenceBody = Type.Object({
@@ -13,6 +14,7 @@ export function presenceRoutes(router: ModuleRouter, cradle: Cradle): void {
   const path = '/_matrix/client/v3/presence/:userId/status';
   router.put(path, { auth: 'required', allowGuests: true }, async (ctx) => {
     const body = await readBody(ctx, PresenceBody);
+    await limitAction(ctx, 'presence');
     const { userId } = ctx.params as { userId: string };
     await cradle.presenceService.setStatus(requesterOf(ctx).userId, userId, body.presence, body.status_msg);
     ctx.body = {};

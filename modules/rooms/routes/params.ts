@@ -3,6 +3,9 @@ import { MatrixError } from '../../../core/errors.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import { requesterOf } from '../../../core/http/context.js';
 import type { Actor } from '../services/membership-service.js';
+import { parseClientJson } from '../../../core/http/json-input.js';
+import { parseRequest } from '../../../core/validation.js';
+import { Type } from '@sinclair/typebox';
 
 export function queryString(ctx: AxonContext, name: string): string | undefined {
   const v = ctx.query[name];
@@ -29,18 +32,32 @@ export function queryBool(ctx: AxonContext, name: string): boolean {
   return v === 'true' || v === '1';
 }
 
-/** A JSON-encoded filter in the query string. */
+/** The fields of a RoomEventFilter that the timeline reads, typed (unknown fields pass through). */
+const Strings = Type.Optional(Type.Array(Type.String()));
+const RoomEventFilterQuery = Type.Object({
+  limit: Type.Optional(Type.Integer()),
+  types: Strings,
+  not_types: Strings,
+  senders: Strings,
+  not_senders: Strings,
+  contains_url: Type.Optional(Type.Boolean()),
+  lazy_load_members: Type.Optional(Type.Boolean()),
+  include_redundant_members: Type.Optional(Type.Boolean()),
+});
+
+/** A JSON-encoded RoomEventFilter in the query string. */
 export function queryJson<T>(ctx: AxonContext, name: string): T | undefined {
   const v = queryString(ctx, name);
   if (v === undefined || v === '') return undefined;
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(v);
+    parsed = parseClientJson(v); // depth, integer range, surrogates, NUL: as for JSON bodies
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       throw new Error('not an object');
-    return parsed as T;
   } catch {
     throw new MatrixError(400, 'M_INVALID_PARAM', `${name} must be a JSON object`);
   }
+  return parseRequest(RoomEventFilterQuery, parsed, 'query') as T;
 }
 
 export function actorOf(ctx: AxonContext): Actor {

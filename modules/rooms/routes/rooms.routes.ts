@@ -10,6 +10,7 @@ import type { AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import type { JsonObject } from '../../../core/protocol/pdu.js';
 import type { RoomEventFilter } from '../services/timeline-service.js';
+import { limitAction } from '../../rate-limits/api.js';
 import { actorOf, param, queryBool, queryDir, queryInt, queryJson, queryString } from './params.js';
 
 const V3 = '/_matrix/client/v3';
@@ -71,12 +72,14 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
 
   // ---- membership ----------------------------------------------------------------------------------
   router.post(`${V3}/join/:roomIdOrAlias`, member, async (ctx) => {
+    await limitAction(ctx, 'join', { room: param(ctx, 'roomIdOrAlias') });
     const { reason } = await readBody(ctx, ReasonSchema);
     ctx.body = {
       room_id: await cradle.roomsMembership.join(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason),
     };
   });
   router.post(`${ROOM}/join`, member, async (ctx) => {
+    await limitAction(ctx, 'join', { room: param(ctx, 'roomId') });
     const { reason } = await readBody(ctx, ReasonSchema);
     ctx.body = { room_id: await cradle.roomsMembership.join(actorOf(ctx), param(ctx, 'roomId'), reason) };
   });
@@ -95,6 +98,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
         'Third-party invites (id_server/medium/address) are not supported',
       );
     }
+    await limitAction(ctx, 'invite', { room: param(ctx, 'roomId'), target: body.user_id });
     await cradle.roomsMembership.invite(actorOf(ctx), param(ctx, 'roomId'), body.user_id, body.reason);
     ctx.body = {};
   });
@@ -126,6 +130,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
 
   // ---- sending -------------------------------------------------------------------------------------
   router.put(`${ROOM}/send/:eventType/:txnId`, member, async (ctx) => {
+    await limitAction(ctx, 'message');
     const content = (await readBody(ctx, AnyObject)) as JsonObject;
     const sent = await cradle.roomsEvents.sendMessage(
       actorOf(ctx),
@@ -137,6 +142,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     ctx.body = { event_id: sent.eventId };
   });
   const putState = async (ctx: AxonContext, key: string): Promise<void> => {
+    await limitAction(ctx, 'message');
     const content = (await readBody(ctx, AnyObject)) as JsonObject;
     const sent = await cradle.roomsEvents.sendState(
       actorOf(ctx),
@@ -150,6 +156,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   router.put(`${ROOM}/state/:eventType`, user, (ctx) => putState(ctx, ''));
   router.put(`${ROOM}/state/:eventType/:stateKey`, user, (ctx) => putState(ctx, param(ctx, 'stateKey')));
   router.put(`${ROOM}/redact/:eventId/:txnId`, member, async (ctx) => {
+    await limitAction(ctx, 'redaction');
     const body = (await readBody(ctx, AnyObject)) as JsonObject;
     const sent = await cradle.roomsEvents.redact(
       actorOf(ctx),

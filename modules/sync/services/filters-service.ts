@@ -3,6 +3,7 @@ import { MatrixError } from '../../../core/errors.js';
 import { parseRequest } from '../../../core/validation.js';
 import type { FiltersStore } from '../store/filters-store.js';
 import { SyncFilterSchema, type SyncFilter } from './filter.js';
+import { parseClientJson } from '../../../core/http/json-input.js';
 
 /** A cache entry per (user, filter id): long-polling clients send the same filter id on every request. */
 const CACHE_MAX = 5000;
@@ -38,7 +39,7 @@ export class FiltersService {
     if (param.trimStart().startsWith('{')) {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(param);
+        parsed = parseClientJson(param); // depth, integer range, surrogates, NUL: as for JSON bodies
       } catch {
         throw new MatrixError(400, 'M_INVALID_PARAM', 'filter is not valid JSON');
       }

@@ -4,6 +4,7 @@ import type { Cradle } from '../../../core/container.js';
 import { readBody } from '../../../core/http/body.js';
 import { requesterOf } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
+import { limitAction } from '../../rate-limits/api.js';
 import type { ToDeviceMessages } from '../api.js';
 
 const SendBody = Type.Object({
@@ -20,6 +21,10 @@ export function toDeviceRoutes(router: ModuleRouter, cradle: Cradle): void {
     async (ctx) => {
       const requester = requesterOf(ctx);
       const body = await readBody(ctx, SendBody);
+      if (ctx.params['eventType'] === 'm.room_key_request') {
+        const cost = Object.values(body.messages).reduce((n, devices) => n + Object.keys(devices).length, 0);
+        await limitAction(ctx, 'key_requests', { cost });
+      }
       await cradle.toDeviceService.send(
         { userId: requester.userId, deviceId: requester.deviceId, txnId: ctx.params['txnId'] ?? '' },
         ctx.params['eventType'] ?? '',
