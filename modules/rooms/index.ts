@@ -115,6 +115,7 @@ export default defineModule({
           new RelationsBundler({
             roomsTimelineStore: c.roomsTimelineStore,
             roomsReader: c.roomsReader,
+            roomsVisibility: c.roomsVisibility,
             ignoredUsers: async (userId) =>
               (container.hasRegistration('accountDataApi')
                 ? await container

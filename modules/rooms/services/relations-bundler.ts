@@ -8,12 +8,15 @@
  * plus, only when the page has children other than edits, the viewer's `m.ignored_user_list` (one
  * primary-key read; sync passes the set it holds);
  * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
- * own edits. State events get no bundle (the spec's warning), and a redacted event no `m.replace`.
+ * own edits. State events get no bundle (the spec's warning), and a redacted event no `m.replace`. A thread's
+ * latest reply must be visible to the viewer (history visibility: in memory while they were joined
+ * throughout); otherwise the newest visible reply stands in, or the thread is not bundled.
  */
 import type { Cradle } from '../../../core/container.js';
 import type { StoredEvent } from '../store/event-rows.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { ClientEvent } from './client-events.js';
+import type { HistoryVisibility } from './history-visibility.js';
 import type { RoomReader, Viewer } from './room-reader.js';
 
 /** `unsigned['m.relations']` of one event. */
@@ -40,6 +43,8 @@ function isNewer(a: StoredEvent, b: StoredEvent): boolean {
 }
 
 export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' | 'roomsReader'> {
+  /** Which thread replies the viewer may see (a thread's `latest_event` must be one of them). */
+  readonly roomsVisibility: Pick<HistoryVisibility, 'filter'>;
   /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
 }
@@ -54,11 +59,13 @@ export interface BundleOptions {
 export class RelationsBundler {
   private readonly timelineStore: TimelineStore;
   private readonly reader: RoomReader;
+  private readonly visibility: Pick<HistoryVisibility, 'filter'>;
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
 
-  constructor({ roomsTimelineStore, roomsReader, ignoredUsers }: RelationsBundlerDeps) {
+  constructor({ roomsTimelineStore, roomsReader, roomsVisibility, ignoredUsers }: RelationsBundlerDeps) {
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
+    this.visibility = roomsVisibility;
     this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
   }
 
@@ -116,6 +123,7 @@ export class RelationsBundler {
       }
     }
 
+    if (threads.size > 0) await this.visibleLatest(threads, viewer.userId, ignored ?? new Set());
     const latest = [...threads.values()].map((t) => t.latest);
     const [participated, latestBundles, formattedChildren] = await Promise.all([
       threads.size > 0
@@ -154,7 +162,67 @@ export class RelationsBundler {
     }
     return out;
   }
+
+  /**
+   * Makes each thread's `latest` a reply the viewer may see (history visibility): when the newest reply is
+   * hidden from them (they left before it was sent), the newest one they can see, read newest first a page
+   * at a time; a thread none of whose replies they can see is dropped from the bundle. The common case (the
+   * viewer joined throughout) costs no read. `count` stays the number of live replies, as Synapse serves it.
+   */
+  private async visibleLatest(
+    threads: Map<string, { latest: StoredEvent; count: number }>,
+    userId: string,
+    ignored: ReadonlySet<string>,
+  ): Promise<void> {
+    const byRoom = new Map<string, StoredEvent[]>();
+    for (const t of threads.values()) {
+      const list = byRoom.get(t.latest.roomId) ?? [];
+      list.push(t.latest);
+      byRoom.set(t.latest.roomId, list);
+    }
+    const hidden: string[] = [];
+    for (const [roomId, latest] of byRoom) {
+      const visible = new Set((await this.visibility.filter(userId, roomId, latest)).map((e) => e.eventId));
+      for (const e of latest) if (!visible.has(e.eventId) && e.relatesTo !== null) hidden.push(e.relatesTo);
+    }
+    for (const rootId of hidden) {
+      const thread = threads.get(rootId);
+      if (!thread) continue;
+      const fallback = await this.newestVisibleReply(thread.latest, userId, ignored);
+      if (fallback) thread.latest = fallback;
+      else threads.delete(rootId);
+    }
+  }
+
+  /** The newest live `m.thread` reply to `hidden`'s root older than `hidden` that `userId` may see. */
+  private async newestVisibleReply(
+    hidden: StoredEvent,
+    userId: string,
+    ignored: ReadonlySet<string>,
+  ): Promise<StoredEvent | undefined> {
+    if (hidden.relatesTo === null) return undefined;
+    let from = { depth: hidden.depth, stream: hidden.streamOrdering };
+    for (let page = 0; page < FALLBACK_PAGES; page++) {
+      const replies = await this.timelineStore.relations(hidden.relatesTo, {
+        relType: 'm.thread',
+        dir: 'b',
+        from,
+        limit: FALLBACK_PAGE_SIZE,
+      });
+      const candidates = replies.filter((e) => !ignored.has(e.sender));
+      const [visible] = await this.visibility.filter(userId, hidden.roomId, candidates);
+      if (visible) return visible;
+      const last = replies[replies.length - 1];
+      if (!last || replies.length < FALLBACK_PAGE_SIZE) return undefined;
+      from = { depth: last.depth, stream: last.streamOrdering };
+    }
+    return undefined;
+  }
 }
+
+/** How far back a thread's hidden latest reply is replaced by a visible one: pages of replies, newest first. */
+const FALLBACK_PAGES = 4;
+const FALLBACK_PAGE_SIZE = 50;
 
 /** Sets `unsigned['m.relations']` on each formatted event (parallel to `events`) that has a bundle. */
 export function attachBundles<T extends { unsigned: Record<string, unknown> }>(

@@ -31,7 +31,7 @@ import type { RoomHeads } from './room-heads.js';
 import type { RoomReader } from './room-reader.js';
 import type { StreamTracker } from './stream-tracker.js';
 import { attachBundles, type RelationsBundler } from './relations-bundler.js';
-import { matchesFilter } from './timeline-service.js';
+import { filterByRelations, matchesFilter } from './timeline-service.js';
 import { formatTopoToken } from './tokens.js';
 
 export class RoomsApiImpl implements RoomsApi {
@@ -128,7 +128,11 @@ export class RoomsApiImpl implements RoomsApi {
       const kept = await this.visibility.filter(
         userId,
         roomId,
-        batch.filter((e) => matchesFilter(e, range.filter)),
+        await filterByRelations(
+          this.timelineStore,
+          batch.filter((e) => matchesFilter(e, range.filter)),
+          range.filter,
+        ),
       );
       for (const e of kept) {
         if (picked.length >= limit) {

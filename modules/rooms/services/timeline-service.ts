@@ -23,6 +23,10 @@ export interface RoomEventFilter {
   senders?: string[];
   not_senders?: string[];
   contains_url?: boolean;
+  /** Keep only events that some live relation from one of these senders points to (MSC3440). */
+  related_by_senders?: string[];
+  /** Keep only events that some live relation of one of these rel_types points to (MSC3440). */
+  related_by_rel_types?: string[];
   lazy_load_members?: boolean;
   include_redundant_members?: boolean;
 }
@@ -71,6 +75,36 @@ export function matchesFilter(e: StoredEvent, f: RoomEventFilter | undefined): b
     if (hasUrl !== f.contains_url) return false;
   }
   return true;
+}
+
+/** A `related_by_*` list: absent or empty means no restriction (as Synapse); anything but strings is a 400. */
+function relationList(f: RoomEventFilter, name: 'related_by_senders' | 'related_by_rel_types') {
+  const v: unknown = f[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new MatrixError(400, 'M_INVALID_PARAM', `filter.${name} must be a list of strings`);
+  return v.length > 0 ? v : undefined;
+}
+
+/**
+ * The filter's `related_by_senders` / `related_by_rel_types` (MSC3440, as Synapse serves them): keeps the events
+ * that at least one live child relation points to whose sender and rel_type are both in the lists given. One
+ * read per batch; without either list, `events` come back as they are.
+ */
+export async function filterByRelations(
+  timelineStore: Pick<TimelineStore, 'relatedBy'>,
+  events: StoredEvent[],
+  f: RoomEventFilter | undefined,
+): Promise<StoredEvent[]> {
+  if (!f || events.length === 0) return events;
+  const senders = relationList(f, 'related_by_senders');
+  const relTypes = relationList(f, 'related_by_rel_types');
+  if (!senders && !relTypes) return events;
+  const related = await timelineStore.relatedBy(
+    events.map((e) => e.eventId),
+    { ...(senders ? { senders } : {}), ...(relTypes ? { relTypes } : {}) },
+  );
+  return events.filter((e) => related.has(e.eventId));
 }
 
 export class TimelineService {
@@ -132,7 +166,11 @@ export class TimelineService {
           await this.visibility.filter(
             userId,
             roomId,
-            fetched.filter((e) => matchesFilter(e, filter)),
+            await filterByRelations(
+              this.timelineStore,
+              fetched.filter((e) => matchesFilter(e, filter)),
+              filter,
+            ),
           )
         ).map((e) => e.eventId),
       );

@@ -214,6 +214,28 @@ export class TimelineStore extends RoomsTableStore {
     return ((await q.limit(options.limit)) as EventDbRow[]).map(eventFromRow);
   }
 
+  /**
+   * Which of `parentIds` have at least one live (not rejected, not redacted) child relation whose rel_type is
+   * in `relTypes` and whose sender is in `senders` (an absent list does not restrict): the RoomEventFilter's
+   * `related_by_rel_types` / `related_by_senders`, one indexed read (`rooms_events_relates`) per batch.
+   */
+  async relatedBy(
+    parentIds: readonly string[],
+    match: { relTypes?: readonly string[]; senders?: readonly string[] },
+    trx: Queryable = this.db,
+  ): Promise<Set<string>> {
+    if (parentIds.length === 0) return new Set();
+    const q = trx('rooms_events')
+      .distinct('relates_to')
+      .whereIn('relates_to', parentIds)
+      .whereNull('rejected_reason')
+      .whereNull('redacted_by');
+    if (match.relTypes) q.whereIn('rel_type', match.relTypes);
+    if (match.senders) q.whereIn('sender', match.senders);
+    const rows = (await q) as { relates_to: string }[];
+    return new Set(rows.map((r) => r.relates_to));
+  }
+
   /** Live children of any of `parentIds` (one level of a recursive /relations), oldest first, up to `limit`. */
   async childrenOf(
     parentIds: readonly string[],

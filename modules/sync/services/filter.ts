@@ -22,6 +22,8 @@ export const RoomEventFilterSchema = Type.Object({
   rooms: Type.Optional(StringList),
   not_rooms: Type.Optional(StringList),
   contains_url: Type.Optional(Type.Boolean()),
+  related_by_senders: Type.Optional(StringList),
+  related_by_rel_types: Type.Optional(StringList),
   lazy_load_members: Type.Optional(Type.Boolean()),
   include_redundant_members: Type.Optional(Type.Boolean()),
   unread_thread_notifications: Type.Optional(Type.Boolean()),

@@ -161,6 +161,8 @@ export class RoomSyncBuilder {
         senders: filter?.senders,
         not_senders: filter?.not_senders,
         contains_url: filter?.contains_url,
+        related_by_senders: filter?.related_by_senders,
+        related_by_rel_types: filter?.related_by_rel_types,
       },
     });
     // Spec "Ignoring Users": state events of an ignored user are still sent; everything else is hidden.

@@ -48,6 +48,8 @@ export interface TimelineFilter {
   readonly senders?: string[];
   readonly not_senders?: string[];
   readonly contains_url?: boolean;
+  readonly related_by_senders?: string[];
+  readonly related_by_rel_types?: string[];
 }
 
 export type Membership = 'join' | 'invite' | 'knock' | 'leave' | 'ban';
