@@ -163,6 +163,15 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     enable_registration_without_verification: true,
     rc_registration: lifted,
     rc_login: { address: lifted, account: lifted, failed_attempts: lifted },
+    // Benchmarks measure the server, not its rate limits (Synapse's side-by-side runs lift them too).
+    rc_message: lifted,
+    rc_joins: { local: lifted, remote: lifted },
+    rc_joins_per_room: lifted,
+    rc_invites: { per_room: lifted, per_user: lifted, per_issuer: lifted },
+    rc_admin_redaction: lifted,
+    rc_key_requests: lifted,
+    rc_media_create: lifted,
+    rc_presence: { per_user: lifted },
     ...options.config,
   };
   const configPath = join(dir, 'homeserver.yaml');

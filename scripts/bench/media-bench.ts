@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       enable_registration: true,
       enable_registration_without_verification: true,
       rc_registration: { per_second: 1e6, burst_count: 1e6 },
+      rc_media_create: { per_second: 1e6, burst_count: 1e6 },
     },
     configDir: dir,
     logger: createLogger('silent'),
