@@ -314,6 +314,7 @@ export class TimelineStore extends RoomsTableStore {
     trx: Queryable = this.db,
   ): Promise<{ event: StoredEvent; threadCount: number }[]> {
     if (eventIds.length === 0) return [];
+    if (!(await this.anyRelatesTo(eventIds, trx))) return [];
     const ignored = [...excludeSenders];
     // A reference's JSON is not needed (only its id is bundled): a poll's thousands of answers stay cheap.
     const children = trx('rooms_events')
@@ -345,6 +346,27 @@ export class TimelineStore extends RoomsTableStore {
       .join(threads, 't.stream_ordering', 's.latest');
     const rows = (await children.unionAll(latest)) as (EventDbRow & { n: number | string })[];
     return rows.map((r) => ({ event: eventFromRow(r), threadCount: toNumber(r.n) }));
+  }
+
+  /**
+   * Whether any event relates to one of `eventIds`: most pages (and nearly every incremental sync) have no
+   * child at all, and this prepared probe costs a fraction of building the bundle query through knex
+   * (scripts/bench/sync-bench.ts, SQLite, incremental sync with one new message: p50 2.7-2.8 ms with the
+   * bundle query alone, 1.7 ms with this probe first, as before bundling).
+   */
+  private async anyRelatesTo(eventIds: readonly string[], trx: Queryable): Promise<boolean> {
+    // Chunks of up to 100 ids keep the statement texts (and so the prepared-statement cache) few.
+    for (let i = 0; i < eventIds.length; i += 100) {
+      const chunk = eventIds.slice(i, i + 100);
+      const marks = chunk.map(() => '?').join(',');
+      const rows = await this.select<{ one: number }>(
+        trx,
+        `SELECT 1 AS one FROM rooms_events WHERE relates_to IN (${marks}) LIMIT 1`,
+        chunk,
+      );
+      if (rows.length > 0) return true;
+    }
+    return false;
   }
 
   /** Which of `rootIds` have an m.thread reply from `userId`. */
