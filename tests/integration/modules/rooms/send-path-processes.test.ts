@@ -112,7 +112,7 @@ void withAllDatabases(t, async (t, database) => {
     const sent = await send(first, alice.accessToken, shared, 'seen-by-sync', 'hello from first');
     const later = await second.request(
       'GET',
-      `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.body.next_batch)}&timeout=3000`,
+      `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.body.next_batch)}&timeout=250`,
       { token: bob.accessToken },
     );
     const events = (later.body.rooms?.join?.[shared]?.timeline?.events ?? []) as { event_id: string }[];
