@@ -6,10 +6,10 @@
  */
 import t from 'tap';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
-void withAllDatabases(t, async (t, database) => {
+void withAllDatabasesConcurrently(t, async (t, database) => {
   const first = await startServer(t, { database, config: { ...openRegistrationConfig } });
   const second = await startServer(t, { database, config: { ...openRegistrationConfig } });
   const alice = await makeUser(first, { localpart: 'alice' });
