@@ -12,11 +12,16 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let built: Promise<void> | undefined;
 
 /**
- * Brings dist/ up to date (scripts/build.mjs: only what changed, safe beside concurrent builds), once per
- * test process; the path of the compiled CLI.
+ * Brings dist/'s JavaScript up to date (scripts/build.mjs: only what changed, safe beside concurrent
+ * builds), once per test process; the path of the compiled CLI.
  */
 export async function compiledCli(): Promise<string> {
-  built ??= promisify(execFile)(process.execPath, [`${PROJECT_ROOT}scripts/build.mjs`]).then(() => {});
+  // Without the declaration emit (a TypeScript compile of the public API, seconds when stale): the CLI
+  // does not need it, and several test files build at once.
+  built ??= promisify(execFile)(process.execPath, [
+    `${PROJECT_ROOT}scripts/build.mjs`,
+    '--no-declarations',
+  ]).then(() => {});
   await built;
   return `${PROJECT_ROOT}dist/modules/main.js`;
 }
