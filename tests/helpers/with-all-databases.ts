@@ -70,13 +70,33 @@ export async function freshDatabase(t: Test, engine: EngineName): Promise<Databa
   return { name: 'pg', args: { ...base.args, schema, options: TEST_PG_OPTIONS } };
 }
 
-/** Runs `fn` once per engine as subtests `sqlite` and `pg`. */
-export async function withAllDatabases(
-  t: Test,
-  fn: (t: Test, database: DatabaseConfig, engine: EngineName) => Promise<void>,
-): Promise<void> {
+type EngineRun = (t: Test, database: DatabaseConfig, engine: EngineName) => Promise<void>;
+
+/** Runs `fn` once per engine as subtests `sqlite` and `pg`, one after the other. */
+export async function withAllDatabases(t: Test, fn: EngineRun): Promise<void> {
   await t.test('sqlite', async (t) => fn(t, await freshDatabase(t, 'sqlite'), 'sqlite'));
   const reason = await pgUnavailableReason();
   if (reason) t.comment(reason);
   await t.test('pg', { skip: reason ?? false }, async (t) => fn(t, await freshDatabase(t, 'pg'), 'pg'));
+}
+
+/**
+ * As withAllDatabases, but both engines at once: for a file whose time goes mostly into waiting (on
+ * PostgreSQL, on timers, on other processes), where it about halves the file's wall time. Only for an `fn`
+ * that shares no state between its two runs but what it creates itself (each run has its own database and
+ * its own servers either way).
+ */
+export async function withAllDatabasesConcurrently(t: Test, fn: EngineRun): Promise<void> {
+  const reason = await pgUnavailableReason();
+  if (reason) t.comment(reason);
+  const jobs = t.jobs;
+  t.jobs = Math.max(jobs, 2);
+  try {
+    await Promise.all([
+      t.test('sqlite', async (t) => fn(t, await freshDatabase(t, 'sqlite'), 'sqlite')),
+      t.test('pg', { skip: reason ?? false }, async (t) => fn(t, await freshDatabase(t, 'pg'), 'pg')),
+    ]);
+  } finally {
+    t.jobs = jobs;
+  }
 }

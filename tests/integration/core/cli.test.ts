@@ -41,7 +41,7 @@ void t.test('generate-config writes a complete config that starts and stops grac
   const again = await runCli(['generate-config', '--server-name', 'x', '--config-path', configPath]);
   t.equal(again.code, 1, 'never overwrites an existing config');
 
-  const server = spawnCli(['start', '-c', configPath]);
+  const server = await spawnCli(['start', '-c', configPath]);
   t.teardown(() => server.kill('SIGKILL'));
   await waitForOutput(server, /Axon is running/);
   const res = await fetch(`http://127.0.0.1:${port}/_matrix/client/versions`);
@@ -87,7 +87,7 @@ void t.test(
   async (t) => {
     const cwd = await mkdtemp(join(tmpdir(), 'axon-dev-'));
     t.teardown(() => rm(cwd, { recursive: true, force: true }));
-    const server = spawnCli(['start'], { cwd });
+    const server = await spawnCli(['start'], { cwd });
     t.teardown(() => server.kill('SIGKILL'));
     const out = await waitForOutput(server, /Axon is running/);
     t.match(out, /generated a development config for "localhost"/);

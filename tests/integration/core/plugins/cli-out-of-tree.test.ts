@@ -2,7 +2,7 @@
  * Plugins written outside the repository, as an operator writes them: one file beside homeserver.yaml in a
  * temporary folder, importing `'axon'` by name. The real CLI runs as a child process (`npm start`, which
  * builds and runs the compiled dist/ with plain node, and `npm run start:dev`, which runs the sources through
- * tsx), and the test speaks HTTP to it to see the plugin act. One server boot per case.
+ * tsx), and the test speaks HTTP to it to see the plugin act. One server boot per command.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -127,12 +127,23 @@ export default definePlugin({
 });
 `;
 
-void t.test(
-  "npm start: the guide's .mts spam checker beside homeserver.yaml refuses a message",
-  async (t) => {
-    const { code, yaml } = await guideExample();
-    t.match(code, /from 'axon'/);
-    const baseUrl = await startCli(t, ['start'], await operatorFolder(t, yaml, { 'no-casino.mts': code }));
+void t.test('npm start: plugins beside homeserver.yaml, in one server', async (t) => {
+  // One `npm start` (a build, then the compiled server) for both plugins: the guide's .mts spam checker
+  // (messages) and a .mjs registration guard (registrations) answer different callbacks.
+  const { code, yaml } = await guideExample();
+  t.match(code, /from 'axon'/);
+  t.match(yaml, /^plugins:\n/, "the guide's block is a plugins: list, so one more entry can follow");
+  const configPath = await operatorFolder(
+    t,
+    `${yaml.trimEnd()}\n  - module: ./registration-guard.mjs\n    config: { blocked_prefix: bot- }`,
+    {
+      'no-casino.mts': code,
+      'registration-guard.mjs': registrationGuard('registration-guard-js'),
+    },
+  );
+  const baseUrl = await startCli(t, ['start'], configPath);
+
+  await t.test("the guide's .mts spam checker refuses a message", async (t) => {
     const alice = await register(baseUrl, 'alice');
     t.equal(alice.status, 200, alice.text);
     const token = alice.body.access_token as string;
@@ -150,24 +161,15 @@ void t.test(
     t.same(casino.body, { errcode: 'M_FORBIDDEN', error: 'No casinos here.' });
     const fine = await send('t2', 'book club at 8');
     t.equal(fine.status, 200, fine.text);
-  },
-);
+  });
 
-void t.test(
-  'npm start: a .mjs registration guard beside homeserver.yaml refuses a registration',
-  async (t) => {
-    const configPath = await operatorFolder(
-      t,
-      'plugins:\n  - module: ./registration-guard.mjs\n    config: { blocked_prefix: bot- }',
-      { 'registration-guard.mjs': registrationGuard('registration-guard-js') },
-    );
-    const baseUrl = await startCli(t, ['start'], configPath);
+  await t.test('a .mjs registration guard refuses a registration', async (t) => {
     const bot = await register(baseUrl, 'bot-1');
     t.equal(bot.status, 403);
     t.same(bot.body, { errcode: 'M_FORBIDDEN', error: 'Registration has been rejected' });
     t.equal((await register(baseUrl, 'carol')).status, 200, 'other names pass');
-  },
-);
+  });
+});
 
 void t.test(
   'npm run start:dev: a .ts plugin in a folder without package.json refuses a registration',

@@ -1,25 +1,18 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { PasswordHasher } from '../../../../modules/auth/services/password-hasher.js';
+import { runCli } from '../../../helpers/cli.js';
 import { startServer } from '../../../helpers/start-server.js';
 import { adminRegistrationConfig, TEST_SHARED_SECRET } from '../../../helpers/fixtures.js';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
-
-function axon(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'modules/main.ts'), ...args],
-      { cwd: ROOT, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin ?? '');
-  });
+/** The compiled `axon` CLI (built once per test process), with `stdin` as its standard input. */
+function axon(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCli(args, { input: stdin ?? '' });
 }
 
 void t.test('axon register-user creates users on a running server', async (t) => {

@@ -9,7 +9,7 @@ import * as RustCrypto from '@matrix-org/matrix-sdk-crypto-wasm';
 import { logger } from 'matrix-js-sdk/lib/logger.js';
 import type { TestServer } from '../../../helpers/start-server.js';
 import { makeUser, type TestUser } from '../../../helpers/fixtures.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { e2eeModules, startE2eeServer } from './e2ee-fixtures.js';
 import { unrefLongTimers } from '../../../helpers/js-sdk.js';
 import { builtinModules } from '../../../../modules/index.js';
@@ -79,7 +79,7 @@ async function bootstrapCrossSigning(client: sdk.MatrixClient, user: TestUser): 
   });
 }
 
-void withAllDatabases(t, async (t, database) => {
+void withAllDatabasesConcurrently(t, async (t, database) => {
   // Registered before the server's own teardown so the clients stop first: a client outliving the server
   // keeps retrying its requests on timers and the test process never exits.
   const clients: sdk.MatrixClient[] = [];

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { makeUser, openRegistrationConfig, passwordAuth } from '../../../helpers/fixtures.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { emailConfig, linkIn, startSmtp, type TestSmtp } from './mail-helpers.js';
 
 const V3 = '/_matrix/client/v3';
@@ -41,7 +41,7 @@ async function validate(
 }
 
 void t.test('identity-proxy email flows', async (t) => {
-  await withAllDatabases(t, async (t, database) => {
+  await withAllDatabasesConcurrently(t, async (t, database) => {
     const smtp = await startSmtp(t);
     const server = await startServer(t, {
       database,

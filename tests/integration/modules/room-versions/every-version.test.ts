@@ -16,7 +16,7 @@ import { isValidEventId, isValidRoomId } from '../../../../core/protocol/identif
 import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 
 /**
  * Every event of the room, in federation format, passes the receipt checks another server would run
@@ -170,7 +170,7 @@ void t.test('every room version: create, join, send, state, read, redact', async
 });
 
 void t.test('v1–2 rooms keep building on their events after a restart (hashes read back)', async (t) => {
-  await withAllDatabases(t, async (t, database) => {
+  await withAllDatabasesConcurrently(t, async (t, database) => {
     const keyDir = await mkdtemp(join(tmpdir(), 'axon-key-'));
     t.teardown(() => rm(keyDir, { recursive: true, force: true }));
     const config = { ...openRegistrationConfig, signing_key_path: join(keyDir, 'signing.key') };

@@ -6,10 +6,10 @@
  */
 import t from 'tap';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
-void withAllDatabases(t, async (t, database) => {
+void withAllDatabasesConcurrently(t, async (t, database) => {
   const first = await startServer(t, { database, config: { ...openRegistrationConfig } });
   const second = await startServer(t, { database, config: { ...openRegistrationConfig } });
   const alice = await makeUser(first, { localpart: 'alice' });
@@ -112,7 +112,7 @@ void withAllDatabases(t, async (t, database) => {
     const sent = await send(first, alice.accessToken, shared, 'seen-by-sync', 'hello from first');
     const later = await second.request(
       'GET',
-      `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.body.next_batch)}&timeout=3000`,
+      `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.body.next_batch)}&timeout=250`,
       { token: bob.accessToken },
     );
     const events = (later.body.rooms?.join?.[shared]?.timeline?.events ?? []) as { event_id: string }[];

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { bodies, stateKeys, SyncTestServer, type Json } from './sync-client.js';
 
-void withAllDatabases(t, async (t, database) => {
+void withAllDatabasesConcurrently(t, async (t, database) => {
   const s = await SyncTestServer.start(t, database);
   const alice = await s.user('alice');
   const bob = await s.user('bob');

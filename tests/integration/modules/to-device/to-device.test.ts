@@ -1,6 +1,6 @@
 import t from 'tap';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
-import { withAllDatabases } from '../../../helpers/with-all-databases.js';
+import { withAllDatabasesConcurrently } from '../../../helpers/with-all-databases.js';
 import { login, makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 
 const ALICE = '@alice:test.local';
@@ -19,7 +19,7 @@ function send(server: TestServer, token: string, txn: string, messages: unknown)
   });
 }
 
-void withAllDatabases(t, async (t, database) => {
+void withAllDatabasesConcurrently(t, async (t, database) => {
   const server = await startServer(t, { database, config: { ...openRegistrationConfig } });
   const alice = (await makeUser(server, { localpart: 'alice', deviceId: 'A1' })).accessToken;
   const bobUser = await makeUser(server, { localpart: 'bob', deviceId: 'B1' });
