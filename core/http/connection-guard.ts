@@ -80,7 +80,7 @@ export function guardConnections(server: Server, options: { behindProxy: boolean
     // the socket, so the client learns why.
     req.setTimeout(l.bodyIdleTimeoutMs, () => {
       if (res.headersSent) {
-        req.socket.destroy();
+        socketOf(req)?.destroy();
         return;
       }
       const body = JSON.stringify({ errcode: 'M_UNKNOWN', error: 'Request body not received in time' });
@@ -89,10 +89,17 @@ export function guardConnections(server: Server, options: { behindProxy: boolean
         'Content-Length': Buffer.byteLength(body),
         Connection: 'close',
       });
-      res.end(body, () => req.socket.destroy());
+      res.end(body, () => socketOf(req)?.destroy());
     });
-    const done = (): void => void req.socket.setTimeout(0);
+    const done = (): void => void socketOf(req)?.setTimeout(0);
     req.once('end', done);
     req.once('close', done);
   });
+}
+
+/** A request's socket: Node sets it to null once the socket is released (a late 'close' or timeout sees none). */
+function socketOf(req: IncomingMessage): Socket | null {
+  // Typed as always present; at run time it is null after release.
+  const socket: Socket | null = req.socket;
+  return socket;
 }

@@ -223,23 +223,24 @@ void t.test('bad authentication is refused with 401 M_UNAUTHORIZED', async (t) =
 });
 
 void t.test('the body is covered by the signature: another body fails', async (t) => {
-  const path = `/_matrix/federation/v1/query/profile?user_id=${encodeURIComponent(`@alice:${b.serverName}`)}`;
-  const signedFor = (content: unknown): string =>
-    formatXMatrix({
+  // A PUT with a body (a GET with a body is refused before authentication: 400).
+  let txn = 0;
+  const send = (content: unknown, body: string) => {
+    const path = `/_matrix/federation/v1/send/body-check-${++txn}`;
+    const authorization = formatXMatrix({
       origin: a.serverName,
       destination: b.serverName,
       key: a.signingKey.keyId,
       sig: signJson(
-        { method: 'GET', uri: path, origin: a.serverName, destination: b.serverName, content },
+        { method: 'PUT', uri: path, origin: a.serverName, destination: b.serverName, content },
         a.serverName,
         a.signingKey,
       ).signatures[a.serverName]![a.signingKey.keyId]!,
     });
-  const send = (authorization: string, body: string) =>
-    rawFederationRequest(
+    return rawFederationRequest(
       ca,
       b.federationPort,
-      'GET',
+      'PUT',
       path,
       {
         authorization,
@@ -248,11 +249,14 @@ void t.test('the body is covered by the signature: another body fails', async (t
       },
       body,
     );
-  t.equal((await send(signedFor({ a: 1 }), '{"a":1}')).status, 200, 'the signed body passes');
-  const tampered = await send(signedFor({ a: 1 }), '{"a":2}');
+  };
+  const transaction = { origin: a.serverName, origin_server_ts: 1, pdus: [] };
+  const signed = await send(transaction, JSON.stringify(transaction));
+  t.equal(signed.status, 200, 'the signed body passes');
+  const tampered = await send(transaction, JSON.stringify({ ...transaction, origin_server_ts: 2 }));
   t.equal(tampered.status, 401);
   t.equal(tampered.body.errcode, 'M_UNAUTHORIZED');
-  const notJson = await send(signedFor({ a: 1 }), '{"a":');
+  const notJson = await send(transaction, '{"origin":');
   t.equal(notJson.status, 400);
   t.equal(notJson.body.errcode, 'M_NOT_JSON');
 });
