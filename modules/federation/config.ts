@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { BootError } from '../../core/errors.js';
 import { decodeBase64 } from '../../core/protocol/base64.js';
 import { isValidServerName } from '../../core/protocol/identifiers.js';
-import { DEFAULT_IP_RANGE_BLACKLIST, IpRangeFilter } from './services/ip-range-filter.js';
+import { DEFAULT_IP_RANGE_BLACKLIST, IpRangeFilter } from '../../core/http/ip-range-filter.js';
 
 const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(ms|[smhdwy])?$' })]);
 

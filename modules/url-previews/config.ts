@@ -1,29 +1,10 @@
 /** The url-previews keys of homeserver.yaml, with Synapse's names and defaults (previews are off). */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseSize, SizeSchema } from '../../core/config/units.js';
+import { DEFAULT_IP_RANGE_BLACKLIST } from '../../core/http/ip-range-filter.js';
 
 /** The ranges homeserver.yaml.example recommends blacklisting (Synapse's documented list). */
-export const RECOMMENDED_IP_RANGE_BLACKLIST: readonly string[] = [
-  '127.0.0.0/8',
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '100.64.0.0/10',
-  '192.0.0.0/24',
-  '169.254.0.0/16',
-  '192.88.99.0/24',
-  '198.18.0.0/15',
-  '192.0.2.0/24',
-  '198.51.100.0/24',
-  '203.0.113.0/24',
-  '224.0.0.0/4',
-  '::1/128',
-  'fe80::/10',
-  'fc00::/7',
-  '2001:db8::/32',
-  'ff00::/8',
-  'fec0::/10',
-];
+export const RECOMMENDED_IP_RANGE_BLACKLIST: readonly string[] = DEFAULT_IP_RANGE_BLACKLIST;
 
 export const UrlPreviewConfigSchema = Type.Object({
   url_preview_enabled: Type.Boolean({ default: false }),

@@ -3,7 +3,7 @@ import { defineModule } from '../../core/define-module.js';
 import { BootError } from '../../core/errors.js';
 import { UrlPreviewConfigSchema, urlPreviewSettings, type UrlPreviewSettings } from './config.js';
 import { previewRoutes } from './routes/preview.routes.js';
-import { IpRangeFilter } from './services/ip-filter.js';
+import { IpRangeFilter } from '../../core/http/ip-range-filter.js';
 import { PreviewService } from './services/preview-service.js';
 import { SafeFetcher } from './services/safe-fetcher.js';
 import { urlPreviewMigrations } from './store/migrations/20261123130000_url_previews_cache.js';

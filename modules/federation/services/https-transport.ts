@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { FederationRequestError } from '../api.js';
 import type { DnsResolver } from './dns.js';
-import type { IpRangeFilter } from './ip-range-filter.js';
+import type { IpRangeFilter } from '../../../core/http/ip-range-filter.js';
 import type { ConnectTarget } from './server-name-resolver.js';
 
 export interface TransportRequest {

@@ -8,35 +8,15 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { BootError, MatrixError } from '../../../core/errors.js';
+import { IpRangeFilter } from '../../../core/http/ip-range-filter.js';
 import { signJson } from '../../../core/protocol/signing.js';
 import type { SigningKey } from '../../../core/protocol/signing-key.js';
 
-/** Synapse's DEFAULT_IP_RANGE_BLACKLIST. */
-export const DEFAULT_IP_RANGE_BLACKLIST: readonly string[] = [
-  '127.0.0.0/8',
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '100.64.0.0/10',
-  '192.0.0.0/24',
-  '169.254.0.0/16',
-  '192.88.99.0/24',
-  '198.18.0.0/15',
-  '192.0.2.0/24',
-  '198.51.100.0/24',
-  '203.0.113.0/24',
-  '224.0.0.0/4',
-  '::1/128',
-  'fe80::/10',
-  'fc00::/7',
-  '2001:db8::/32',
-  'ff00::/8',
-  'fec0::/10',
-];
+export { DEFAULT_IP_RANGE_BLACKLIST } from '../../../core/http/ip-range-filter.js';
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** An identity server's name as clients send it: host[:port], no scheme or path (server-name grammar). */
@@ -83,15 +63,6 @@ export interface IdentityServerClientOptions {
   readonly signingKey: SigningKey;
 }
 
-function addRange(list: BlockList, range: string): void {
-  const [address = '', prefix] = range.split('/');
-  const family = isIP(address);
-  if (family === 0) throw new Error(`"${range}" is not an IP address or range`);
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (prefix === undefined) list.addAddress(address, type);
-  else list.addSubnet(address, Number(prefix), type);
-}
-
 export function loadCaList(paths: readonly string[], configDir: string): string[] {
   return paths.map((p) => {
     const file = isAbsolute(p) ? p : join(configDir, p);
@@ -107,19 +78,14 @@ export function loadCaList(paths: readonly string[], configDir: string): string[
 }
 
 export class IdentityServerClient {
-  private readonly blocked = new BlockList();
-  private readonly allowed = new BlockList();
+  private readonly ipFilter: IpRangeFilter;
 
   constructor(private readonly options: IdentityServerClientOptions) {
-    for (const r of [...options.blacklist, '0.0.0.0/32', '::/128']) addRange(this.blocked, r);
-    for (const r of options.whitelist) addRange(this.allowed, r);
+    this.ipFilter = new IpRangeFilter(options.blacklist, options.whitelist);
   }
 
   isAllowedAddress(address: string): boolean {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    const ip = mapped ?? address;
-    const type = isIP(ip) === 4 ? 'ipv4' : 'ipv6';
-    return this.allowed.check(ip, type) || !this.blocked.check(ip, type);
+    return !this.ipFilter.isBlocked(address);
   }
 
   /** POST a JSON body; `accessToken` as Bearer, or `signed: true` for an X-Matrix signature (unbind). */

@@ -12,7 +12,7 @@ import { request as httpRequest, type IncomingMessage, type IncomingHttpHeaders 
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { MatrixError } from '../../../core/errors.js';
-import type { IpRangeFilter } from './ip-filter.js';
+import type { IpRangeFilter } from '../../../core/http/ip-range-filter.js';
 import { isUrlBlacklisted, type UrlBlacklistEntry } from './url-blacklist.js';
 
 /** Resolves a host name to all its addresses (injectable so tests can play DNS). */

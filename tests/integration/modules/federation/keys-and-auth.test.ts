@@ -7,10 +7,7 @@ import t from 'tap';
 import { signJson, verifyJsonSignature } from '../../../../core/protocol/signing.js';
 import { FederationRequestError } from '../../../../modules/federation/api.js';
 import { HttpsTransport } from '../../../../modules/federation/services/https-transport.js';
-import {
-  IpRangeFilter,
-  DEFAULT_IP_RANGE_BLACKLIST,
-} from '../../../../modules/federation/services/ip-range-filter.js';
+import { IpRangeFilter, DEFAULT_IP_RANGE_BLACKLIST } from '../../../../core/http/ip-range-filter.js';
 import { systemDns, type DnsResolver } from '../../../../modules/federation/services/dns.js';
 import { DomainPolicy } from '../../../../modules/federation/services/domain-policy.js';
 import { FederationClientImpl } from '../../../../modules/federation/services/federation-client.js';

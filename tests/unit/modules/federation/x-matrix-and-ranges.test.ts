@@ -5,7 +5,7 @@ import {
   FederationConfigSchema,
   ipRangeFilter,
 } from '../../../../modules/federation/config.js';
-import { IpRangeFilter } from '../../../../modules/federation/services/ip-range-filter.js';
+import { IpRangeFilter } from '../../../../core/http/ip-range-filter.js';
 import { formatXMatrix, parseXMatrix } from '../../../../modules/federation/services/x-matrix.js';
 import { compileSchema, configAjv } from '../../../../core/validation.js';
 import type { FederationConfig } from '../../../../modules/federation/config.js';

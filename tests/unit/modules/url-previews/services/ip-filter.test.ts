@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RECOMMENDED_IP_RANGE_BLACKLIST } from '../../../../../modules/url-previews/config.js';
-import { IpRangeFilter } from '../../../../../modules/url-previews/services/ip-filter.js';
+import { IpRangeFilter } from '../../../../../core/http/ip-range-filter.js';
 
 const filter = new IpRangeFilter(RECOMMENDED_IP_RANGE_BLACKLIST, []);
 

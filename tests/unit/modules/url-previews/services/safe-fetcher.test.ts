@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { RECOMMENDED_IP_RANGE_BLACKLIST } from '../../../../../modules/url-previews/config.js';
-import { IpRangeFilter } from '../../../../../modules/url-previews/services/ip-filter.js';
+import { IpRangeFilter } from '../../../../../core/http/ip-range-filter.js';
 import { SafeFetcher, type Resolver } from '../../../../../modules/url-previews/services/safe-fetcher.js';
 
 async function serve(

@@ -1,6 +1,6 @@
 /**
- * Which IP addresses outbound federation may connect to (Synapse's `ip_range_blacklist` /
- * `ip_range_whitelist`): blocked when inside the blacklist, or the unspecified addresses 0.0.0.0 and ::
+ * Which IP addresses an outbound request may connect to — federation and identity servers
+ * (`ip_range_blacklist` / `ip_range_whitelist`), URL previews (`url_preview_ip_range_*`), as in Synapse: blocked when inside the blacklist, or the unspecified addresses 0.0.0.0 and ::
  * (which Synapse always adds), unless inside the whitelist. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)
  * are judged as the IPv4 address they carry.
  */
