@@ -32,6 +32,12 @@ export class DestinationBackoff {
     return t && t.retryLastTs + t.retryInterval;
   }
 
+  /** How long until the next attempt may be made (0 when it may be made now). */
+  msUntilRetry(destination: string): number {
+    const at = this.retryAt(destination);
+    return at === undefined ? 0 : Math.max(0, at - this.now());
+  }
+
   /** True while a destination must not be sent anything. */
   isBackingOff(destination: string): boolean {
     const at = this.retryAt(destination);

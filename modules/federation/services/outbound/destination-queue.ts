@@ -130,6 +130,11 @@ export class DestinationQueue {
     });
   }
 
+  /** Resolves when the loop has nothing more to do for now (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Stops sending; an attempt in flight is awaited up to `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
@@ -151,14 +156,11 @@ export class DestinationQueue {
 
   private scheduleRetry(): void {
     if (this.stopped || this.timer || !this.hasWork()) return;
-    const at = this.deps.backoff.retryAt(this.deps.destination) ?? Date.now();
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.wake();
-      },
-      Math.max(0, at - Date.now()),
-    );
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wake();
+    }, this.deps.backoff.msUntilRetry(this.deps.destination));
+    this.timer.unref(); // a retry is no reason to keep a stopping process alive
   }
 
   private async loop(): Promise<void> {
