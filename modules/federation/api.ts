@@ -149,6 +149,28 @@ export interface FederationApi {
    * bad, 403 when the origin is not in federation_domain_whitelist).
    */
   authenticateRequest(ctx: AxonContext): Promise<string>;
+  /**
+   * Queues an EDU for `destination` (server-server-api "EDUs"); it goes out in the destination's next
+   * transaction. Volatile: kept in memory only, lost on restart and dropped after a long outage (typing,
+   * receipts, presence). With `key`, it replaces a waiting EDU queued with the same key (e.g.
+   * `typing:<room_id>`: only the latest typing state is sent). Our own name, invalid names and servers
+   * outside federation_domain_whitelist are ignored.
+   *
+   * _Added in Axon 0.1._
+   */
+  sendEdu(destination: string, eduType: string, content: unknown, options?: { key?: string }): void;
+  /**
+   * Queues an EDU that must arrive (`m.direct_to_device`, `m.device_list_update`): stored in the database
+   * before this resolves and sent in order until the destination accepts it, across restarts.
+   *
+   * _Added in Axon 0.1._
+   */
+  sendStoredEdu(destination: string, eduType: string, content: unknown): Promise<void>;
+  /**
+   * `serverName` is up (it spoke to us through another channel): ends its backoff and sends what waits for
+   * it. Authenticated requests and answers to our requests already call this.
+   */
+  remoteServerUp(serverName: string): void;
 }
 
 /**

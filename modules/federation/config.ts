@@ -2,7 +2,8 @@
  * The federation module's homeserver.yaml keys, with Synapse's names, meanings and defaults, so an
  * operator's Synapse config carries over: trusted_key_servers (and Synapse's boot check on them),
  * federation_domain_whitelist, ip_range_blacklist / ip_range_whitelist, federation_verify_certificates,
- * federation_custom_ca_list, key_refresh_interval, old_signing_keys, federation.client_timeout.
+ * federation_custom_ca_list, key_refresh_interval, old_signing_keys, federation.client_timeout and the
+ * outbound retry keys federation.destination_{min,max}_retry_interval / destination_retry_multiplier.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { BootError } from '../../core/errors.js';
@@ -37,6 +38,10 @@ export const FederationConfigSchema = Type.Object({
   federation: Type.Object(
     {
       client_timeout: Type.Union([Duration], { default: '60s' }),
+      destination_min_retry_interval: Type.Union([Duration], { default: '10m' }),
+      destination_retry_multiplier: Type.Number({ minimum: 1, default: 2 }),
+      destination_max_retry_interval: Type.Union([Duration], { default: '1w' }),
+      destination_catch_up_limit: Type.Integer({ minimum: 1, default: 500 }),
     },
     { default: {} },
   ),

@@ -35,6 +35,11 @@ import { federationInboundTxnsMigration } from './store/migrations/2026120714100
 import { InboundTxnStore } from './store/inbound-txn-store.js';
 import { TransactionReceiver } from './services/transaction-receiver.js';
 import { sendRoutes } from './routes/send.routes.js';
+import { federationOutboundMigration } from './store/migrations/20261207160000_federation_outbound.js';
+import { OutboundStore } from './store/outbound-store.js';
+import { DestinationBackoff } from './services/outbound/destination-backoff.js';
+import { EventFanout } from './services/outbound/event-fanout.js';
+import { FederationSender } from './services/outbound/federation-sender.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 
 declare module '../../core/container.js' {
@@ -51,6 +56,8 @@ declare module '../../core/container.js' {
     federationAuthenticator: RequestAuthenticator;
     federationHandlers: HandlerRegistry;
     federationTransactions: TransactionReceiver;
+    federationSender: FederationSender;
+    federationFanout: EventFanout;
   }
 }
 
@@ -64,7 +71,7 @@ export default defineModule({
   description: 'Server keys, notary, discovery, signed federation requests and their verification',
   enabledByDefault: true,
   config: FederationConfigSchema,
-  migrations: [federationKeysMigration, federationInboundTxnsMigration],
+  migrations: [federationKeysMigration, federationInboundTxnsMigration, federationOutboundMigration],
   register({ container, config, logger }) {
     const trusted: TrustedKeyServer[] = checkFederationConfig(config);
     if (
@@ -118,6 +125,7 @@ export default defineModule({
             transport: c.federationTransport,
             domainPolicy: c.federationDomainPolicy,
             defaultTimeoutMs: timeoutMs,
+            onReachable: (destination) => serverUp(c, destination),
           }),
       ).singleton(),
       federationOwnKeys: asFunction(
@@ -158,6 +166,36 @@ export default defineModule({
             serverName: c.serverName,
             keyRing: c.federationKeyRing,
             domainPolicy: c.federationDomainPolicy,
+            onAuthenticated: (origin) => serverUp(c, origin),
+          }),
+      ).singleton(),
+      federationSender: asFunction((c: Cradle) => {
+        const store = new OutboundStore({ db: c.db });
+        return new FederationSender({
+          serverName: c.serverName,
+          client: c.federationClient,
+          store,
+          backoff: new DestinationBackoff(store, {
+            minRetryIntervalMs: parseDuration(config.federation.destination_min_retry_interval),
+            retryMultiplier: config.federation.destination_retry_multiplier,
+            maxRetryIntervalMs: parseDuration(config.federation.destination_max_retry_interval),
+          }),
+          domainPolicy: c.federationDomainPolicy,
+          rooms: () => (c.enabledModules.includes('rooms') ? c.roomsFederationApi : undefined),
+          catchUpLimit: config.federation.destination_catch_up_limit,
+          timeoutMs,
+          logger: c.logger.child({ module: 'federation', component: 'sender' }),
+        });
+      }).singleton(),
+      federationFanout: asFunction(
+        (c: Cradle) =>
+          new EventFanout({
+            serverName: c.serverName,
+            rooms: c.roomsFederationApi,
+            streamPosition: () => c.roomsApi.currentStreamPosition(),
+            store: new OutboundStore({ db: c.db }),
+            sender: c.federationSender,
+            logger: c.logger.child({ module: 'federation', component: 'fanout' }),
           }),
       ).singleton(),
       federationHandlers: asValue(new HandlerRegistry()),
@@ -182,6 +220,11 @@ export default defineModule({
         registerQueryHandler: (type, handler) => c.federationHandlers.registerQueryHandler(type, handler),
         registerEduHandler: (type, handler) => c.federationHandlers.registerEduHandler(type, handler),
         authenticateRequest: (ctx) => c.federationAuthenticator.authenticate(ctx),
+        sendEdu: (destination, eduType, content, options) =>
+          c.federationSender.sendEdu(destination, eduType, content, options),
+        sendStoredEdu: (destination, eduType, content) =>
+          c.federationSender.sendStoredEdu(destination, eduType, content),
+        remoteServerUp: (serverName) => serverUp(c, serverName),
       })).singleton(),
     });
   },
@@ -193,6 +236,12 @@ export default defineModule({
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();
+    await cradle.federationSender.start();
+    if (cradle.enabledModules.includes('rooms')) {
+      const fanout = cradle.federationFanout;
+      cradle.roomsHooks.onEventPersisted(() => fanout.wake());
+      await fanout.start();
+    }
     if (cradle.enabledModules.includes('auth')) {
       cradle.federationHandlers.registerQueryHandler(
         'profile',
@@ -201,7 +250,16 @@ export default defineModule({
     }
   },
   async stop(cradle) {
+    if (cradle.enabledModules.includes('rooms')) await cradle.federationFanout.stop();
+    await cradle.federationSender.stop();
     cradle.federationTransport.close();
   },
   commands: { 'rotate-signing-key': rotateSigningKeyCommand },
 });
+
+/** A server answered us or spoke to us: end its backoff, send what waits (never blocks the caller). */
+function serverUp(c: Cradle, serverName: string): void {
+  c.federationSender.remoteServerUp(serverName).catch((err: unknown) => {
+    c.logger.warn({ err, serverName }, 'could not reset the backoff of a server');
+  });
+}

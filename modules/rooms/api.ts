@@ -298,4 +298,19 @@ export interface RoomsFederationApi {
   authChain(pdus: readonly PduJson[]): Promise<PduJson[]>;
   /** The servers with a joined member in the room now. */
   serversInRoom(roomId: string): Promise<string[]>;
+  /** Accepted events of every room in stream positions (`after`, `upTo`], oldest first (the outbound fan-out). */
+  eventsInStreamOrder(after: number, upTo: number, limit: number): Promise<FederationOutboundEvent[]>;
+  /** The stored PDUs of accepted events by id (unknown and rejected ones left out). */
+  pdusOf(eventIds: readonly string[]): Promise<Map<string, PduJson>>;
+}
+
+/** An event as the federation sender fans it out. */
+export interface FederationOutboundEvent {
+  readonly streamOrdering: number;
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly sender: string;
+  readonly stateKey: string | null;
+  readonly membership: string | null;
+  readonly pdu: PduJson;
 }

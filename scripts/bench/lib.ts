@@ -86,6 +86,8 @@ export interface BenchServerOptions {
   readonly database: DatabaseConfig;
   /** Extra config keys (merged over the benchmark defaults). */
   readonly config?: Json;
+  /** Listeners beside the client listener (e.g. a TLS federation listener). */
+  readonly extraListeners?: readonly Json[];
   /** Extra node flags for the server process (after those of the "start" script), e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
 }
@@ -154,7 +156,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const port = await freePort();
   const config = {
     server_name: 'bench.local',
-    listeners: [{ port, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] }],
+    listeners: [
+      { port, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
+      ...(options.extraListeners ?? []),
+    ],
     database: options.database,
     signing_key_path: join(dir, 'signing.key'),
     media_store_path: join(dir, 'media'),

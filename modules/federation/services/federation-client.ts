@@ -20,6 +20,8 @@ export interface FederationClientDeps {
   readonly transport: HttpsTransport;
   readonly domainPolicy: DomainPolicy;
   readonly defaultTimeoutMs: number;
+  /** Called when a destination answered (below 500, not 429): it is up, whatever it said (the sender's backoff). */
+  readonly onReachable?: (destination: string) => void;
 }
 
 /** `path?query` with the query encoded as the spec's examples are (repeated keys for arrays). */
@@ -79,6 +81,7 @@ export class FederationClientImpl implements FederationClient {
           timeoutMs: Math.max(1, deadline - Date.now()),
           maxResponseBytes: request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         });
+        if (response.status < 500 && response.status !== 429) this.deps.onReachable?.(destination);
         return parseResponse(destination, response.status, response.body);
       } catch (err) {
         // The next SRV target is tried only when this one could not be reached at all.

@@ -15,7 +15,15 @@ import { parseXMatrix } from './x-matrix.js';
 const unauthorized = (message: string): MatrixError => new MatrixError(401, 'M_UNAUTHORIZED', message);
 
 export class RequestAuthenticator {
-  constructor(private readonly deps: { serverName: string; keyRing: KeyRing; domainPolicy: DomainPolicy }) {}
+  constructor(
+    private readonly deps: {
+      serverName: string;
+      keyRing: KeyRing;
+      domainPolicy: DomainPolicy;
+      /** Called for every authenticated request (the sender ends the origin's backoff). */
+      onAuthenticated?: (origin: string) => void;
+    },
+  ) {}
 
   /** Returns the authenticated origin and records it in `ctx.state.federationOrigin`. */
   async authenticate(ctx: AxonContext): Promise<string> {
@@ -44,6 +52,7 @@ export class RequestAuthenticator {
     const valid = await this.deps.keyRing.verifyServerSignature(origin, key, json, { allowOldKeys: false });
     if (!valid) throw unauthorized('Invalid signature for server ' + origin + ' with key ' + key);
     ctx.state.federationOrigin = origin;
+    this.deps.onAuthenticated?.(origin);
     return origin;
   }
 }

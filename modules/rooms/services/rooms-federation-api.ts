@@ -1,20 +1,31 @@
 /** `RoomsFederationApi` (api.ts), registered as `roomsFederationApi`: what the federation module calls. */
 import type { Cradle } from '../../../core/container.js';
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import type { RoomsFederationApi } from '../api.js';
+import type { FederationOutboundEvent, RoomsFederationApi } from '../api.js';
+import type { EventStore } from '../store/event-store.js';
+import type { TimelineStore } from '../store/timeline-store.js';
 import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
 export class RoomsFederationApiImpl implements RoomsFederationApi {
   private readonly receiver: FederatedEventReceiver;
   private readonly reads: FederationRoomReads;
+  private readonly timeline: TimelineStore;
+  private readonly events: EventStore;
 
   constructor({
     roomsFederatedReceiver,
     roomsFederationReads,
-  }: Pick<Cradle, 'roomsFederatedReceiver' | 'roomsFederationReads'>) {
+    roomsTimelineStore,
+    roomsEventStore,
+  }: Pick<
+    Cradle,
+    'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsTimelineStore' | 'roomsEventStore'
+  >) {
     this.receiver = roomsFederatedReceiver;
     this.reads = roomsFederationReads;
+    this.timeline = roomsTimelineStore;
+    this.events = roomsEventStore;
   }
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
@@ -49,5 +60,24 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
 
   serversInRoom(roomId: string): Promise<string[]> {
     return this.reads.serversInRoom(roomId);
+  }
+
+  async eventsInStreamOrder(after: number, upTo: number, limit: number): Promise<FederationOutboundEvent[]> {
+    return (await this.timeline.eventsInStreamOrder(after, upTo, limit)).map((e) => ({
+      streamOrdering: e.streamOrdering,
+      eventId: e.eventId,
+      roomId: e.roomId,
+      sender: e.sender,
+      stateKey: e.stateKey,
+      membership: e.membership,
+      pdu: e.pdu,
+    }));
+  }
+
+  async pdusOf(eventIds: readonly string[]): Promise<Map<string, PduJson>> {
+    const found = await this.events.getEvents(eventIds);
+    const out = new Map<string, PduJson>();
+    for (const [id, e] of found) if (e.rejectedReason === null) out.set(id, e.pdu);
+    return out;
   }
 }

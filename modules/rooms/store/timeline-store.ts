@@ -149,6 +149,22 @@ export class TimelineStore extends RoomsTableStore {
     return new Set(rows.map((r) => r.room_id));
   }
 
+  /** Accepted events of every room in (`after`, `upTo`], oldest first (the federation sender's fan-out). */
+  async eventsInStreamOrder(
+    after: number,
+    upTo: number,
+    limit: number,
+    trx: Queryable = this.db,
+  ): Promise<StoredEvent[]> {
+    const rows = await this.select<EventDbRow>(
+      trx,
+      `SELECT * FROM rooms_events WHERE stream_ordering > ? AND stream_ordering <= ?
+       AND rejected_reason IS NULL ORDER BY stream_ordering LIMIT ?`,
+      [after, upTo, limit],
+    );
+    return rows.map(eventFromRow);
+  }
+
   async eventAtStream(stream: number, trx: Queryable = this.db): Promise<StoredEvent | undefined> {
     const row = (await trx('rooms_events').where({ stream_ordering: stream }).first()) as
       EventDbRow | undefined;

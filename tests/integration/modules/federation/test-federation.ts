@@ -16,7 +16,9 @@ import {
   type SigningKey,
 } from '../../../../core/protocol/signing-key.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
+import type { DatabaseConfig } from '../../../../core/config/schema.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
+import type { EngineName } from '../../../helpers/with-all-databases.js';
 
 export interface TestCa {
   readonly dir: string;
@@ -115,15 +117,24 @@ export async function startFederatedServer(
   config: Record<string, unknown> = {},
   /** The host part of the server name: `localhost` or the IP literal `127.0.0.1`. */
   host: 'localhost' | '127.0.0.1' = 'localhost',
+  /** To restart a server: its port (hence name), key and database; or an engine for a fresh database. */
+  options: {
+    federationPort?: number;
+    signingKey?: SigningKey;
+    database?: DatabaseConfig;
+    engine?: EngineName;
+  } = {},
 ): Promise<FederatedServer> {
-  const federationPort = await freePort();
-  const signingKey = generateSigningKey();
+  const federationPort = options.federationPort ?? (await freePort());
+  const signingKey = options.signingKey ?? generateSigningKey();
   const keyDir = await mkdtemp(join(tmpdir(), 'axon-key-'));
   t.teardown(() => rm(keyDir, { recursive: true, force: true }));
   const signingKeyPath = join(keyDir, 'signing.key');
   await writeFile(signingKeyPath, formatSigningKeyFile(signingKey), { mode: 0o600 });
   const server = await startServer(t, {
     serverName: `${host}:${federationPort}`,
+    ...(options.database ? { database: options.database } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
     config: {
       listeners: [
         { port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
