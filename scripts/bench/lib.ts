@@ -86,6 +86,8 @@ export interface BenchServerOptions {
   readonly database: DatabaseConfig;
   /** Extra config keys (merged over the benchmark defaults). */
   readonly config?: Json;
+  /** Listeners beside the client one (e.g. a TLS federation listener). */
+  readonly extraListeners?: readonly Json[];
   /** Extra node flags for the server process (after those of the "start" script), e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
 }
@@ -95,6 +97,8 @@ export interface BenchServer {
   readonly pid: number;
   /** The server process's resident memory (VmRSS), MiB. */
   rssMiB(): Promise<number>;
+  /** The server process's peak resident memory so far (VmHWM), MiB. */
+  peakRssMiB(): Promise<number>;
   /** CPU time (user + system, all threads) the server process has used so far, ms. */
   cpuMs(): Promise<number>;
   stop(): Promise<void>;
@@ -154,7 +158,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const port = await freePort();
   const config = {
     server_name: 'bench.local',
-    listeners: [{ port, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] }],
+    listeners: [
+      { port, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
+      ...(options.extraListeners ?? []),
+    ],
     database: options.database,
     signing_key_path: join(dir, 'signing.key'),
     media_store_path: join(dir, 'media'),
@@ -207,6 +214,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
         rssMiB: async () => {
           const status = await readFile(`/proc/${pid}/status`, 'utf8');
           return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+        },
+        peakRssMiB: async () => {
+          const status = await readFile(`/proc/${pid}/status`, 'utf8');
+          return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
         },
         cpuMs: async () => {
           // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second on Linux).
