@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import t from 'tap';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
+import { freshDatabase, pgUnavailableReason } from '../../../helpers/with-all-databases.js';
 import { freePort, makeTestCa, startFederatedServer, type FederatedServer } from './test-federation.js';
 
 const ca = await makeTestCa(t);
@@ -162,6 +163,44 @@ void t.test('older room versions (v10, v1) join the same way', async (t) => {
       stateOf(sync.body.rooms.join[roomId]).some((e: Json) => e.state_key === alice.userId),
       `v${version}: A’s member in B’s /sync`,
     );
+  }
+});
+
+void t.test('a joining server on PostgreSQL (v12 and v1 rooms)', async (t) => {
+  const unavailable = await pgUnavailableReason();
+  if (unavailable) return t.skip(unavailable);
+  const bpg = await startFederatedServer(t, ca, {
+    ...openRegistrationConfig,
+    database: await freshDatabase(t, 'pg'),
+  });
+  for (const version of ['12', '1']) {
+    const roomId = await createRoom({ room_version: version });
+    const pat = await makeUser(bpg, { localpart: `pat${version}` });
+    const joined = await bpg.request(
+      'POST',
+      `/_matrix/client/v3/join/${enc(roomId)}?via=${enc(a.serverName)}`,
+      {
+        token: pat.accessToken,
+        body: {},
+      },
+    );
+    t.equal(joined.status, 200, `v${version}: ${JSON.stringify(joined.body)}`);
+    const sync = await bpg.request('GET', '/_matrix/client/v3/sync', { token: pat.accessToken });
+    const room = sync.body.rooms.join[roomId];
+    t.ok(
+      stateOf(room).some((e: Json) => e.type === 'm.room.name' && e.content.name === 'Lobby'),
+      `v${version}: the room's name`,
+    );
+    t.same(room.timeline.events.length, 1, `v${version}: the join alone in the timeline`);
+    const sent = await bpg.request(
+      'PUT',
+      `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/p${version}`,
+      {
+        token: pat.accessToken,
+        body: { msgtype: 'm.text', body: 'from pg' },
+      },
+    );
+    t.equal(sent.status, 200);
   }
 });
 
