@@ -52,6 +52,12 @@ export default defineModule({
     roomsHooks.onRoomUpgraded(({ oldRoomId, newRoomId, userId }) =>
       aliases.onRoomUpgraded(oldRoomId, newRoomId, userId),
     );
+    if (cradle.enabledModules.includes('federation')) {
+      // GET /_matrix/federation/v1/query/directory: our aliases, for servers joining through them.
+      cradle.federationApi.registerQueryHandler('directory', ({ params }) =>
+        aliases.resolveForFederation(params['room_alias']),
+      );
+    }
     return Promise.resolve();
   },
 });

@@ -26,6 +26,7 @@ import { KeyRingImpl } from './services/key-ring.js';
 import { NotaryService } from './services/notary.js';
 import { OwnServerKeys } from './services/own-server-keys.js';
 import { profileQueryHandler } from './services/profile-query.js';
+import { RemoteMembershipTransport } from './services/remote-membership.js';
 import { RequestAuthenticator } from './services/request-authenticator.js';
 import { ServerNameResolver } from './services/server-name-resolver.js';
 import { HttpsWellKnownFetcher } from './services/well-known-fetcher.js';
@@ -241,6 +242,10 @@ export default defineModule({
       const fanout = cradle.federationFanout;
       cradle.roomsHooks.onEventPersisted(() => fanout.wake());
       await fanout.start();
+      // Joins and leaves of rooms on other servers: rooms calls this transport (it never imports us).
+      cradle.roomsHooks.setFederationMembership(
+        new RemoteMembershipTransport({ client: cradle.federationClient, keyRing: cradle.federationKeyRing }),
+      );
     }
     if (cradle.enabledModules.includes('auth')) {
       cradle.federationHandlers.registerQueryHandler(

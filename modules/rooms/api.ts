@@ -13,6 +13,7 @@
  * stream the rooms module announces on the notifier.
  */
 import type { JsonObject, PduJson, StateKey } from '../../core/protocol/pdu.js';
+import type { VerifyKeyLookup } from '../../core/protocol/pdu-signatures.js';
 import type { ClientEvent, EventWithPdu } from './services/client-events.js';
 import type {
   AliasResolver,
@@ -220,6 +221,40 @@ export interface RoomsHookRegistry {
    * writer runs under the room lock before the transaction and returns the write to run inside it.
    */
   addEventWriter(writer: EventWriter): void;
+  /**
+   * The transport rooms uses to join and leave rooms on other servers (make_join/send_join,
+   * make_leave/send_leave, /query/directory); the federation module sets it in its `start()`. Without it,
+   * joining a room this server is not in answers 404 as before.
+   */
+  setFederationMembership(port: FederationMembershipPort): void;
+}
+
+/**
+ * What rooms needs from federation to join or leave a room this server is not in (server-server-api
+ * "Joining Rooms", "Leaving Rooms"): transport only — rooms builds, signs, validates and stores the events.
+ * Errors are MatrixErrors as the client should see them (the remote's 4xx relayed, 502 when no server
+ * answered).
+ */
+export interface FederationMembershipPort {
+  /** `GET /query/directory` at the alias's server: the room and servers to join through; 404 when unknown. */
+  queryDirectory(alias: string): Promise<{ roomId: string; servers: string[] }>;
+  /**
+   * `make_join` / `make_leave` at each of `servers` in turn until one answers: the server that did, the
+   * room version and the template (unvalidated JSON).
+   */
+  makeMembership(request: {
+    readonly membership: 'join' | 'leave';
+    readonly roomId: string;
+    readonly userId: string;
+    readonly servers: readonly string[];
+    readonly supportedVersions: readonly string[];
+  }): Promise<{ origin: string; roomVersion: string; event: unknown }>;
+  /** `PUT /v2/send_join` at `origin`: the answer as received (rooms validates it). */
+  sendJoin(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<unknown>;
+  /** `PUT /v2/send_leave` at `origin`. */
+  sendLeave(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<void>;
+  /** Other servers' signing keys (federation's key ring), for the events of a send_join answer. */
+  readonly keys: VerifyKeyLookup;
 }
 
 // ---- the slice each consumer calls ---------------------------------------------------------------------
@@ -290,6 +325,11 @@ export interface RoomsFederationApi {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate>;
+  /**
+   * make_leave: the unsigned leave event `userId` would send (404 unknown room, 403 when the auth rules
+   * would not let the user leave, e.g. they have no membership).
+   */
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate>;
   /** An accepted event in the federation format (the stored PDU), with its room; undefined when unknown. */
   getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
   /** The state before an accepted event and that state's auth chain; undefined when unknown. */

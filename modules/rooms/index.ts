@@ -16,6 +16,8 @@ import { MembershipService } from './services/membership-service.js';
 import { RoomCreationService } from './services/room-creation-service.js';
 import { RoomEventsService } from './services/room-events-service.js';
 import { RelationsBundler } from './services/relations-bundler.js';
+import { RemoteMembershipService } from './services/remote-membership-service.js';
+import { RemoteRoomWriter } from './services/remote-room-writer.js';
 import { RoomHeads } from './services/room-heads.js';
 import { RoomReader } from './services/room-reader.js';
 import { RoomsApiImpl } from './services/rooms-api.js';
@@ -29,6 +31,7 @@ import { roomsSoftFailedEventsMigration } from './store/migrations/2026120714000
 import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
+import { RemoteRoomStore } from './store/remote-room-store.js';
 import { RoomStore } from './store/room-store.js';
 import { StateStore } from './store/state-store.js';
 import { TimelineStore } from './store/timeline-store.js';
@@ -51,6 +54,8 @@ declare module '../../core/container.js' {
     roomsMembershipStore: MembershipStore;
     roomsTxnStore: TxnStore;
     roomsSoftFailedStore: SoftFailedStore;
+    /** Bulk writes of a remote join's state (outliers, current state, memberships). */
+    roomsRemoteRoomStore: RemoteRoomStore;
     // the send path: the head cache and room lock, stream positions, then queue → build → commit
     roomsHeads: RoomHeads;
     roomsStreams: StreamTracker;
@@ -80,6 +85,10 @@ declare module '../../core/container.js' {
     roomsFederationReads: FederationRoomReads;
     /** What the federation module calls (api.ts `RoomsFederationApi`). */
     roomsFederationApi: RoomsFederationApi;
+    /** Joining and leaving rooms on other servers (through federation's FederationMembershipPort). */
+    roomsRemoteMembership: RemoteMembershipService;
+    /** Stores a validated remote join in one transaction. */
+    roomsRemoteRoomWriter: RemoteRoomWriter;
   }
 }
 
@@ -101,6 +110,7 @@ export default defineModule({
       roomsMembershipStore: asClass(MembershipStore).singleton(),
       roomsTxnStore: asClass(TxnStore).singleton(),
       roomsSoftFailedStore: asClass(SoftFailedStore).singleton(),
+      roomsRemoteRoomStore: asClass(RemoteRoomStore).singleton(),
       roomsHeads: asClass(RoomHeads).singleton(),
       roomsStreams: asClass(StreamTracker).singleton(),
       roomsHookLists: asClass(RoomHooks).singleton(),
@@ -133,6 +143,8 @@ export default defineModule({
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
+      roomsRemoteMembership: asClass(RemoteMembershipService).singleton(),
+      roomsRemoteRoomWriter: asClass(RemoteRoomWriter).singleton(),
     });
   },
   routes(router, { cradle }) {

@@ -97,6 +97,8 @@ export interface BenchServer {
   readonly pid: number;
   /** The server process's resident memory (VmRSS), MiB. */
   rssMiB(): Promise<number>;
+  /** The server process's peak resident memory so far (VmHWM), MiB. */
+  peakRssMiB(): Promise<number>;
   /** CPU time (user + system, all threads) the server process has used so far, ms. */
   cpuMs(): Promise<number>;
   stop(): Promise<void>;
@@ -212,6 +214,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
         rssMiB: async () => {
           const status = await readFile(`/proc/${pid}/status`, 'utf8');
           return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+        },
+        peakRssMiB: async () => {
+          const status = await readFile(`/proc/${pid}/status`, 'utf8');
+          return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
         },
         cpuMs: async () => {
           // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second on Linux).

@@ -4,7 +4,7 @@
  */
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
-import { parseRoomAlias } from '../../../core/protocol/identifiers.js';
+import { parseRoomAlias, serverNameOf } from '../../../core/protocol/identifiers.js';
 import type { AliasStore } from '../store/alias-store.js';
 import type { RoomFacts } from './room-facts.js';
 
@@ -53,6 +53,26 @@ export class AliasService {
     const row = await this.deps.directoryAliasStore.get(alias);
     if (!row) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} not found`);
     return { room_id: row.roomId, servers: [this.deps.serverName] };
+  }
+
+  /**
+   * `GET /_matrix/federation/v1/query/directory?room_alias=`: a local alias's room and the servers in it
+   * (ours first); 404 M_NOT_FOUND for an unknown alias or one of another server, 400 without a valid alias.
+   */
+  async resolveForFederation(
+    alias: string | string[] | undefined,
+  ): Promise<{ room_id: string; servers: string[] }> {
+    if (typeof alias !== 'string') throw new MatrixError(400, 'M_MISSING_PARAM', 'room_alias is required');
+    const { serverName } = this.parse(alias);
+    const row =
+      serverName === this.deps.serverName ? await this.deps.directoryAliasStore.get(alias) : undefined;
+    if (!row) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} not found`);
+    const servers = new Set([this.deps.serverName]);
+    for (const member of await this.deps.roomsApi.members(row.roomId)) {
+      const server = serverNameOf(member);
+      if (server !== undefined) servers.add(server);
+    }
+    return { room_id: row.roomId, servers: [...servers] };
   }
 
   /** The resolver rooms calls for /join and /knock with an alias. */

@@ -57,6 +57,12 @@ export class KeyRingImpl implements KeyRing {
     const minimum = minimumValidUntilTs ?? this.now();
     const cached = await this.stored(serverName, keyId, minimum);
     if (cached && cached.validUntilTs >= minimum) return cached;
+    // A fetch under way (started by a concurrent lookup) answers this one too: wait for it.
+    const pending = this.inFlight.get(serverName);
+    if (pending) {
+      await pending;
+      return (await this.stored(serverName, keyId)) ?? cached;
+    }
     if (this.recentlyAttempted(serverName)) return cached;
     await this.refresh(serverName, keyId, minimum);
     return (await this.stored(serverName, keyId)) ?? cached;

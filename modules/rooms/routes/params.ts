@@ -1,5 +1,6 @@
 /** Query-string helpers shared by the rooms routes. */
 import { MatrixError } from '../../../core/errors.js';
+import { isValidServerName } from '../../../core/protocol/identifiers.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import { requesterOf } from '../../../core/http/context.js';
 import type { Actor } from '../services/membership-service.js';
@@ -11,6 +12,17 @@ export function queryString(ctx: AxonContext, name: string): string | undefined 
   const v = ctx.query[name];
   if (Array.isArray(v)) return v[0];
   return v;
+}
+
+/**
+ * The servers a client names for a join: `via` (v1.12) and the older `server_name`, each repeatable; only
+ * valid server names are kept.
+ */
+export function queryServers(ctx: AxonContext): string[] {
+  const values = [ctx.query['via'], ctx.query['server_name']].flatMap((v) =>
+    v === undefined ? [] : Array.isArray(v) ? v : [v],
+  );
+  return [...new Set(values.filter((v) => isValidServerName(v)))];
 }
 
 export function queryInt(ctx: AxonContext, name: string, fallback: number): number {

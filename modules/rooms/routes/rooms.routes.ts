@@ -11,7 +11,16 @@ import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import type { JsonObject } from '../../../core/protocol/pdu.js';
 import type { RoomEventFilter } from '../services/timeline-service.js';
 import { limitAction } from '../../rate-limits/api.js';
-import { actorOf, param, queryBool, queryDir, queryInt, queryJson, queryString } from './params.js';
+import {
+  actorOf,
+  param,
+  queryBool,
+  queryDir,
+  queryInt,
+  queryJson,
+  queryServers,
+  queryString,
+} from './params.js';
 
 const V3 = '/_matrix/client/v3';
 const V1 = '/_matrix/client/v1';
@@ -75,7 +84,12 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     await limitAction(ctx, 'join', { room: param(ctx, 'roomIdOrAlias') });
     const { reason } = await readBody(ctx, ReasonSchema);
     ctx.body = {
-      room_id: await cradle.roomsMembership.join(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason),
+      room_id: await cradle.roomsMembership.join(
+        actorOf(ctx),
+        param(ctx, 'roomIdOrAlias'),
+        reason,
+        queryServers(ctx),
+      ),
     };
   });
   router.post(`${ROOM}/join`, member, async (ctx) => {

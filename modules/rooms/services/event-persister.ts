@@ -49,6 +49,12 @@ export interface EventToPersist {
 export interface PersistOptions {
   /** The room's row, written in the same transaction (its create event is the first of `events`). */
   readonly newRoom?: RoomRow;
+  /**
+   * Writes that come first in the same transaction (after the room row), returning the head the events
+   * build on: a remote join's outliers and the state before the join (remote-room-writer.ts), whose state
+   * group only exists once written.
+   */
+  readonly prelude?: (sql: Sql) => Promise<RoomHead>;
 }
 
 /** One persisted event and the room head just after it. */
@@ -172,7 +178,7 @@ export class EventPersister {
     const results = await sqlTransaction(this.db, async (sql) => {
       if (options.newRoom) await this.roomStore.insertRoom(options.newRoom, sql);
       const out: Persisted[] = [];
-      let current = head;
+      let current = options.prelude ? await options.prelude(sql) : head;
       for (const event of events) {
         const persisted = await this.persistOne(current, event, sql, reservations);
         out.push(persisted);
@@ -292,6 +298,7 @@ export class EventPersister {
     return (
       !this.eventStore.reservesStreamOrdering &&
       options.newRoom === undefined &&
+      options.prelude === undefined &&
       events.every(
         ({ pdu, rejectedReason }) =>
           pdu.state_key === undefined && pdu.type !== 'm.room.redaction' && rejectedReason === undefined,

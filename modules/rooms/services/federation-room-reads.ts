@@ -52,9 +52,23 @@ export class FederationRoomReads {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
+    return this.makeMembershipTemplate(roomId, userId, 'join', supportedVersions);
+  }
+
+  /** The unsigned leave event `userId` would send now (make_leave): 404 unknown room, 403 not allowed. */
+  async makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.makeMembershipTemplate(roomId, userId, 'leave', undefined);
+  }
+
+  private async makeMembershipTemplate(
+    roomId: string,
+    userId: string,
+    membership: 'join' | 'leave',
+    supportedVersions: readonly string[] | undefined,
+  ): Promise<JoinTemplate> {
     const head = await this.heads.get(roomId);
     if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
-    if (!supportedVersions.includes(head.version.id)) {
+    if (supportedVersions && !supportedVersions.includes(head.version.id)) {
       throw new MatrixError(
         400,
         'M_INCOMPATIBLE_ROOM_VERSION',
@@ -66,7 +80,7 @@ export class FederationRoomReads {
       type: 'm.room.member',
       sender: userId,
       state_key: userId,
-      content: { membership: 'join' },
+      content: { membership },
     };
     const authIds = authEventsSelection(draft, head.version)
       .map((k) => head.state.get(k)?.eventId)
@@ -86,7 +100,9 @@ export class FederationRoomReads {
       (type, key) => head.state.get(stateKey(type, key)),
       head.version,
     );
-    if (!allowed.allowed) throw new MatrixError(403, 'M_FORBIDDEN', `You cannot join: ${allowed.reason}`);
+    if (!allowed.allowed) {
+      throw new MatrixError(403, 'M_FORBIDDEN', `You cannot ${membership}: ${allowed.reason}`);
+    }
     const refs = async (ids: readonly string[]): Promise<EventReference[]> => {
       if (head.version.eventIdFormat !== 'v1') return [...ids];
       const events = await this.eventStore.getEvents(ids);
@@ -102,7 +118,7 @@ export class FederationRoomReads {
         origin_server_ts: probe.origin_server_ts,
         type: 'm.room.member',
         state_key: userId,
-        content: { membership: 'join' },
+        content: { membership },
         prev_events: await refs(head.extremities),
         auth_events: await refs(authIds),
         depth: probe.depth,

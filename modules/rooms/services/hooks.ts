@@ -9,7 +9,7 @@
 import type { SqlStatement } from '../../../core/storage/sql.js';
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import type { RoomsHookRegistry } from '../api.js';
+import type { FederationMembershipPort, RoomsHookRegistry } from '../api.js';
 import type { StoredEvent } from '../store/event-rows.js';
 
 /** `#alias:server` → room id, or undefined when unknown. */
@@ -115,6 +115,8 @@ export class RoomHooks implements RoomsHookRegistry {
   readonly roomUpgraded: RoomUpgradedHook[] = [];
   readonly persistedListeners: PersistedListener[] = [];
   readonly eventWriters: EventWriter[] = [];
+  /** Joins and leaves of rooms on other servers (set by the federation module; absent without it). */
+  federationMembership: FederationMembershipPort | undefined;
 
   /** The first resolver that knows the alias answers. */
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -151,5 +153,10 @@ export class RoomHooks implements RoomsHookRegistry {
 
   addEventWriter(writer: EventWriter): void {
     this.eventWriters.push(writer);
+  }
+
+  setFederationMembership(port: FederationMembershipPort): void {
+    if (this.federationMembership) throw new Error('the federation membership port is already set');
+    this.federationMembership = port;
   }
 }

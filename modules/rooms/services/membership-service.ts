@@ -13,6 +13,7 @@ import type { MembershipStore } from '../store/membership-store.js';
 import type { EventSender, SentEvent } from './event-sender.js';
 import type { RoomHooks } from './hooks.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
+import type { RemoteMembershipService } from './remote-membership-service.js';
 import type { RoomReader } from './room-reader.js';
 
 export interface Actor {
@@ -31,6 +32,7 @@ export class MembershipService {
   private readonly reader: RoomReader;
   private readonly heads: RoomHeads;
   private readonly hooks: RoomHooks;
+  private readonly remote: RemoteMembershipService;
 
   constructor({
     spamCheckers,
@@ -41,6 +43,7 @@ export class MembershipService {
     roomsReader,
     roomsHeads,
     roomsHookLists,
+    roomsRemoteMembership,
   }: Pick<
     Cradle,
     | 'spamCheckers'
@@ -50,6 +53,7 @@ export class MembershipService {
     | 'roomsReader'
     | 'roomsHeads'
     | 'roomsHookLists'
+    | 'roomsRemoteMembership'
   > & { authApi: Pick<Cradle['authApi'], 'getProfile'> }) {
     this.spamCheckers = spamCheckers;
     this.serverName = serverName;
@@ -59,6 +63,7 @@ export class MembershipService {
     this.reader = roomsReader;
     this.heads = roomsHeads;
     this.hooks = roomsHookLists;
+    this.remote = roomsRemoteMembership;
   }
 
   /** A room id, or an alias resolved through the directory's resolver; 404 when neither. */
@@ -75,8 +80,28 @@ export class MembershipService {
     throw new MatrixError(400, 'M_INVALID_PARAM', `${roomIdOrAlias} is not a room id or alias`);
   }
 
-  async join(actor: Actor, roomIdOrAlias: string, reason?: string): Promise<string> {
-    const roomId = await this.resolveRoom(roomIdOrAlias);
+  async join(
+    actor: Actor,
+    roomIdOrAlias: string,
+    reason?: string,
+    via: readonly string[] = [],
+  ): Promise<string> {
+    // ---- remote joins (remote-membership-service.ts): a room this server is not in ----
+    const target = await this.remote.joinTarget(roomIdOrAlias, via);
+    if (target.remote) {
+      if (actor.isGuest) throw new MatrixError(403, 'M_FORBIDDEN', 'Guests cannot join remote rooms');
+      await this.spamCheckers.assertAllowed('userMayJoinRoom', {
+        userId: actor.userId,
+        roomId: target.roomId,
+        isInvited: false,
+      });
+      const content: JsonObject = { membership: 'join', ...(await this.profileContent(actor.userId)) };
+      if (reason !== undefined) content['reason'] = reason;
+      await this.remote.join(actor.userId, target.roomId, target.servers, content);
+      return target.roomId;
+    }
+    // ---- local joins ----
+    const roomId = target.roomId;
     const head = await this.reader.head(roomId);
     const current = this.reader.membershipIn(head, actor.userId);
     if (

@@ -44,6 +44,10 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     return this.reads.makeJoinTemplate(roomId, userId, supportedVersions);
   }
 
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.reads.makeLeaveTemplate(roomId, userId);
+  }
+
   async getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined> {
     const e = await this.reads.event(eventId);
     return e && { roomId: e.roomId, pdu: e.pdu };
