@@ -36,6 +36,8 @@ import { InboundTxnStore } from './store/inbound-txn-store.js';
 import { TransactionReceiver } from './services/transaction-receiver.js';
 import { sendRoutes } from './routes/send.routes.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
+import { membershipRoutes } from './routes/membership.routes.js';
+import { MembershipHandshakes } from './services/membership-handshakes.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -190,9 +192,20 @@ export default defineModule({
     federationRoutes(router, cradle);
     sendRoutes(router, cradle);
     roomsRoutes(router, cradle);
+    membershipRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();
+    if (cradle.enabledModules.includes('rooms')) {
+      cradle.roomsHooks.setFederationInvites(
+        new MembershipHandshakes({
+          serverName: cradle.serverName,
+          signingKey: cradle.signingKey,
+          client: cradle.federationClient,
+          keyRing: cradle.federationKeyRing,
+        }),
+      );
+    }
     if (cradle.enabledModules.includes('auth')) {
       cradle.federationHandlers.registerQueryHandler(
         'profile',

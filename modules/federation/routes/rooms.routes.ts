@@ -12,6 +12,7 @@ import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.
 import type { RoomsFederationApi } from '../../rooms/api.js';
 import { federationAuthenticated } from '../api.js';
 import { isServerAllowedByAcl } from '../services/server-acl.js';
+import { signRestrictedJoin } from '../services/restricted-join-signing.js';
 
 export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   const rooms = (): RoomsFederationApi => {
@@ -58,7 +59,7 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
     federationAuthenticated(cradle, async (ctx) => {
       const roomId = ctx.params['roomId'] ?? '';
       const eventId = ctx.params['eventId'] ?? '';
-      const pdu = await readJson(ctx);
+      let pdu = await readJson(ctx);
       if (typeof pdu !== 'object' || pdu === null || Array.isArray(pdu)) {
         throw new MatrixError(400, 'M_BAD_JSON', 'The join event must be a JSON object');
       }
@@ -77,6 +78,8 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
       await checkAcl(roomId, origin(ctx));
       const api = rooms();
       const computed = await api.eventIdOf(pdu);
+      // A restricted join vouched for by one of our users: ours to sign (restricted-join-signing.ts).
+      pdu = await signRestrictedJoin(cradle, api, roomId, pdu as Record<string, unknown>);
       if (computed === undefined) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room or bad event');
       if (computed !== eventId) {
         throw new MatrixError(400, 'M_BAD_JSON', `The event's id is ${computed}, not ${eventId}`);

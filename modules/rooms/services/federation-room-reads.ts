@@ -15,6 +15,7 @@ import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { RoomHeads } from './room-heads.js';
+import { remoteJoinAuthoriser } from './restricted-joins.js';
 
 /** The make_join answer: the room version and the join event to sign. */
 export interface JoinTemplate {
@@ -30,16 +31,23 @@ export interface StateAtEvent {
   readonly authChainIds: string[];
 }
 
-type Deps = Pick<Cradle, 'roomsHeads' | 'roomsEventStore' | 'roomsStateStore'>;
+type Deps = Pick<
+  Cradle,
+  'roomsHeads' | 'roomsEventStore' | 'roomsStateStore' | 'roomsMembershipStore' | 'serverName'
+>;
 
 export class FederationRoomReads {
   private readonly heads: RoomHeads;
   private readonly eventStore: EventStore;
   private readonly stateStore: StateStore;
-  constructor({ roomsHeads, roomsEventStore, roomsStateStore }: Deps) {
+  private readonly membershipStore: Deps['roomsMembershipStore'];
+  private readonly serverName: string;
+  constructor({ roomsHeads, roomsEventStore, roomsStateStore, roomsMembershipStore, serverName }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
     this.stateStore = roomsStateStore;
+    this.membershipStore = roomsMembershipStore;
+    this.serverName = serverName;
   }
 
   /**
@@ -52,6 +60,32 @@ export class FederationRoomReads {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
+    return this.makeMembershipTemplate(roomId, userId, supportedVersions, 'join');
+  }
+
+  /**
+   * send_join of a restricted join naming one of our users: throws unless `userId` still meets the allow
+   * list (403, or the spec's 400s); see restricted-joins.ts.
+   */
+  async checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
+    const head = await this.heads.get(roomId);
+    if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
+    await remoteJoinAuthoriser(head, userId, this.serverName, this.allowListFacts);
+  }
+
+  private readonly allowListFacts = {
+    isRoomKnown: async (id: string) => (await this.heads.get(id)) !== undefined,
+    isJoined: async (id: string, user: string) =>
+      (await this.membershipStore.getMembership(id, user))?.membership === 'join',
+  };
+
+  /** make_join / make_knock / make_leave: the unsigned `membership` event of `userId` (a restricted join with its authoriser). */
+  async makeMembershipTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+    membership: 'join' | 'knock' | 'leave',
+  ): Promise<JoinTemplate> {
     const head = await this.heads.get(roomId);
     if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
     if (!supportedVersions.includes(head.version.id)) {
@@ -62,12 +96,17 @@ export class FederationRoomReads {
         { room_version: head.version.id },
       );
     }
-    const draft = {
-      type: 'm.room.member',
-      sender: userId,
-      state_key: userId,
-      content: { membership: 'join' },
-    };
+    if (membership === 'knock' && !head.version.knockJoinRule) {
+      throw new MatrixError(400, 'M_INCOMPATIBLE_ROOM_VERSION', 'Knocking needs room version 7 or later', {
+        room_version: head.version.id,
+      });
+    }
+    const content: Record<string, string> = { membership };
+    if (membership === 'join') {
+      const authoriser = await remoteJoinAuthoriser(head, userId, this.serverName, this.allowListFacts);
+      if (authoriser !== undefined) content['join_authorised_via_users_server'] = authoriser;
+    }
+    const draft = { type: 'm.room.member', sender: userId, state_key: userId, content };
     const authIds = authEventsSelection(draft, head.version)
       .map((k) => head.state.get(k)?.eventId)
       .filter((id): id is string => id !== undefined);
@@ -85,8 +124,11 @@ export class FederationRoomReads {
       { eventId: '$probe', pdu: probe },
       (type, key) => head.state.get(stateKey(type, key)),
       head.version,
+      // The authoriser's signature is ours to add on send_join.
+      { isSignedBy: (_event, server) => server === this.serverName },
     );
-    if (!allowed.allowed) throw new MatrixError(403, 'M_FORBIDDEN', `You cannot join: ${allowed.reason}`);
+    if (!allowed.allowed)
+      throw new MatrixError(403, 'M_FORBIDDEN', `You cannot ${membership}: ${allowed.reason}`);
     const refs = async (ids: readonly string[]): Promise<EventReference[]> => {
       if (head.version.eventIdFormat !== 'v1') return [...ids];
       const events = await this.eventStore.getEvents(ids);
@@ -102,7 +144,7 @@ export class FederationRoomReads {
         origin_server_ts: probe.origin_server_ts,
         type: 'm.room.member',
         state_key: userId,
-        content: { membership: 'join' },
+        content,
         prev_events: await refs(head.extremities),
         auth_events: await refs(authIds),
         depth: probe.depth,

@@ -9,7 +9,7 @@
 import type { SqlStatement } from '../../../core/storage/sql.js';
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import type { RoomsHookRegistry } from '../api.js';
+import type { FederationInvitesPort, RoomsHookRegistry } from '../api.js';
 import type { StoredEvent } from '../store/event-rows.js';
 
 /** `#alias:server` → room id, or undefined when unknown. */
@@ -115,6 +115,8 @@ export class RoomHooks implements RoomsHookRegistry {
   readonly roomUpgraded: RoomUpgradedHook[] = [];
   readonly persistedListeners: PersistedListener[] = [];
   readonly eventWriters: EventWriter[] = [];
+  /** Set by the federation module: invites, knocks and rejections that need another server. */
+  federationInvites: FederationInvitesPort | undefined;
 
   /** The first resolver that knows the alias answers. */
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -151,5 +153,9 @@ export class RoomHooks implements RoomsHookRegistry {
 
   addEventWriter(writer: EventWriter): void {
     this.eventWriters.push(writer);
+  }
+
+  setFederationInvites(port: FederationInvitesPort): void {
+    this.federationInvites = port;
   }
 }

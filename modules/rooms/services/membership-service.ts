@@ -14,6 +14,7 @@ import type { EventSender, SentEvent } from './event-sender.js';
 import type { RoomHooks } from './hooks.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 import type { RoomReader } from './room-reader.js';
+import type { RemoteMemberships } from './remote-memberships.js';
 
 export interface Actor {
   readonly userId: string;
@@ -31,6 +32,7 @@ export class MembershipService {
   private readonly reader: RoomReader;
   private readonly heads: RoomHeads;
   private readonly hooks: RoomHooks;
+  private readonly remote: RemoteMemberships;
 
   constructor({
     spamCheckers,
@@ -41,6 +43,7 @@ export class MembershipService {
     roomsReader,
     roomsHeads,
     roomsHookLists,
+    roomsRemoteMemberships,
   }: Pick<
     Cradle,
     | 'spamCheckers'
@@ -50,6 +53,7 @@ export class MembershipService {
     | 'roomsReader'
     | 'roomsHeads'
     | 'roomsHookLists'
+    | 'roomsRemoteMemberships'
   > & { authApi: Pick<Cradle['authApi'], 'getProfile'> }) {
     this.spamCheckers = spamCheckers;
     this.serverName = serverName;
@@ -59,6 +63,7 @@ export class MembershipService {
     this.reader = roomsReader;
     this.heads = roomsHeads;
     this.hooks = roomsHookLists;
+    this.remote = roomsRemoteMemberships;
   }
 
   /** A room id, or an alias resolved through the directory's resolver; 404 when neither. */
@@ -111,11 +116,20 @@ export class MembershipService {
     return roomId;
   }
 
-  async knock(actor: Actor, roomIdOrAlias: string, reason?: string): Promise<string> {
+  /** `servers`: where to knock when this server is not in the room (the request's `via`/`server_name`). */
+  async knock(
+    actor: Actor,
+    roomIdOrAlias: string,
+    reason?: string,
+    servers: readonly string[] = [],
+  ): Promise<string> {
     const roomId = await this.resolveRoom(roomIdOrAlias);
-    await this.reader.head(roomId);
     const content: JsonObject = { membership: 'knock', ...(await this.profileContent(actor.userId)) };
     if (reason !== undefined) content['reason'] = reason;
+    if (!(await this.heads.get(roomId))) {
+      await this.remote.knock(actor.userId, roomId, servers, content);
+      return roomId;
+    }
     await this.sender.send({
       roomId,
       sender: actor.userId,
@@ -152,10 +166,15 @@ export class MembershipService {
       type: 'm.room.member',
       stateKey: target,
       content,
+      countersign: this.remote.countersignInvite(target),
     });
   }
 
-  async leave(actor: Actor, roomId: string, reason?: string): Promise<SentEvent> {
+  /** Leaves a room; in a room this server is not in, rejects the user's invite or retracts their knock. */
+  async leave(actor: Actor, roomId: string, reason?: string): Promise<SentEvent | undefined> {
+    if (!(await this.heads.get(roomId)) && (await this.remote.leave(actor.userId, roomId, reason))) {
+      return undefined;
+    }
     const head = await this.reader.head(roomId);
     const current = this.reader.membershipIn(head, actor.userId);
     if (current === undefined || current === 'leave') {

@@ -1,20 +1,48 @@
 /** `RoomsFederationApi` (api.ts), registered as `roomsFederationApi`: what the federation module calls. */
 import type { Cradle } from '../../../core/container.js';
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import type { RoomsFederationApi } from '../api.js';
+import type { ReceivedInvite, RoomsFederationApi } from '../api.js';
+import type { FederationMemberships } from './federation-memberships.js';
 import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
 export class RoomsFederationApiImpl implements RoomsFederationApi {
   private readonly receiver: FederatedEventReceiver;
   private readonly reads: FederationRoomReads;
+  private readonly memberships: FederationMemberships;
 
   constructor({
     roomsFederatedReceiver,
     roomsFederationReads,
-  }: Pick<Cradle, 'roomsFederatedReceiver' | 'roomsFederationReads'>) {
+    roomsFederationMemberships,
+  }: Pick<Cradle, 'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsFederationMemberships'>) {
     this.receiver = roomsFederatedReceiver;
     this.reads = roomsFederationReads;
+    this.memberships = roomsFederationMemberships;
+  }
+
+  receiveInvite(invite: ReceivedInvite): Promise<void> {
+    return this.memberships.receiveInvite(invite);
+  }
+
+  makeKnockTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate> {
+    return this.memberships.makeKnockTemplate(roomId, userId, supportedVersions);
+  }
+
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.memberships.makeLeaveTemplate(roomId, userId);
+  }
+
+  checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
+    return this.memberships.checkRestrictedJoin(roomId, userId);
+  }
+
+  prejoinState(roomId: string): Promise<PduJson[]> {
+    return this.memberships.prejoinState(roomId);
   }
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {

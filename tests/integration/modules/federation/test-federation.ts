@@ -17,6 +17,7 @@ import {
 } from '../../../../core/protocol/signing-key.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
+import type { EngineName } from '../../../helpers/with-all-databases.js';
 
 export interface TestCa {
   readonly dir: string;
@@ -115,6 +116,8 @@ export async function startFederatedServer(
   config: Record<string, unknown> = {},
   /** The host part of the server name: `localhost` or the IP literal `127.0.0.1`. */
   host: 'localhost' | '127.0.0.1' = 'localhost',
+  /** The database engine (default SQLite). */
+  engine?: EngineName,
 ): Promise<FederatedServer> {
   const federationPort = await freePort();
   const signingKey = generateSigningKey();
@@ -123,6 +126,7 @@ export async function startFederatedServer(
   const signingKeyPath = join(keyDir, 'signing.key');
   await writeFile(signingKeyPath, formatSigningKeyFile(signingKey), { mode: 0o600 });
   const server = await startServer(t, {
+    engine,
     serverName: `${host}:${federationPort}`,
     config: {
       listeners: [
