@@ -96,11 +96,6 @@ export class FederationRoomReads {
         { room_version: head.version.id },
       );
     }
-    if (membership === 'knock' && !head.version.knockJoinRule) {
-      throw new MatrixError(400, 'M_INCOMPATIBLE_ROOM_VERSION', 'Knocking needs room version 7 or later', {
-        room_version: head.version.id,
-      });
-    }
     const content: Record<string, string> = { membership };
     if (membership === 'join') {
       const authoriser = await remoteJoinAuthoriser(head, userId, this.serverName, this.allowListFacts);
