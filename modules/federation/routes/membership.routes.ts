@@ -91,11 +91,12 @@ export function membershipRoutes(router: ModuleRouter, cradle: Cradle): void {
     if (pdu.type !== 'm.room.member' || pdu.content['membership'] !== 'invite' || !isValidUserId(invitee)) {
       throw new MatrixError(400, 'M_BAD_JSON', 'Not an invite event');
     }
+    // 400s, as Synapse answers these.
     if (serverNameOf(invitee) !== cradle.serverName) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'The invitee is not a user of this server');
+      throw new MatrixError(400, 'M_UNKNOWN', 'The invite event must be for this server');
     }
     if (serverNameOf(pdu.sender) !== origin(ctx)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'The inviter does not belong to the requesting server');
+      throw new MatrixError(400, 'M_UNKNOWN', 'The invite event was not from the server sending it');
     }
     await checkAcl(roomId, origin(ctx));
     await cradle.spamCheckers.assertAllowed('federatedUserMayInvite', { event: pdu });
