@@ -42,6 +42,8 @@ import { DestinationBackoff } from './services/outbound/destination-backoff.js';
 import { EventFanout } from './services/outbound/event-fanout.js';
 import { FederationSender } from './services/outbound/federation-sender.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
+import { membershipRoutes } from './routes/membership.routes.js';
+import { MembershipHandshakes } from './services/membership-handshakes.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -234,6 +236,7 @@ export default defineModule({
     federationRoutes(router, cradle);
     sendRoutes(router, cradle);
     roomsRoutes(router, cradle);
+    membershipRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();
@@ -245,6 +248,14 @@ export default defineModule({
       // Joins and leaves of rooms on other servers: rooms calls this transport (it never imports us).
       cradle.roomsHooks.setFederationMembership(
         new RemoteMembershipTransport({ client: cradle.federationClient, keyRing: cradle.federationKeyRing }),
+      );
+      cradle.roomsHooks.setFederationInvites(
+        new MembershipHandshakes({
+          serverName: cradle.serverName,
+          signingKey: cradle.signingKey,
+          client: cradle.federationClient,
+          keyRing: cradle.federationKeyRing,
+        }),
       );
     }
     if (cradle.enabledModules.includes('auth')) {

@@ -227,6 +227,8 @@ export interface RoomsHookRegistry {
    * joining a room this server is not in answers 404 as before.
    */
   setFederationMembership(port: FederationMembershipPort): void;
+  /** The federation module's side of invites, knocks and rejections across servers (one port; the last set wins). */
+  setFederationInvites(port: FederationInvitesPort): void;
 }
 
 /**
@@ -311,7 +313,7 @@ export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federa
  * from other servers (services/federated-event-receiver.ts). Signature keys come in with each call
  * (`IncomingPdu.keys`, federation's key ring), so rooms never imports federation.
  */
-export interface RoomsFederationApi {
+export interface RoomsFederationApi extends RoomsFederationMembershipApi {
   /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
   /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
@@ -325,11 +327,6 @@ export interface RoomsFederationApi {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate>;
-  /**
-   * make_leave: the unsigned leave event `userId` would send (404 unknown room, 403 when the auth rules
-   * would not let the user leave, e.g. they have no membership).
-   */
-  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate>;
   /** An accepted event in the federation format (the stored PDU), with its room; undefined when unknown. */
   getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
   /** The state before an accepted event and that state's auth chain; undefined when unknown. */
@@ -353,4 +350,91 @@ export interface FederationOutboundEvent {
   readonly stateKey: string | null;
   readonly membership: string | null;
   readonly pdu: PduJson;
+}
+
+// ---- invites, knocks and rejections across servers ----------------------------------------------------
+
+export type { OutOfBandMembership, StrippedState } from './services/out-of-band-memberships.js';
+
+/** A membership event another server accepted for us (send_knock, send_leave), signed and ready to store. */
+export interface RemoteMembership {
+  readonly eventId: string;
+  readonly pdu: PduJson;
+  readonly roomVersion: string;
+  /** The server that answered. */
+  readonly server: string;
+  /** knock_room_state: the room's state as that server described it (full PDUs, or stripped events). */
+  readonly roomState?: readonly JsonObject[];
+}
+
+/**
+ * What rooms asks of the federation module for memberships that need another server (rooms never imports
+ * federation: the federation module registers this with `roomsHooks.setFederationInvites` in its `start()`).
+ * Every method throws a `MatrixError` the client can be given: a refusal of the remote server keeps its
+ * status and errcode (403 stays 403), an unreachable server is a 502.
+ */
+export interface FederationInvitesPort {
+  /**
+   * Sends an invite built and signed here to the invitee's server (`PUT /_matrix/federation/v2/invite`) and
+   * returns the same event with that server's signature added (checked).
+   */
+  sendInvite(invite: {
+    readonly roomVersion: string;
+    readonly eventId: string;
+    readonly pdu: PduJson;
+    /** The room's prejoin state, full PDUs (create, join rules, name, avatar, canonical alias, encryption, topic). */
+    readonly inviteRoomState: readonly PduJson[];
+  }): Promise<PduJson>;
+  /** make_knock → sign → send_knock through the first of `servers` that answers. */
+  knock(request: {
+    readonly roomId: string;
+    readonly userId: string;
+    readonly servers: readonly string[];
+    readonly content: JsonObject;
+  }): Promise<RemoteMembership>;
+  /** make_leave → sign → send_leave through the first of `servers` that answers (reject an invite, retract a knock). */
+  leave(request: {
+    readonly roomId: string;
+    readonly userId: string;
+    readonly servers: readonly string[];
+    readonly content: JsonObject;
+  }): Promise<RemoteMembership>;
+}
+
+/** An invite of a local user from another server, checked and signed by the federation module. */
+export interface ReceivedInvite {
+  readonly roomVersion: string;
+  readonly eventId: string;
+  /** The invite with our signature added. */
+  readonly pdu: PduJson;
+  /** `invite_room_state` as the inviting server sent it (validated as objects). */
+  readonly inviteRoomState: readonly JsonObject[];
+  /** The inviting server. */
+  readonly origin: string;
+  /** Keys for the receive pipeline when this server is in the room. */
+  readonly keys: IncomingPdu['keys'];
+}
+
+/** What federation calls for invites, knocks and restricted joins (`roomsFederationApi` implements it too). */
+export interface RoomsFederationMembershipApi {
+  /**
+   * Stores an invite of a local user received over federation: through the receive pipeline when this
+   * server is in the room, else as an out-of-band membership the user's sync shows under `rooms.invite`.
+   */
+  receiveInvite(invite: ReceivedInvite): Promise<void>;
+  /** make_knock: the unsigned knock template (404, 400 M_INCOMPATIBLE_ROOM_VERSION, 403 as make_join). */
+  makeKnockTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate>;
+  /** The prejoin state of a room this server is in (knock_room_state): full PDUs. */
+  prejoinState(roomId: string): Promise<PduJson[]>;
+  /** make_leave: the unsigned leave template (404 unknown room, 403 when the user may not leave). */
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate>;
+  /**
+   * send_join of a join naming one of our users in `join_authorised_via_users_server`: throws unless the
+   * user meets the room's allow list now (403 M_FORBIDDEN, 400 M_UNABLE_TO_AUTHORISE_JOIN / _GRANT_JOIN).
+   */
+  checkRestrictedJoin(roomId: string, userId: string): Promise<void>;
 }

@@ -36,6 +36,11 @@ import { RoomStore } from './store/room-store.js';
 import { StateStore } from './store/state-store.js';
 import { TimelineStore } from './store/timeline-store.js';
 import { TxnStore } from './store/txn-store.js';
+import { OutOfBandStore } from './store/out-of-band-store.js';
+import { roomsOutOfBandMembershipsMigration } from './store/migrations/20261207160000_rooms_out_of_band_memberships.js';
+import { OutOfBandMemberships } from './services/out-of-band-memberships.js';
+import { FederationMemberships } from './services/federation-memberships.js';
+import { RemoteMemberships } from './services/remote-memberships.js';
 
 export const roomsConfigSchema = Type.Object({
   /** The room version of new rooms (Synapse's `default_room_version`). */
@@ -56,6 +61,7 @@ declare module '../../core/container.js' {
     roomsSoftFailedStore: SoftFailedStore;
     /** Bulk writes of a remote join's state (outliers, current state, memberships). */
     roomsRemoteRoomStore: RemoteRoomStore;
+    roomsOutOfBandStore: OutOfBandStore;
     // the send path: the head cache and room lock, stream positions, then queue → build → commit
     roomsHeads: RoomHeads;
     roomsStreams: StreamTracker;
@@ -89,6 +95,12 @@ declare module '../../core/container.js' {
     roomsRemoteMembership: RemoteMembershipService;
     /** Stores a validated remote join in one transaction. */
     roomsRemoteRoomWriter: RemoteRoomWriter;
+    /** Local users' memberships in rooms this server is not in (remote invites, knocks, their rejections). */
+    roomsOutOfBand: OutOfBandMemberships;
+    /** Invites and knocks across servers, as federation calls them. */
+    roomsFederationMemberships: FederationMemberships;
+    /** A local user's invites of remote users, knocks on and rejections in rooms elsewhere. */
+    roomsRemoteMemberships: RemoteMemberships;
   }
 }
 
@@ -99,7 +111,12 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: [roomsDagMigration, membershipEventsIndexMigration, roomsSoftFailedEventsMigration],
+  migrations: [
+    roomsDagMigration,
+    membershipEventsIndexMigration,
+    roomsSoftFailedEventsMigration,
+    roomsOutOfBandMembershipsMigration,
+  ],
   register({ container, config }) {
     container.register({
       roomsConfig: asValue(config),
@@ -111,6 +128,10 @@ export default defineModule({
       roomsTxnStore: asClass(TxnStore).singleton(),
       roomsSoftFailedStore: asClass(SoftFailedStore).singleton(),
       roomsRemoteRoomStore: asClass(RemoteRoomStore).singleton(),
+      roomsOutOfBandStore: asClass(OutOfBandStore).singleton(),
+      roomsOutOfBand: asClass(OutOfBandMemberships).singleton(),
+      roomsFederationMemberships: asClass(FederationMemberships).singleton(),
+      roomsRemoteMemberships: asClass(RemoteMemberships).singleton(),
       roomsHeads: asClass(RoomHeads).singleton(),
       roomsStreams: asClass(StreamTracker).singleton(),
       roomsHookLists: asClass(RoomHooks).singleton(),

@@ -1,6 +1,6 @@
 /**
  * The resident server's room endpoints (server-server-api "Joining rooms", "Retrieving events"):
- * `make_join`, `send_join` v2, `make_leave`, `send_leave` v2, `/event`, `/state`, `/state_ids`. Rooms answer through its
+ * `make_join`, `send_join` v2, `/event`, `/state`, `/state_ids`. Rooms answer through its
  * `RoomsFederationApi`; every endpoint is X-Matrix authenticated and checks the room's server ACL.
  */
 import type { Cradle } from '../../../core/container.js';
@@ -12,6 +12,8 @@ import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.
 import type { RoomsFederationApi } from '../../rooms/api.js';
 import { federationAuthenticated } from '../api.js';
 import { isServerAllowedByAcl } from '../services/server-acl.js';
+import { signRestrictedJoin } from '../services/restricted-join-signing.js';
+import { receiveMembershipEvent, templateRequest } from './resident-membership.js';
 
 export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   const rooms = (): RoomsFederationApi => {
@@ -39,92 +41,22 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   router.get(
     '/_matrix/federation/v1/make_join/:roomId/:userId',
     federationAuthenticated(cradle, async (ctx) => {
-      const roomId = ctx.params['roomId'] ?? '';
-      const userId = ctx.params['userId'] ?? '';
-      if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid user id');
-      if (serverNameOf(userId) !== origin(ctx)) {
-        throw new MatrixError(403, 'M_FORBIDDEN', 'The user does not belong to the requesting server');
-      }
+      const { roomId, userId } = await templateRequest(cradle, ctx);
       const ver = ctx.query['ver'];
       const versions = ver === undefined ? ['1'] : Array.isArray(ver) ? ver : [ver];
-      await checkAcl(roomId, origin(ctx));
       const template = await rooms().makeJoinTemplate(roomId, userId, versions);
       ctx.body = { room_version: template.roomVersion, event: template.event };
-    }),
-  );
-
-  /**
-   * send_join / send_leave: the body must be a `membership` event of its sender whose id is `eventId`,
-   * from the origin; it runs the receive pipeline (refused → 400, rejected or soft-failed → 403).
-   */
-  const receiveMembership = async (ctx: AxonContext, membership: 'join' | 'leave'): Promise<void> => {
-    const roomId = ctx.params['roomId'] ?? '';
-    const eventId = ctx.params['eventId'] ?? '';
-    const pdu = await readJson(ctx);
-    if (typeof pdu !== 'object' || pdu === null || Array.isArray(pdu)) {
-      throw new MatrixError(400, 'M_BAD_JSON', `The ${membership} event must be a JSON object`);
-    }
-    const p = pdu as Record<string, unknown>;
-    const content = p['content'] as Record<string, unknown> | undefined;
-    if (
-      p['type'] !== 'm.room.member' ||
-      typeof p['sender'] !== 'string' ||
-      p['state_key'] !== p['sender'] ||
-      typeof content !== 'object' ||
-      content === null ||
-      content['membership'] !== membership
-    ) {
-      throw new MatrixError(400, 'M_BAD_JSON', `Not a ${membership} event of its sender`);
-    }
-    await checkAcl(roomId, origin(ctx));
-    const api = rooms();
-    const computed = await api.eventIdOf(pdu);
-    if (computed === undefined) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room or bad event');
-    if (computed !== eventId) {
-      throw new MatrixError(400, 'M_BAD_JSON', `The event's id is ${computed}, not ${eventId}`);
-    }
-    const outcome = await api.receivePdu({
-      pdu,
-      keys: cradle.federationTransactions.keys,
-      roomId,
-      origin: origin(ctx),
-    });
-    if (outcome.status === 'refused') throw new MatrixError(400, 'M_BAD_JSON', outcome.reason);
-    if (outcome.status === 'rejected' || outcome.status === 'soft_failed') {
-      throw new MatrixError(403, 'M_FORBIDDEN', `The ${membership} is not allowed: ${outcome.reason}`);
-    }
-  };
-
-  router.get(
-    '/_matrix/federation/v1/make_leave/:roomId/:userId',
-    federationAuthenticated(cradle, async (ctx) => {
-      const roomId = ctx.params['roomId'] ?? '';
-      const userId = ctx.params['userId'] ?? '';
-      if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid user id');
-      if (serverNameOf(userId) !== origin(ctx)) {
-        throw new MatrixError(403, 'M_FORBIDDEN', 'The user does not belong to the requesting server');
-      }
-      await checkAcl(roomId, origin(ctx));
-      const template = await rooms().makeLeaveTemplate(roomId, userId);
-      ctx.body = { room_version: template.roomVersion, event: template.event };
-    }),
-  );
-
-  router.put(
-    '/_matrix/federation/v2/send_leave/:roomId/:eventId',
-    federationAuthenticated(cradle, async (ctx) => {
-      await receiveMembership(ctx, 'leave');
-      ctx.body = {};
     }),
   );
 
   router.put(
     '/_matrix/federation/v2/send_join/:roomId/:eventId',
     federationAuthenticated(cradle, async (ctx) => {
-      const roomId = ctx.params['roomId'] ?? '';
-      const eventId = ctx.params['eventId'] ?? '';
-      await receiveMembership(ctx, 'join');
       const api = rooms();
+      const { roomId, eventId } = await receiveMembershipEvent(cradle, ctx, 'join', (room, pdu) =>
+        // A restricted join vouched for by one of our users: ours to sign (restricted-join-signing.ts).
+        signRestrictedJoin(cradle, api, room, pdu),
+      );
       const [stored, before] = await Promise.all([api.getPdu(eventId), api.stateBeforeEvent(eventId)]);
       if (!stored || !before) throw new MatrixError(403, 'M_FORBIDDEN', 'The join was rejected');
       ctx.body = {

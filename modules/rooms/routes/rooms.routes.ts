@@ -99,8 +99,9 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
   });
   router.post(`${V3}/knock/:roomIdOrAlias`, user, async (ctx) => {
     const { reason } = await readBody(ctx, ReasonSchema);
+    const servers = [ctx.query['via'], ctx.query['server_name']].flat().filter((s) => typeof s === 'string');
     ctx.body = {
-      room_id: await cradle.roomsMembership.knock(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason),
+      room_id: await cradle.roomsMembership.knock(actorOf(ctx), param(ctx, 'roomIdOrAlias'), reason, servers),
     };
   });
   router.post(`${ROOM}/invite`, user, async (ctx) => {

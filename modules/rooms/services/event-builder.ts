@@ -17,6 +17,7 @@ import {
 } from '../../../core/protocol/auth-rules/index.js';
 import { CanonicalJsonError } from '../../../core/protocol/canonical-json.js';
 import { buildEvent, referenceHashOf, type BuiltEvent } from '../../../core/protocol/event-builder.js';
+import { computeEventId } from '../../../core/protocol/event-id.js';
 import { growingLru } from '../../../core/lru.js';
 import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
@@ -43,6 +44,11 @@ export interface SendRequest {
   readonly txn?: { readonly deviceId: string; readonly txnId: string };
   /** Runs under the room lock with the state before the event; throw to refuse (e.g. a membership rule). */
   readonly precheck?: (head: RoomHead) => void;
+  /**
+   * Another server's signature the event needs before it is stored (an invite of a remote user): runs under
+   * the room lock after every local check and returns the event with that signature added (see countersigned).
+   */
+  readonly countersign?: (built: BuiltEvent, head: RoomHead) => Promise<PduJson>;
 }
 
 /** A local event ready for the commit step, and the head as the next event of a batch builds on it. */
@@ -75,8 +81,9 @@ export class LocalEventBuilder {
   async prepare(head: RoomHead, req: SendRequest): Promise<PreparedEvent> {
     req.precheck?.(head);
     await this.loadReferenceHashes(head);
-    const built = this.build(head, req);
+    let built = this.build(head, req);
     await this.checkSpam(built.pdu);
+    if (req.countersign) built = countersigned(built, await req.countersign(built, head), head.version);
     const after = afterBuilt(head, built, req);
     return { built, after, writes: await this.prepareWrites(built, req, after) };
   }
@@ -219,6 +226,39 @@ export class LocalEventBuilder {
     if (!this.spamCheckers.has('checkEventForSpam')) return;
     await this.spamCheckers.assertAllowed('checkEventForSpam', { event: pdu });
   }
+}
+
+/**
+ * `built` with the signatures of `returned` when that is the same event (same id, same fields but
+ * `signatures`, our own signature kept); a 502 otherwise — the other server tampered with it.
+ */
+function countersigned(built: BuiltEvent, returned: PduJson, version: RoomVersion): BuiltEvent {
+  const { signatures: ours, ...mine } = built.pdu;
+  const { signatures: theirs, ...other } = returned;
+  const same =
+    computeEventId(returned, version) === built.eventId &&
+    JSON.stringify(canonicalOrder(mine)) === JSON.stringify(canonicalOrder(other)) &&
+    JSON.stringify(canonicalOrder(ours)) ===
+      JSON.stringify(canonicalOrder(pickKeys(theirs, Object.keys(ours))));
+  if (!same) {
+    throw new MatrixError(502, 'M_UNKNOWN', 'The remote server returned a different event than the one sent');
+  }
+  return { ...built, pdu: { ...built.pdu, signatures: theirs } };
+}
+
+function pickKeys(o: Readonly<Record<string, unknown>>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = o[k];
+  return out;
+}
+
+/** A copy of a JSON value with object keys sorted, to compare two values regardless of key order. */
+function canonicalOrder(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalOrder);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = canonicalOrder((value as Record<string, unknown>)[k]);
+  return out;
 }
 
 /** Redacting someone else's event needs the `redact` level (the v11+ auth rules no longer check it). */

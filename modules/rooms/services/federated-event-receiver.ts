@@ -42,6 +42,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { SoftFailedStore } from '../store/soft-failed-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { HeadMoved, type EventPersister } from './event-persister.js';
+import { federatedSpamVerdict } from './federated-spam-check.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 
 /** A PDU to run through the pipeline. */
@@ -93,7 +94,8 @@ export type RefusalCode =
   | 'origin_mismatch'
   | 'missing_prev_events'
   | 'missing_auth_events'
-  | 'unsupported_fork';
+  | 'unsupported_fork'
+  | 'dropped_by_policy';
 
 type Deps = Pick<
   Cradle,
@@ -103,6 +105,7 @@ type Deps = Pick<
   | 'roomsSoftFailedStore'
   | 'roomsEventPersister'
   | 'logger'
+  | 'spamCheckers'
 >;
 
 /** How often a commit beaten by another process (HeadMoved) is retried on the reloaded head. */
@@ -114,6 +117,7 @@ export class FederatedEventReceiver {
   private readonly stateStore: StateStore;
   private readonly softFailed: SoftFailedStore;
   private readonly persister: EventPersister;
+  private readonly spamCheckers: Deps['spamCheckers'];
 
   constructor({
     roomsHeads,
@@ -121,12 +125,14 @@ export class FederatedEventReceiver {
     roomsStateStore,
     roomsSoftFailedStore,
     roomsEventPersister,
+    spamCheckers,
   }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
     this.stateStore = roomsStateStore;
     this.softFailed = roomsSoftFailedStore;
     this.persister = roomsEventPersister;
+    this.spamCheckers = spamCheckers;
   }
 
   /**
@@ -159,6 +165,8 @@ export class FederatedEventReceiver {
     if (!verdict.accepted) {
       return refuse(verdict.stage === 'format' ? 'format' : 'signatures', verdict.reason, verdict.eventId);
     }
+    const spam = await federatedSpamVerdict(this.spamCheckers, this.softFailed, roomId, verdict);
+    if (spam) return spam;
 
     let outcome: ReceiveOutcome | undefined;
     let stored: StoredEvent | undefined;

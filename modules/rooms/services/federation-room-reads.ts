@@ -15,6 +15,7 @@ import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { RoomHeads } from './room-heads.js';
+import { remoteJoinAuthoriser } from './restricted-joins.js';
 
 /** The make_join answer: the room version and the join event to sign. */
 export interface JoinTemplate {
@@ -30,16 +31,23 @@ export interface StateAtEvent {
   readonly authChainIds: string[];
 }
 
-type Deps = Pick<Cradle, 'roomsHeads' | 'roomsEventStore' | 'roomsStateStore'>;
+type Deps = Pick<
+  Cradle,
+  'roomsHeads' | 'roomsEventStore' | 'roomsStateStore' | 'roomsMembershipStore' | 'serverName'
+>;
 
 export class FederationRoomReads {
   private readonly heads: RoomHeads;
   private readonly eventStore: EventStore;
   private readonly stateStore: StateStore;
-  constructor({ roomsHeads, roomsEventStore, roomsStateStore }: Deps) {
+  private readonly membershipStore: Deps['roomsMembershipStore'];
+  private readonly serverName: string;
+  constructor({ roomsHeads, roomsEventStore, roomsStateStore, roomsMembershipStore, serverName }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
     this.stateStore = roomsStateStore;
+    this.membershipStore = roomsMembershipStore;
+    this.serverName = serverName;
   }
 
   /**
@@ -52,19 +60,31 @@ export class FederationRoomReads {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
-    return this.makeMembershipTemplate(roomId, userId, 'join', supportedVersions);
+    return this.makeMembershipTemplate(roomId, userId, supportedVersions, 'join');
   }
 
-  /** The unsigned leave event `userId` would send now (make_leave): 404 unknown room, 403 not allowed. */
-  async makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
-    return this.makeMembershipTemplate(roomId, userId, 'leave', undefined);
+  /**
+   * send_join of a restricted join naming one of our users: throws unless `userId` still meets the allow
+   * list (403, or the spec's 400s); see restricted-joins.ts.
+   */
+  async checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
+    const head = await this.heads.get(roomId);
+    if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
+    await remoteJoinAuthoriser(head, userId, this.serverName, this.allowListFacts);
   }
 
-  private async makeMembershipTemplate(
+  private readonly allowListFacts = {
+    isRoomKnown: async (id: string) => (await this.heads.get(id)) !== undefined,
+    isJoined: async (id: string, user: string) =>
+      (await this.membershipStore.getMembership(id, user))?.membership === 'join',
+  };
+
+  /** make_join / make_knock / make_leave: the unsigned `membership` event of `userId` (a restricted join with its authoriser). */
+  async makeMembershipTemplate(
     roomId: string,
     userId: string,
-    membership: 'join' | 'leave',
-    supportedVersions: readonly string[] | undefined,
+    supportedVersions: readonly string[],
+    membership: 'join' | 'knock' | 'leave',
   ): Promise<JoinTemplate> {
     const head = await this.heads.get(roomId);
     if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');
@@ -76,12 +96,12 @@ export class FederationRoomReads {
         { room_version: head.version.id },
       );
     }
-    const draft = {
-      type: 'm.room.member',
-      sender: userId,
-      state_key: userId,
-      content: { membership },
-    };
+    const content: Record<string, string> = { membership };
+    if (membership === 'join') {
+      const authoriser = await remoteJoinAuthoriser(head, userId, this.serverName, this.allowListFacts);
+      if (authoriser !== undefined) content['join_authorised_via_users_server'] = authoriser;
+    }
+    const draft = { type: 'm.room.member', sender: userId, state_key: userId, content };
     const authIds = authEventsSelection(draft, head.version)
       .map((k) => head.state.get(k)?.eventId)
       .filter((id): id is string => id !== undefined);
@@ -99,10 +119,11 @@ export class FederationRoomReads {
       { eventId: '$probe', pdu: probe },
       (type, key) => head.state.get(stateKey(type, key)),
       head.version,
+      // The authoriser's signature is ours to add on send_join.
+      { isSignedBy: (_event, server) => server === this.serverName },
     );
-    if (!allowed.allowed) {
+    if (!allowed.allowed)
       throw new MatrixError(403, 'M_FORBIDDEN', `You cannot ${membership}: ${allowed.reason}`);
-    }
     const refs = async (ids: readonly string[]): Promise<EventReference[]> => {
       if (head.version.eventIdFormat !== 'v1') return [...ids];
       const events = await this.eventStore.getEvents(ids);
@@ -118,7 +139,7 @@ export class FederationRoomReads {
         origin_server_ts: probe.origin_server_ts,
         type: 'm.room.member',
         state_key: userId,
-        content: { membership },
+        content,
         prev_events: await refs(head.extremities),
         auth_events: await refs(authIds),
         depth: probe.depth,

@@ -68,6 +68,8 @@ export class HistoryVisibility {
         return true;
       if (e.type === 'm.room.member' && e.stateKey === userId && allowed(hv, e.membership ?? undefined, s))
         return true;
+      // One's own leave is always visible (as Synapse), else a rejected invite would not show the room go.
+      if (e.type === 'm.room.member' && e.stateKey === userId && e.membership === 'leave') return true;
       return false;
     });
   }

@@ -9,7 +9,7 @@
 import type { SqlStatement } from '../../../core/storage/sql.js';
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
-import type { FederationMembershipPort, RoomsHookRegistry } from '../api.js';
+import type { FederationInvitesPort, FederationMembershipPort, RoomsHookRegistry } from '../api.js';
 import type { StoredEvent } from '../store/event-rows.js';
 
 /** `#alias:server` → room id, or undefined when unknown. */
@@ -117,6 +117,8 @@ export class RoomHooks implements RoomsHookRegistry {
   readonly eventWriters: EventWriter[] = [];
   /** Joins and leaves of rooms on other servers (set by the federation module; absent without it). */
   federationMembership: FederationMembershipPort | undefined;
+  /** Set by the federation module: invites, knocks and rejections that need another server. */
+  federationInvites: FederationInvitesPort | undefined;
 
   /** The first resolver that knows the alias answers. */
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -158,5 +160,9 @@ export class RoomHooks implements RoomsHookRegistry {
   setFederationMembership(port: FederationMembershipPort): void {
     if (this.federationMembership) throw new Error('the federation membership port is already set');
     this.federationMembership = port;
+  }
+
+  setFederationInvites(port: FederationInvitesPort): void {
+    this.federationInvites = port;
   }
 }

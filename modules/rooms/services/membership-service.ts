@@ -15,6 +15,7 @@ import type { RoomHooks } from './hooks.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 import type { RemoteMembershipService } from './remote-membership-service.js';
 import type { RoomReader } from './room-reader.js';
+import type { RemoteMemberships } from './remote-memberships.js';
 
 export interface Actor {
   readonly userId: string;
@@ -32,7 +33,8 @@ export class MembershipService {
   private readonly reader: RoomReader;
   private readonly heads: RoomHeads;
   private readonly hooks: RoomHooks;
-  private readonly remote: RemoteMembershipService;
+  private readonly remoteJoins: RemoteMembershipService;
+  private readonly remote: RemoteMemberships;
 
   constructor({
     spamCheckers,
@@ -44,6 +46,7 @@ export class MembershipService {
     roomsHeads,
     roomsHookLists,
     roomsRemoteMembership,
+    roomsRemoteMemberships,
   }: Pick<
     Cradle,
     | 'spamCheckers'
@@ -54,6 +57,7 @@ export class MembershipService {
     | 'roomsHeads'
     | 'roomsHookLists'
     | 'roomsRemoteMembership'
+    | 'roomsRemoteMemberships'
   > & { authApi: Pick<Cradle['authApi'], 'getProfile'> }) {
     this.spamCheckers = spamCheckers;
     this.serverName = serverName;
@@ -63,7 +67,8 @@ export class MembershipService {
     this.reader = roomsReader;
     this.heads = roomsHeads;
     this.hooks = roomsHookLists;
-    this.remote = roomsRemoteMembership;
+    this.remoteJoins = roomsRemoteMembership;
+    this.remote = roomsRemoteMemberships;
   }
 
   /** A room id, or an alias resolved through the directory's resolver; 404 when neither. */
@@ -87,7 +92,7 @@ export class MembershipService {
     via: readonly string[] = [],
   ): Promise<string> {
     // ---- remote joins (remote-membership-service.ts): a room this server is not in ----
-    const target = await this.remote.joinTarget(roomIdOrAlias, via);
+    const target = await this.remoteJoins.joinTarget(roomIdOrAlias, via);
     if (target.remote) {
       if (actor.isGuest) throw new MatrixError(403, 'M_FORBIDDEN', 'Guests cannot join remote rooms');
       await this.spamCheckers.assertAllowed('userMayJoinRoom', {
@@ -97,7 +102,7 @@ export class MembershipService {
       });
       const content: JsonObject = { membership: 'join', ...(await this.profileContent(actor.userId)) };
       if (reason !== undefined) content['reason'] = reason;
-      await this.remote.join(actor.userId, target.roomId, target.servers, content);
+      await this.remoteJoins.join(actor.userId, target.roomId, target.servers, content);
       return target.roomId;
     }
     // ---- local joins ----
@@ -136,11 +141,20 @@ export class MembershipService {
     return roomId;
   }
 
-  async knock(actor: Actor, roomIdOrAlias: string, reason?: string): Promise<string> {
+  /** `servers`: where to knock when this server is not in the room (the request's `via`/`server_name`). */
+  async knock(
+    actor: Actor,
+    roomIdOrAlias: string,
+    reason?: string,
+    servers: readonly string[] = [],
+  ): Promise<string> {
     const roomId = await this.resolveRoom(roomIdOrAlias);
-    await this.reader.head(roomId);
     const content: JsonObject = { membership: 'knock', ...(await this.profileContent(actor.userId)) };
     if (reason !== undefined) content['reason'] = reason;
+    if (!(await this.heads.get(roomId))) {
+      await this.remote.knock(actor.userId, roomId, servers, content);
+      return roomId;
+    }
     await this.sender.send({
       roomId,
       sender: actor.userId,
@@ -177,10 +191,15 @@ export class MembershipService {
       type: 'm.room.member',
       stateKey: target,
       content,
+      countersign: this.remote.countersignInvite(target),
     });
   }
 
-  async leave(actor: Actor, roomId: string, reason?: string): Promise<SentEvent> {
+  /** Leaves a room; in a room this server is not in, rejects the user's invite or retracts their knock. */
+  async leave(actor: Actor, roomId: string, reason?: string): Promise<SentEvent | undefined> {
+    if (!(await this.heads.get(roomId)) && (await this.remote.leave(actor.userId, roomId, reason))) {
+      return undefined;
+    }
     const head = await this.reader.head(roomId);
     const current = this.reader.membershipIn(head, actor.userId);
     if (current === undefined || current === 'leave') {

@@ -1,9 +1,10 @@
 /** `RoomsFederationApi` (api.ts), registered as `roomsFederationApi`: what the federation module calls. */
 import type { Cradle } from '../../../core/container.js';
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import type { FederationOutboundEvent, RoomsFederationApi } from '../api.js';
+import type { FederationOutboundEvent, ReceivedInvite, RoomsFederationApi } from '../api.js';
 import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
+import type { FederationMemberships } from './federation-memberships.js';
 import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
@@ -12,20 +13,51 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
   private readonly reads: FederationRoomReads;
   private readonly timeline: TimelineStore;
   private readonly events: EventStore;
+  private readonly memberships: FederationMemberships;
 
   constructor({
     roomsFederatedReceiver,
     roomsFederationReads,
     roomsTimelineStore,
     roomsEventStore,
+    roomsFederationMemberships,
   }: Pick<
     Cradle,
-    'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsTimelineStore' | 'roomsEventStore'
+    | 'roomsFederatedReceiver'
+    | 'roomsFederationReads'
+    | 'roomsTimelineStore'
+    | 'roomsEventStore'
+    | 'roomsFederationMemberships'
   >) {
     this.receiver = roomsFederatedReceiver;
     this.reads = roomsFederationReads;
     this.timeline = roomsTimelineStore;
     this.events = roomsEventStore;
+    this.memberships = roomsFederationMemberships;
+  }
+
+  receiveInvite(invite: ReceivedInvite): Promise<void> {
+    return this.memberships.receiveInvite(invite);
+  }
+
+  makeKnockTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate> {
+    return this.memberships.makeKnockTemplate(roomId, userId, supportedVersions);
+  }
+
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.memberships.makeLeaveTemplate(roomId, userId);
+  }
+
+  checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
+    return this.memberships.checkRestrictedJoin(roomId, userId);
+  }
+
+  prejoinState(roomId: string): Promise<PduJson[]> {
+    return this.memberships.prejoinState(roomId);
   }
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
@@ -42,10 +74,6 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
     return this.reads.makeJoinTemplate(roomId, userId, supportedVersions);
-  }
-
-  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
-    return this.reads.makeLeaveTemplate(roomId, userId);
   }
 
   async getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined> {

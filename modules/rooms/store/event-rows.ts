@@ -10,6 +10,9 @@ export interface ServerUnsigned {
   replaces_state?: string;
   prev_content?: Record<string, unknown>;
   prev_sender?: string;
+  /** An out-of-band invite or knock (services/out-of-band-memberships.ts): the room's stripped state. */
+  invite_room_state?: unknown[];
+  knock_room_state?: unknown[];
 }
 
 export interface StoredEvent {
