@@ -35,6 +35,7 @@ import { federationInboundTxnsMigration } from './store/migrations/2026120714100
 import { InboundTxnStore } from './store/inbound-txn-store.js';
 import { TransactionReceiver } from './services/transaction-receiver.js';
 import { sendRoutes } from './routes/send.routes.js';
+import { readsRoutes } from './routes/reads.routes.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 
 declare module '../../core/container.js' {
@@ -190,6 +191,7 @@ export default defineModule({
     federationRoutes(router, cradle);
     sendRoutes(router, cradle);
     roomsRoutes(router, cradle);
+    readsRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();

@@ -26,6 +26,7 @@ import type {
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
 import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { MissingEventsQuery } from './services/federation-history-reads.js';
 import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
@@ -298,4 +299,28 @@ export interface RoomsFederationApi {
   authChain(pdus: readonly PduJson[]): Promise<PduJson[]>;
   /** The servers with a joined member in the room now. */
   serversInRoom(roomId: string): Promise<string[]>;
+
+  // ---- history reads for another server (each applies the history visibility `server` is entitled to)
+  /** An accepted event as `server` may see it (redacted when its history is hidden from it). */
+  pduForServer(server: string, eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
+  /**
+   * The state before an accepted event and its auth chain, for `server`: `undefined` when unknown,
+   * `'hidden'` when the server may not see the event.
+   */
+  stateBeforeEventForServer(
+    server: string,
+    eventId: string,
+  ): Promise<(StateAtEvent & { roomId: string }) | 'hidden' | undefined>;
+  /** /backfill: up to `limit` events from `from` (included) backwards, highest depth first. */
+  backfill(server: string, roomId: string, from: readonly string[], limit: number): Promise<PduJson[]>;
+  /** get_missing_events: events before `latest` back to `earliest`, oldest first. */
+  missingEvents(server: string, roomId: string, query: MissingEventsQuery): Promise<PduJson[]>;
+  /** /event_auth: the auth chain of an event of the room; undefined when unknown; 'hidden' as above. */
+  eventAuthChain(server: string, roomId: string, eventId: string): Promise<PduJson[] | 'hidden' | undefined>;
+  /** /timestamp_to_event: the event closest to `ts` in direction `dir`. */
+  eventNearTimestamp(
+    roomId: string,
+    ts: number,
+    dir: 'f' | 'b',
+  ): Promise<{ eventId: string; originServerTs: number } | undefined>;
 }

@@ -9,6 +9,7 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { FederationHistoryReads } from './services/federation-history-reads.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
@@ -78,6 +79,8 @@ declare module '../../core/container.js' {
     roomsFederatedReceiver: FederatedEventReceiver;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
+    /** Backfill, missing events and timestamps for other servers, with their history visibility. */
+    roomsFederationHistory: FederationHistoryReads;
     /** What the federation module calls (api.ts `RoomsFederationApi`). */
     roomsFederationApi: RoomsFederationApi;
   }
@@ -132,6 +135,7 @@ export default defineModule({
       roomsApi: asClass(RoomsApiImpl).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
+      roomsFederationHistory: asClass(FederationHistoryReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
     });
   },

@@ -3,18 +3,22 @@ import type { Cradle } from '../../../core/container.js';
 import type { PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomsFederationApi } from '../api.js';
 import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
+import type { FederationHistoryReads, MissingEventsQuery } from './federation-history-reads.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
 export class RoomsFederationApiImpl implements RoomsFederationApi {
   private readonly receiver: FederatedEventReceiver;
   private readonly reads: FederationRoomReads;
+  private readonly history: FederationHistoryReads;
 
   constructor({
     roomsFederatedReceiver,
     roomsFederationReads,
-  }: Pick<Cradle, 'roomsFederatedReceiver' | 'roomsFederationReads'>) {
+    roomsFederationHistory,
+  }: Pick<Cradle, 'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsFederationHistory'>) {
     this.receiver = roomsFederatedReceiver;
     this.reads = roomsFederationReads;
+    this.history = roomsFederationHistory;
   }
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
@@ -49,5 +53,46 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
 
   serversInRoom(roomId: string): Promise<string[]> {
     return this.reads.serversInRoom(roomId);
+  }
+
+  pduForServer(server: string, eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined> {
+    return this.history.eventForServer(server, eventId);
+  }
+
+  async stateBeforeEventForServer(
+    server: string,
+    eventId: string,
+  ): Promise<(StateAtEvent & { roomId: string }) | 'hidden' | undefined> {
+    const e = await this.reads.event(eventId);
+    if (!e) return undefined;
+    if (!(await this.history.serverMaySeeEvent(server, e))) return 'hidden';
+    return { roomId: e.roomId, ...(await this.reads.stateBefore(e)) };
+  }
+
+  backfill(server: string, roomId: string, from: readonly string[], limit: number): Promise<PduJson[]> {
+    return this.history.backfill(server, roomId, from, limit);
+  }
+
+  missingEvents(server: string, roomId: string, query: MissingEventsQuery): Promise<PduJson[]> {
+    return this.history.missingEvents(server, roomId, query);
+  }
+
+  async eventAuthChain(
+    server: string,
+    roomId: string,
+    eventId: string,
+  ): Promise<PduJson[] | 'hidden' | undefined> {
+    const e = await this.reads.event(eventId);
+    if (!e || e.roomId !== roomId) return undefined;
+    if (!(await this.history.serverMaySeeEvent(server, e))) return 'hidden';
+    return this.reads.authChain([e.pdu]);
+  }
+
+  eventNearTimestamp(
+    roomId: string,
+    ts: number,
+    dir: 'f' | 'b',
+  ): Promise<{ eventId: string; originServerTs: number } | undefined> {
+    return this.history.eventNearTimestamp(roomId, ts, dir);
   }
 }

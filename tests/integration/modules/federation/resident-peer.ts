@@ -1,0 +1,64 @@
+/**
+ * The test playing server B against a resident server A (both real Axon servers over TLS): B's signed
+ * requests to A, joining A's rooms through make_join + send_join with B's real key, and catching errors.
+ */
+import { computeEventId } from '../../../../core/protocol/event-id.js';
+import type { PduJson } from '../../../../core/protocol/pdu.js';
+import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
+import { hashAndSignEvent } from '../../../../core/protocol/signing.js';
+import type { FederationRequestError } from '../../../../modules/federation/api.js';
+import type { FederatedServer } from './test-federation.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export const enc = encodeURIComponent;
+
+export interface ResidentPeer {
+  /** B asks A (signed with B's key). */
+  ask(
+    method: 'GET' | 'PUT' | 'POST',
+    path: string,
+    options?: { body?: unknown; query?: Record<string, string | string[]> },
+  ): Promise<Json>;
+  /** B's `user` joins A's room; returns the join's id. */
+  join(roomId: string, user: string): Promise<string>;
+}
+
+export function residentPeer(a: FederatedServer, b: FederatedServer): ResidentPeer {
+  const ask: ResidentPeer['ask'] = (method, path, options = {}) =>
+    b.kernel.container.cradle.federationClient.request({
+      method,
+      destination: a.serverName,
+      path,
+      ...options,
+    });
+  return {
+    ask,
+    async join(roomId, user) {
+      const template = await ask('GET', `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(user)}`, {
+        query: { ver: [...ROOM_VERSIONS.keys()] },
+      });
+      const version = getRoomVersion(template.room_version as string)!;
+      const signed = hashAndSignEvent(
+        { ...(template.event as PduJson), origin_server_ts: Date.now() },
+        version,
+        b.serverName,
+        b.signingKey,
+      );
+      const eventId = version.eventIdFormat === 'v1' ? signed.event_id! : computeEventId(signed, version);
+      await ask('PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`, { body: signed });
+      return eventId;
+    },
+  };
+}
+
+/** The FederationRequestError a request fails with (the test fails if it succeeds). */
+export async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as FederationRequestError;
+  }
+  throw new Error('the request succeeded');
+}
