@@ -35,6 +35,7 @@ import { federationInboundTxnsMigration } from './store/migrations/2026120714100
 import { InboundTxnStore } from './store/inbound-txn-store.js';
 import { TransactionReceiver } from './services/transaction-receiver.js';
 import { sendRoutes } from './routes/send.routes.js';
+import { remoteEventSource } from './services/remote-event-source.js';
 import { readsRoutes } from './routes/reads.routes.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 
@@ -173,6 +174,7 @@ export default defineModule({
               c.enabledModules.includes('rooms')
                 ? (await c.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', ''))?.content
                 : undefined,
+            remoteOf: (origin) => remoteEventSource(c.federationClient, origin),
             logger: c.logger.child({ module: 'federation', component: 'transactions' }),
           }),
       ).singleton(),

@@ -271,6 +271,7 @@ export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms
 // ---- federation ----------------------------------------------------------------------------------------
 
 export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+export type { RemoteEventSource } from './services/missing-events.js';
 
 /**
  * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs

@@ -9,6 +9,7 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { MissingEvents } from './services/missing-events.js';
 import { FederationHistoryReads } from './services/federation-history-reads.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
@@ -27,6 +28,7 @@ import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
 import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
+import { roomsOutliersMigration } from './store/migrations/20261207160000_rooms_outliers.js';
 import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
@@ -77,6 +79,8 @@ declare module '../../core/container.js' {
     roomsHooks: RoomsHookRegistry;
     /** The receive pipeline for events from other servers. */
     roomsFederatedReceiver: FederatedEventReceiver;
+    /** Fetching what a received event references and we lack (get_missing_events, state, auth chains). */
+    roomsMissingEvents: MissingEvents;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
     /** Backfill, missing events and timestamps for other servers, with their history visibility. */
@@ -93,7 +97,12 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: [roomsDagMigration, membershipEventsIndexMigration, roomsSoftFailedEventsMigration],
+  migrations: [
+    roomsDagMigration,
+    membershipEventsIndexMigration,
+    roomsSoftFailedEventsMigration,
+    roomsOutliersMigration,
+  ],
   register({ container, config }) {
     container.register({
       roomsConfig: asValue(config),
@@ -134,6 +143,7 @@ export default defineModule({
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
+      roomsMissingEvents: asClass(MissingEvents).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
       roomsFederationHistory: asClass(FederationHistoryReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),

@@ -52,6 +52,23 @@ export class EventStore extends RoomsTableStore {
   }
 
   /**
+   * Inserts an event before the stream: at a negative stream ordering below every other (no stream read,
+   * so no sync, reaches it). For outliers (state and auth events fetched from another server, in no
+   * timeline) and backfilled history (in the timeline by topological order only). Each call goes one lower,
+   * so a backfill run inserted newest first keeps its stream order topological too.
+   */
+  async insertBeforeStream(e: NewEvent, outlier: boolean, sql: Sql): Promise<number> {
+    const rows = await sql.all<{ stream_ordering: number | string }>(
+      `INSERT INTO rooms_events (stream_ordering, outlier, ${EVENT_COLUMNS})
+       VALUES ((SELECT CASE WHEN MIN(stream_ordering) < 0 THEN MIN(stream_ordering) - 1 ELSE -1 END
+                FROM rooms_events), ?, ?, ${EVENT_VALUE_SLOTS})
+       RETURNING stream_ordering`,
+      [outlier, e.eventId, ...eventValues(e)],
+    );
+    return toNumber(rows[0]?.stream_ordering);
+  }
+
+  /**
    * The INSERT of an event at a stream ordering chosen by the caller. With `expectedMax`, the row is only
    * valid if the table's newest stream ordering is still that: otherwise `event_id` comes out NULL and the
    * statement fails (`isStreamMoved`), because another process wrote events meanwhile.

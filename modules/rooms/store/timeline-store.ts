@@ -41,7 +41,7 @@ export class TimelineStore extends RoomsTableStore {
     to?: TopoPosition,
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
-    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    const q = trx('rooms_events').where({ room_id: roomId, outlier: false }).whereNull('rejected_reason');
     if (dir === 'b') {
       q.where((w) =>
         w
@@ -87,7 +87,7 @@ export class TimelineStore extends RoomsTableStore {
     trx: Queryable = this.db,
   ): Promise<TopoPosition> {
     const row = (await trx('rooms_events')
-      .where({ room_id: roomId })
+      .where({ room_id: roomId, outlier: false })
       .andWhere('stream_ordering', '<=', stream)
       .orderBy([
         { column: 'depth', order: 'desc' },
@@ -98,6 +98,15 @@ export class TimelineStore extends RoomsTableStore {
     return row
       ? { depth: toNumber(row.depth), stream: toNumber(row.stream_ordering) }
       : { depth: 0, stream: 0 };
+  }
+
+  /** The smallest depth of the room's timeline events (Synapse's room min_depth); 0 when it has none. */
+  async minDepth(roomId: string, trx: Queryable = this.db): Promise<number> {
+    const row = (await trx('rooms_events')
+      .where({ room_id: roomId, outlier: false })
+      .min('depth as d')
+      .first()) as { d: number | string | null } | undefined;
+    return toNumber(row?.d);
   }
 
   /** Events of the given rooms with stream ordering in (`after`, `upTo`], newest first, up to `limit` per call. */
@@ -162,7 +171,7 @@ export class TimelineStore extends RoomsTableStore {
     dir: 'f' | 'b',
     trx: Queryable = this.db,
   ): Promise<StoredEvent | undefined> {
-    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    const q = trx('rooms_events').where({ room_id: roomId, outlier: false }).whereNull('rejected_reason');
     if (dir === 'f')
       q.andWhere('origin_server_ts', '>=', ts).orderBy([
         { column: 'origin_server_ts', order: 'asc' },
@@ -393,7 +402,7 @@ export class TimelineStore extends RoomsTableStore {
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
     const rows = (await trx('rooms_events')
-      .where({ room_id: roomId, type, state_key: key })
+      .where({ room_id: roomId, type, state_key: key, outlier: false })
       .whereNull('rejected_reason')
       .orderBy('stream_ordering', 'asc')) as EventDbRow[];
     return rows.map(eventFromRow);

@@ -62,3 +62,48 @@ export async function failure(p: Promise<unknown>): Promise<FederationRequestErr
   }
   throw new Error('the request succeeded');
 }
+
+/**
+ * Copies A's room, as it is now, into B's database through B's rooms persister (B has no remote join of
+ * its own here): B then holds the same events, signed by their origins, and serves its real endpoints.
+ */
+export async function mirrorRoom(from: FederatedServer, to: FederatedServer, roomId: string): Promise<void> {
+  const src = from.kernel.container.cradle;
+  const dst = to.kernel.container.cradle;
+  const head = (await src.roomsHeads.get(roomId))!;
+  const events = await src.roomsTimelineStore.roomEventsTopological(
+    roomId,
+    { depth: 0, stream: 0 },
+    'f',
+    100_000,
+  );
+  const create = events[0]!;
+  await dst.roomsHeads.withRoomLock(roomId, () =>
+    dst.roomsEventPersister.persistEvents(
+      {
+        roomId,
+        version: head.version,
+        lastStream: 0,
+        maxDepth: 0,
+        extremities: [],
+        stateGroup: null,
+        chainLength: 0,
+        state: new Map(),
+      },
+      events.map((e) => ({ eventId: e.eventId, pdu: e.pdu })),
+      {
+        newRoom: {
+          roomId,
+          roomVersion: head.version.id,
+          creator: create.sender,
+          visibility: 'private',
+          createdTs: Date.now(),
+          lastStream: 0,
+          maxDepth: 0,
+          forwardExtremities: [],
+          stateGroup: null,
+        },
+      },
+    ),
+  );
+}
