@@ -197,6 +197,12 @@ export default defineModule({
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();
+    if (cradle.enabledModules.includes('rooms')) {
+      cradle.roomsHooks.setRemoteRooms({
+        readsOf: (server) => remoteEventSource(cradle.federationClient, server),
+        keys: cradle.federationTransactions.keys,
+      });
+    }
     if (cradle.enabledModules.includes('auth')) {
       cradle.federationHandlers.registerQueryHandler(
         'profile',

@@ -27,6 +27,7 @@ import type {
 import type { RoomEventFilter } from './services/timeline-service.js';
 import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
 import type { MissingEventsQuery } from './services/federation-history-reads.js';
+import type { RemoteRooms } from './services/missing-events.js';
 import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
@@ -221,6 +222,11 @@ export interface RoomsHookRegistry {
    * writer runs under the room lock before the transaction and returns the write to run inside it.
    */
   addEventWriter(writer: EventWriter): void;
+  /**
+   * How rooms reaches other servers' room reads (federation sets it): `/messages` backfills a room joined
+   * over federation from a server in it. Without it, rooms reads only what it has.
+   */
+  setRemoteRooms(remote: RemoteRooms): void;
 }
 
 // ---- the slice each consumer calls ---------------------------------------------------------------------
@@ -271,7 +277,7 @@ export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms
 // ---- federation ----------------------------------------------------------------------------------------
 
 export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
-export type { RemoteEventSource } from './services/missing-events.js';
+export type { RemoteEventSource, RemoteRooms } from './services/missing-events.js';
 
 /**
  * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs

@@ -9,6 +9,7 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { Backfiller } from './services/backfill.js';
 import { MissingEvents } from './services/missing-events.js';
 import { FederationHistoryReads } from './services/federation-history-reads.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
@@ -81,6 +82,8 @@ declare module '../../core/container.js' {
     roomsFederatedReceiver: FederatedEventReceiver;
     /** Fetching what a received event references and we lack (get_missing_events, state, auth chains). */
     roomsMissingEvents: MissingEvents;
+    /** History before what we have of a room joined over federation, from a server in it (/messages). */
+    roomsBackfill: Backfiller;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
     /** Backfill, missing events and timestamps for other servers, with their history visibility. */
@@ -144,6 +147,7 @@ export default defineModule({
       roomsApi: asClass(RoomsApiImpl).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
       roomsMissingEvents: asClass(MissingEvents).singleton(),
+      roomsBackfill: asClass(Backfiller).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
       roomsFederationHistory: asClass(FederationHistoryReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),

@@ -11,6 +11,7 @@ import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
 import type { RoomsHookRegistry } from '../api.js';
 import type { StoredEvent } from '../store/event-rows.js';
+import type { RemoteRooms } from './missing-events.js';
 
 /** `#alias:server` → room id, or undefined when unknown. */
 export type AliasResolver = (alias: string) => Promise<string | undefined>;
@@ -115,6 +116,8 @@ export class RoomHooks implements RoomsHookRegistry {
   readonly roomUpgraded: RoomUpgradedHook[] = [];
   readonly persistedListeners: PersistedListener[] = [];
   readonly eventWriters: EventWriter[] = [];
+  /** Other servers' room reads (set by federation), for backfill. */
+  remoteRooms: RemoteRooms | undefined;
 
   /** The first resolver that knows the alias answers. */
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -151,5 +154,9 @@ export class RoomHooks implements RoomsHookRegistry {
 
   addEventWriter(writer: EventWriter): void {
     this.eventWriters.push(writer);
+  }
+
+  setRemoteRooms(remote: RemoteRooms): void {
+    this.remoteRooms = remote;
   }
 }

@@ -57,6 +57,14 @@ export interface RemoteEventSource {
   backfill(roomId: string, from: readonly string[], limit: number): Promise<unknown[]>;
 }
 
+/** Other servers' room reads, as federation offers them to rooms (`RoomsHookRegistry.setRemoteRooms`). */
+export interface RemoteRooms {
+  /** The room reads of `server`. */
+  readsOf(server: string): RemoteEventSource;
+  /** Where PDU signatures' keys come from (federation's key ring). */
+  readonly keys: VerifyKeyLookup;
+}
+
 /** The state before an event as another server gave it, every event checked and stored (outliers). */
 export interface RemoteStateBefore {
   readonly state: ReadonlyMap<StateKey, AuthEvent>;
@@ -152,7 +160,7 @@ export class MissingEvents {
   }
 
   /** Step 2: the state before the event, fetched, checked and stored as outliers. */
-  private async stateFromRemote(
+  async stateFromRemote(
     head: RoomHead,
     eventId: string,
     remote: RemoteEventSource,
@@ -193,7 +201,7 @@ export class MissingEvents {
   }
 
   /** Step 3: the event's auth chain through /event_auth. */
-  private async fetchAuthChain(
+  async fetchAuthChain(
     head: RoomHead,
     eventId: string,
     remote: RemoteEventSource,

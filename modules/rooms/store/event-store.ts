@@ -5,7 +5,7 @@
  * stream's position). Range reads live in timeline-store.ts.
  */
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import { isSqlite, toNumber } from '../../../core/storage/dialect.js';
+import { isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Sql, SqlStatement } from '../../../core/storage/sql.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import {
@@ -66,6 +66,42 @@ export class EventStore extends RoomsTableStore {
       [outlier, e.eventId, ...eventValues(e)],
     );
     return toNumber(rows[0]?.stream_ordering);
+  }
+
+  /** Which of `eventIds` are outliers (known only as state or auth of another event). */
+  async outlierIds(eventIds: readonly string[], trx: Queryable = this.db): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const rows = (await trx('rooms_events')
+        .whereIn('event_id', eventIds.slice(i, i + 500))
+        .andWhere('outlier', true)
+        .select('event_id')) as { event_id: string }[];
+      for (const r of rows) out.add(r.event_id);
+    }
+    return out;
+  }
+
+  /** An outlier enters the timeline (backfill reached it): its place in history, state and verdict. */
+  async promoteOutlier(
+    e: Pick<NewEvent, 'eventId' | 'stateGroup' | 'unsigned' | 'rejectedReason' | 'relatesTo' | 'relType'>,
+    streamOrdering: number,
+    sql: Sql,
+  ): Promise<void> {
+    await sql.run(
+      `UPDATE rooms_events SET outlier = ?, stream_ordering = ?, state_group = ?, unsigned_json = ?,
+       rejected_reason = ?, relates_to = ?, rel_type = ? WHERE event_id = ? AND outlier = ?`,
+      [
+        false,
+        streamOrdering,
+        e.stateGroup,
+        e.unsigned ? toJsonColumn(e.unsigned) : null,
+        e.rejectedReason,
+        e.relatesTo,
+        e.relType,
+        e.eventId,
+        true,
+      ],
+    );
   }
 
   /**

@@ -100,6 +100,33 @@ export class TimelineStore extends RoomsTableStore {
       : { depth: 0, stream: 0 };
   }
 
+  /**
+   * The room's backward extremities: prev_events its timeline events cite that are not in its timeline
+   * (never fetched, or known only as outliers), deepest first — where backfill starts. Empty when the
+   * timeline's oldest event is the create event (the one-query common case).
+   */
+  async backwardExtremities(roomId: string, limit: number, trx: Queryable = this.db): Promise<string[]> {
+    const oldest = (await trx('rooms_events')
+      .where({ room_id: roomId, outlier: false })
+      .orderBy([
+        { column: 'depth', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ])
+      .first('type', 'state_key')) as { type: string; state_key: string | null } | undefined;
+    if (!oldest || (oldest.type === 'm.room.create' && oldest.state_key === '')) return [];
+    const rows = await this.select<{ id: string }>(
+      trx,
+      `SELECT ed.other_id AS id, MAX(e.depth) AS d FROM rooms_events e
+       JOIN rooms_event_edges ed ON ed.event_id = e.event_id AND ed.kind = 'p'
+       LEFT JOIN rooms_events p ON p.event_id = ed.other_id
+       WHERE e.room_id = ? AND e.outlier = ? AND e.rejected_reason IS NULL
+         AND (p.event_id IS NULL OR p.outlier = ?)
+       GROUP BY ed.other_id ORDER BY d DESC LIMIT ?`,
+      [roomId, false, true, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** The smallest depth of the room's timeline events (Synapse's room min_depth); 0 when it has none. */
   async minDepth(roomId: string, trx: Queryable = this.db): Promise<number> {
     const row = (await trx('rooms_events')
