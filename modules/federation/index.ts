@@ -41,6 +41,8 @@ import { OutboundStore } from './store/outbound-store.js';
 import { DestinationBackoff } from './services/outbound/destination-backoff.js';
 import { EventFanout } from './services/outbound/event-fanout.js';
 import { FederationSender } from './services/outbound/federation-sender.js';
+import { remoteEventSource } from './services/remote-event-source.js';
+import { readsRoutes } from './routes/reads.routes.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { membershipRoutes } from './routes/membership.routes.js';
 import { MembershipHandshakes } from './services/membership-handshakes.js';
@@ -213,6 +215,7 @@ export default defineModule({
               c.enabledModules.includes('rooms')
                 ? (await c.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', ''))?.content
                 : undefined,
+            remoteOf: (origin) => remoteEventSource(c.federationClient, origin),
             logger: c.logger.child({ module: 'federation', component: 'transactions' }),
           }),
       ).singleton(),
@@ -237,6 +240,7 @@ export default defineModule({
     sendRoutes(router, cradle);
     roomsRoutes(router, cradle);
     membershipRoutes(router, cradle);
+    readsRoutes(router, cradle);
   },
   async start(cradle) {
     await cradle.federationOwnKeys.load();
@@ -257,6 +261,10 @@ export default defineModule({
           keyRing: cradle.federationKeyRing,
         }),
       );
+      cradle.roomsHooks.setRemoteRooms({
+        readsOf: (server) => remoteEventSource(cradle.federationClient, server),
+        keys: cradle.federationTransactions.keys,
+      });
     }
     if (cradle.enabledModules.includes('auth')) {
       cradle.federationHandlers.registerQueryHandler(

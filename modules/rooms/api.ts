@@ -27,6 +27,8 @@ import type {
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
 import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { MissingEventsQuery } from './services/federation-history-reads.js';
+import type { RemoteRooms } from './services/missing-events.js';
 import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
@@ -229,6 +231,11 @@ export interface RoomsHookRegistry {
   setFederationMembership(port: FederationMembershipPort): void;
   /** The federation module's side of invites, knocks and rejections across servers (one port; the last set wins). */
   setFederationInvites(port: FederationInvitesPort): void;
+  /**
+   * How rooms reaches other servers' room reads (federation sets it): `/messages` backfills a room joined
+   * over federation from a server in it. Without it, rooms reads only what it has.
+   */
+  setRemoteRooms(remote: RemoteRooms): void;
 }
 
 /**
@@ -307,6 +314,7 @@ export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms
 // ---- federation ----------------------------------------------------------------------------------------
 
 export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+export type { RemoteEventSource, RemoteRooms } from './services/missing-events.js';
 
 /**
  * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs
@@ -339,6 +347,30 @@ export interface RoomsFederationApi extends RoomsFederationMembershipApi {
   eventsInStreamOrder(after: number, upTo: number, limit: number): Promise<FederationOutboundEvent[]>;
   /** The stored PDUs of accepted events by id (unknown and rejected ones left out). */
   pdusOf(eventIds: readonly string[]): Promise<Map<string, PduJson>>;
+
+  // ---- history reads for another server (each applies the history visibility `server` is entitled to)
+  /** An accepted event as `server` may see it (redacted when its history is hidden from it). */
+  pduForServer(server: string, eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
+  /**
+   * The state before an accepted event and its auth chain, for `server`: `undefined` when unknown,
+   * `'hidden'` when the server may not see the event.
+   */
+  stateBeforeEventForServer(
+    server: string,
+    eventId: string,
+  ): Promise<(StateAtEvent & { roomId: string }) | 'hidden' | undefined>;
+  /** /backfill: up to `limit` events from `from` (included) backwards, highest depth first. */
+  backfill(server: string, roomId: string, from: readonly string[], limit: number): Promise<PduJson[]>;
+  /** get_missing_events: events before `latest` back to `earliest`, oldest first. */
+  missingEvents(server: string, roomId: string, query: MissingEventsQuery): Promise<PduJson[]>;
+  /** /event_auth: the auth chain of an event of the room; undefined when unknown; 'hidden' as above. */
+  eventAuthChain(server: string, roomId: string, eventId: string): Promise<PduJson[] | 'hidden' | undefined>;
+  /** /timestamp_to_event: the event closest to `ts` in direction `dir`. */
+  eventNearTimestamp(
+    roomId: string,
+    ts: number,
+    dir: 'f' | 'b',
+  ): Promise<{ eventId: string; originServerTs: number } | undefined>;
 }
 
 /** An event as the federation sender fans it out. */

@@ -9,6 +9,9 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { Backfiller } from './services/backfill.js';
+import { MissingEvents } from './services/missing-events.js';
+import { FederationHistoryReads } from './services/federation-history-reads.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
@@ -28,6 +31,7 @@ import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
 import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
+import { roomsOutliersMigration } from './store/migrations/20261207160000_rooms_outliers.js';
 import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
@@ -87,8 +91,14 @@ declare module '../../core/container.js' {
     roomsHooks: RoomsHookRegistry;
     /** The receive pipeline for events from other servers. */
     roomsFederatedReceiver: FederatedEventReceiver;
+    /** Fetching what a received event references and we lack (get_missing_events, state, auth chains). */
+    roomsMissingEvents: MissingEvents;
+    /** History before what we have of a room joined over federation, from a server in it (/messages). */
+    roomsBackfill: Backfiller;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
+    /** Backfill, missing events and timestamps for other servers, with their history visibility. */
+    roomsFederationHistory: FederationHistoryReads;
     /** What the federation module calls (api.ts `RoomsFederationApi`). */
     roomsFederationApi: RoomsFederationApi;
     /** Joining and leaving rooms on other servers (through federation's FederationMembershipPort). */
@@ -116,6 +126,7 @@ export default defineModule({
     membershipEventsIndexMigration,
     roomsSoftFailedEventsMigration,
     roomsOutOfBandMembershipsMigration,
+    roomsOutliersMigration,
   ],
   register({ container, config }) {
     container.register({
@@ -162,7 +173,10 @@ export default defineModule({
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
+      roomsMissingEvents: asClass(MissingEvents).singleton(),
+      roomsBackfill: asClass(Backfiller).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
+      roomsFederationHistory: asClass(FederationHistoryReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),
       roomsRemoteMembership: asClass(RemoteMembershipService).singleton(),
       roomsRemoteRoomWriter: asClass(RemoteRoomWriter).singleton(),

@@ -20,26 +20,13 @@ import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import { checkPduOnReceipt } from '../../../core/protocol/pdu-receipt.js';
 import { getRoomVersion } from '../../../core/protocol/room-versions.js';
 import { signEvent } from '../../../core/protocol/signing.js';
-import type { RoomsFederationApi } from '../../rooms/api.js';
 import { federationAuthenticated } from '../api.js';
-import { isServerAllowedByAcl } from '../services/server-acl.js';
-import { receiveMembershipEvent, templateRequest } from './resident-membership.js';
+import { receiveMembershipEvent, requestOrigin, templateRequest } from './resident-membership.js';
+import { roomAccess } from './room-access.js';
 
 export function membershipRoutes(router: ModuleRouter, cradle: Cradle): void {
-  const rooms = (): RoomsFederationApi => {
-    if (!cradle.enabledModules.includes('rooms')) {
-      throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-    }
-    return cradle.roomsFederationApi;
-  };
-  const origin = (ctx: AxonContext): string => ctx.state.federationOrigin!;
-  /** 403 when the room's server ACL (if we hold the room) denies the requesting server. */
-  const checkAcl = async (roomId: string, server: string): Promise<void> => {
-    const acl = await cradle.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', '');
-    if (acl && !isServerAllowedByAcl(server, acl.content)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'Server is banned from room');
-    }
-  };
+  const { rooms, checkAcl } = roomAccess(cradle);
+  const origin = requestOrigin;
 
   const receiveInvite = async (
     ctx: AxonContext,

@@ -9,30 +9,13 @@ import { MatrixError } from '../../../core/errors.js';
 import { readJson } from '../../../core/http/body.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.js';
-import type { RoomsFederationApi } from '../../rooms/api.js';
-import { isServerAllowedByAcl } from '../services/server-acl.js';
+import { roomAccess } from './room-access.js';
 
 export type Membership = 'join' | 'knock' | 'leave';
-
-/** Rooms' federation API; 404 M_UNRECOGNIZED when the rooms module is disabled. */
-export function roomsOf(cradle: Cradle): RoomsFederationApi {
-  if (!cradle.enabledModules.includes('rooms')) {
-    throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-  }
-  return cradle.roomsFederationApi;
-}
 
 /** The authenticated requesting server (set by `federationAuthenticated`). */
 export function requestOrigin(ctx: AxonContext): string {
   return ctx.state.federationOrigin!;
-}
-
-/** 403 when the room's server ACL (if we hold the room) denies `server`. */
-export async function checkServerAcl(cradle: Cradle, roomId: string, server: string): Promise<void> {
-  const acl = await cradle.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', '');
-  if (acl && !isServerAllowedByAcl(server, acl.content)) {
-    throw new MatrixError(403, 'M_FORBIDDEN', 'Server is banned from room');
-  }
 }
 
 /** make_*: the room and user of the path, the user the origin's (403), the ACL checked. */
@@ -46,7 +29,7 @@ export async function templateRequest(
   if (serverNameOf(userId) !== requestOrigin(ctx)) {
     throw new MatrixError(403, 'M_FORBIDDEN', 'The user does not belong to the requesting server');
   }
-  await checkServerAcl(cradle, roomId, requestOrigin(ctx));
+  await roomAccess(cradle).checkAcl(roomId, requestOrigin(ctx));
   return { roomId, userId };
 }
 
@@ -79,8 +62,8 @@ export async function receiveMembershipEvent(
   ) {
     throw new MatrixError(400, 'M_BAD_JSON', `Not a ${membership} event of its sender`);
   }
-  await checkServerAcl(cradle, roomId, requestOrigin(ctx));
-  const api = roomsOf(cradle);
+  await roomAccess(cradle).checkAcl(roomId, requestOrigin(ctx));
+  const api = roomAccess(cradle).rooms();
   const computed = await api.eventIdOf(p);
   if (computed === undefined) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room or bad event');
   if (computed !== eventId) {

@@ -1,6 +1,6 @@
 /**
  * The resident server's room endpoints (server-server-api "Joining rooms", "Retrieving events"):
- * `make_join`, `send_join` v2, `/event`, `/state`, `/state_ids`. Rooms answer through its
+ * `make_join`, `send_join` v2 (the reads are in reads.routes.ts). Rooms answer through its
  * `RoomsFederationApi`; every endpoint is X-Matrix authenticated and checks the room's server ACL.
  */
 import type { Cradle } from '../../../core/container.js';
@@ -9,33 +9,14 @@ import { readJson } from '../../../core/http/body.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.js';
-import type { RoomsFederationApi } from '../../rooms/api.js';
 import { federationAuthenticated } from '../api.js';
 import { isServerAllowedByAcl } from '../services/server-acl.js';
 import { signRestrictedJoin } from '../services/restricted-join-signing.js';
 import { receiveMembershipEvent, templateRequest } from './resident-membership.js';
+import { roomAccess } from './room-access.js';
 
 export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
-  const rooms = (): RoomsFederationApi => {
-    if (!cradle.enabledModules.includes('rooms')) {
-      throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-    }
-    return cradle.roomsFederationApi;
-  };
-  /** 403 when the room's server ACL denies the requesting server. */
-  const checkAcl = async (roomId: string, origin: string): Promise<void> => {
-    const acl = await cradle.roomsApi.currentStateEvent(roomId, 'm.room.server_acl', '');
-    if (acl && !isServerAllowedByAcl(origin, acl.content)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'Server is banned from room');
-    }
-  };
-  /** 403 unless the requesting server has a joined member in the room. */
-  const checkInRoom = async (roomId: string, origin: string): Promise<void> => {
-    await checkAcl(roomId, origin);
-    if (!(await rooms().serversInRoom(roomId)).includes(origin)) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'Your server is not in the room');
-    }
-  };
+  const { rooms, checkAcl } = roomAccess(cradle);
   const origin = (ctx: AxonContext): string => ctx.state.federationOrigin!;
 
   router.get(
@@ -69,31 +50,4 @@ export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
       };
     }),
   );
-
-  router.get(
-    '/_matrix/federation/v1/event/:eventId',
-    federationAuthenticated(cradle, async (ctx) => {
-      const found = await rooms().getPdu(ctx.params['eventId'] ?? '');
-      if (!found) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown event');
-      await checkInRoom(found.roomId, origin(ctx));
-      ctx.body = { origin: cradle.serverName, origin_server_ts: Date.now(), pdus: [found.pdu] };
-    }),
-  );
-
-  const stateRoute = (idsOnly: boolean) =>
-    federationAuthenticated(cradle, async (ctx) => {
-      const roomId = ctx.params['roomId'] ?? '';
-      const eventId = ctx.query['event_id'];
-      if (typeof eventId !== 'string') {
-        throw new MatrixError(400, 'M_MISSING_PARAM', 'event_id is required');
-      }
-      await checkInRoom(roomId, origin(ctx));
-      const at = await rooms().stateBeforeEvent(eventId);
-      if (!at || at.roomId !== roomId) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown event');
-      ctx.body = idsOnly
-        ? { pdu_ids: at.stateIds, auth_chain_ids: at.authChainIds }
-        : { pdus: at.state, auth_chain: at.authChain };
-    });
-  router.get('/_matrix/federation/v1/state_ids/:roomId', stateRoute(true));
-  router.get('/_matrix/federation/v1/state/:roomId', stateRoute(false));
 }

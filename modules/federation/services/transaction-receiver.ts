@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { MatrixError } from '../../../core/errors.js';
 import type { VerifyKeyLookup } from '../../../core/protocol/pdu-signatures.js';
-import type { RoomsFederationApi } from '../../rooms/api.js';
+import type { RemoteEventSource, RoomsFederationApi } from '../../rooms/api.js';
 import type { KeyRing } from '../api.js';
 import type { InboundTxnStore } from '../store/inbound-txn-store.js';
 import type { HandlerRegistry } from './handler-registry.js';
@@ -31,6 +31,8 @@ export interface TransactionReceiverDeps {
   readonly rooms: () => RoomsFederationApi | undefined;
   /** The room's current `m.room.server_acl` content, if any. */
   readonly serverAcl: (roomId: string) => Promise<unknown>;
+  /** Where the pipeline fetches what a PDU references and we lack: the origin's room reads. */
+  readonly remoteOf: (origin: string) => RemoteEventSource;
   readonly logger: Logger;
 }
 
@@ -124,7 +126,12 @@ export class TransactionReceiver {
       if (deniedByAcl !== undefined) {
         return { eventId: await rooms.eventIdOf(pdu), result: { error: deniedByAcl } };
       }
-      const outcome = await rooms.receivePdu({ pdu, keys: this.keys, origin });
+      const outcome = await rooms.receivePdu({
+        pdu,
+        keys: this.keys,
+        origin,
+        remote: this.deps.remoteOf(origin),
+      });
       if (outcome.status === 'refused')
         return { eventId: outcome.eventId, result: { error: outcome.reason } };
       return { eventId: outcome.eventId, result: {} };

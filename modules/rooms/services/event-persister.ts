@@ -44,6 +44,12 @@ export interface EventToPersist {
    * changes nothing else — no state, no membership, no redaction, no forward extremity.
    */
   readonly rejectedReason?: string;
+  /**
+   * The full state after this (non-state) event when it is not the head's: an event whose prev_events we
+   * lack, checked against the state another server gave (missing-events.ts). Stored as the event's own
+   * state group; the head's state stays as it is.
+   */
+  readonly stateAfter?: ReadonlyMap<StateKey, string>;
 }
 
 export interface PersistOptions {
@@ -234,7 +240,12 @@ export class EventPersister {
       stateGroup = group.id;
       chainLength = group.chainLength;
     }
-    const newEvent = newEventOf(head.roomId, event, stateGroup, unsigned);
+    let eventGroup = stateGroup;
+    if (event.stateAfter && accepted && !key) {
+      const after = event.stateAfter;
+      eventGroup = (await this.stateStore.createStateGroup(head.roomId, null, 0, after, () => after, sql)).id;
+    }
+    const newEvent = newEventOf(head.roomId, event, eventGroup, unsigned);
     let reserved: number | undefined;
     if (this.eventStore.reservesStreamOrdering) {
       reserved = await this.streams.reserve(() => this.eventStore.reserveStreamOrdering(sql));
@@ -300,8 +311,11 @@ export class EventPersister {
       options.newRoom === undefined &&
       options.prelude === undefined &&
       events.every(
-        ({ pdu, rejectedReason }) =>
-          pdu.state_key === undefined && pdu.type !== 'm.room.redaction' && rejectedReason === undefined,
+        ({ pdu, rejectedReason, stateAfter }) =>
+          pdu.state_key === undefined &&
+          pdu.type !== 'm.room.redaction' &&
+          rejectedReason === undefined &&
+          stateAfter === undefined,
       )
     );
   }
@@ -399,7 +413,7 @@ function redactsOf(pdu: PduJson): string | undefined {
 }
 
 /** The row of a new event as the store writes it. */
-function newEventOf(
+export function newEventOf(
   roomId: string,
   event: EventToPersist,
   stateGroup: number | null,

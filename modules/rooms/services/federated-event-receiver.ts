@@ -14,9 +14,13 @@
  *  then `EventPersister.persistEvents` on the room head, under the room lock (a local send in the same
  *  room waits, and vice versa).
  *
- * Not built yet (the event is refused, nothing stored, the caller gets a clear code): missing prev_events
- * (get_missing_events) or auth_events (/event_auth), and state events on a fork of the DAG, or events with
- * several prev_events that are not all forward extremities (both need state resolution of the fork).
+ * Missing prev_events or auth_events: refused (`missing_prev_events` / `missing_auth_events`), unless the
+ * caller passes a `RemoteEventSource`: then missing-events.ts fetches them (or, for a gap, the state before
+ * the event, handed back here as `RemoteStateBefore`) and the checks run again.
+ *
+ * Not built yet (the event is refused, nothing stored, the caller gets a clear code): state events on a
+ * fork of the DAG, or events with several prev_events that are not all forward extremities (both need
+ * state resolution of the fork).
  */
 import type { Cradle } from '../../../core/container.js';
 import {
@@ -43,6 +47,7 @@ import type { SoftFailedStore } from '../store/soft-failed-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { HeadMoved, type EventPersister } from './event-persister.js';
 import { federatedSpamVerdict } from './federated-spam-check.js';
+import type { MissingEvents, RemoteEventSource, RemoteStateBefore } from './missing-events.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 
 /** A PDU to run through the pipeline. */
@@ -58,6 +63,13 @@ export interface IncomingPdu {
    * refused (`origin_mismatch`) before any key is fetched.
    */
   readonly origin?: string;
+  /**
+   * Where to fetch what the PDU references and we lack (the sending server, through federation): without
+   * it, missing prev/auth events refuse the PDU. See missing-events.ts.
+   */
+  readonly remote?: RemoteEventSource;
+  /** The PDU came from get_missing_events: a gap before it is filled with state, not another pull. */
+  readonly pulled?: boolean;
 }
 
 /**
@@ -104,6 +116,7 @@ type Deps = Pick<
   | 'roomsStateStore'
   | 'roomsSoftFailedStore'
   | 'roomsEventPersister'
+  | 'roomsMissingEvents'
   | 'logger'
   | 'spamCheckers'
 >;
@@ -118,6 +131,7 @@ export class FederatedEventReceiver {
   private readonly softFailed: SoftFailedStore;
   private readonly persister: EventPersister;
   private readonly spamCheckers: Deps['spamCheckers'];
+  private readonly missing: MissingEvents;
 
   constructor({
     roomsHeads,
@@ -126,6 +140,7 @@ export class FederatedEventReceiver {
     roomsSoftFailedStore,
     roomsEventPersister,
     spamCheckers,
+    roomsMissingEvents,
   }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
@@ -133,6 +148,7 @@ export class FederatedEventReceiver {
     this.softFailed = roomsSoftFailedStore;
     this.persister = roomsEventPersister;
     this.spamCheckers = spamCheckers;
+    this.missing = roomsMissingEvents;
   }
 
   /**
@@ -168,12 +184,26 @@ export class FederatedEventReceiver {
     const spam = await federatedSpamVerdict(this.spamCheckers, this.softFailed, roomId, verdict);
     if (spam) return spam;
 
+    const first = await this.checkUnderLock(roomId, verdict);
+    if (first.status !== 'refused' || !input.remote) return first;
+    if (first.code !== 'missing_prev_events' && first.code !== 'missing_auth_events') return first;
+    // Fetch what is missing (outside the room lock: it talks to another server), then check again.
+    const remoteState = await this.missing.fill(roomId, verdict, input, (next) => this.receive(next));
+    return this.checkUnderLock(roomId, verdict, remoteState);
+  }
+
+  /** Steps 4–6 and the commit under the room lock, retried when another process moved the head. */
+  private async checkUnderLock(
+    roomId: string,
+    verdict: PduAccepted,
+    remoteState?: RemoteStateBefore,
+  ): Promise<ReceiveOutcome> {
     let outcome: ReceiveOutcome | undefined;
     let stored: StoredEvent | undefined;
     await this.heads.withRoomLock(roomId, async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          ({ outcome, stored } = await this.checkAndPersist(roomId, verdict));
+          ({ outcome, stored } = await this.checkAndPersist(roomId, verdict, remoteState));
           return;
         } catch (err) {
           if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
@@ -197,6 +227,7 @@ export class FederatedEventReceiver {
   private async checkAndPersist(
     roomId: string,
     verdict: PduAccepted,
+    remoteState: RemoteStateBefore | undefined,
   ): Promise<{ outcome: ReceiveOutcome; stored?: StoredEvent }> {
     const { eventId, pdu } = verdict;
     const head = await this.heads.get(roomId);
@@ -210,23 +241,17 @@ export class FederatedEventReceiver {
     }
     const foreign = (id: string): boolean => known.get(id)?.roomId !== roomId;
     const missingPrev = prevIds.filter(foreign);
-    if (missingPrev.length > 0) {
+    // A gap before the event: checked against the state another server gave (missing-events.ts).
+    const gapState = missingPrev.length > 0 ? remoteState : undefined;
+    if (missingPrev.length > 0 && !gapState) {
       return {
-        outcome: refuse(
-          'missing_prev_events',
-          `missing prev_events ${missingPrev.join(', ')} (fetching them with get_missing_events is not built yet)`,
-          eventId,
-        ),
+        outcome: refuse('missing_prev_events', `missing prev_events ${missingPrev.join(', ')}`, eventId),
       };
     }
     const missingAuth = authIds.filter(foreign);
     if (missingAuth.length > 0) {
       return {
-        outcome: refuse(
-          'missing_auth_events',
-          `missing auth_events ${missingAuth.join(', ')} (fetching them is not built yet)`,
-          eventId,
-        ),
+        outcome: refuse('missing_auth_events', `missing auth_events ${missingAuth.join(', ')}`, eventId),
       };
     }
 
@@ -240,7 +265,7 @@ export class FederatedEventReceiver {
     if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`);
 
     // Step 5: the state before the event.
-    const before = await this.stateBefore(head, prevIds, known);
+    const before = gapState ? gapState.state : await this.stateBefore(head, prevIds, known);
     if (before === undefined) {
       return {
         outcome: refuse(
@@ -271,16 +296,17 @@ export class FederatedEventReceiver {
         return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
       }
     }
-    return this.persist(head, verdict, undefined);
+    return this.persist(head, verdict, undefined, gapState && stateIdsAfter(gapState.state));
   }
 
   private async persist(
     head: RoomHead,
     verdict: PduAccepted,
     rejectedReason: string | undefined,
+    stateAfter?: ReadonlyMap<StateKey, string>,
   ): Promise<{ outcome: ReceiveOutcome; stored: StoredEvent }> {
     const [persisted] = await this.persister.persistEvents(head, [
-      { eventId: verdict.eventId, pdu: verdict.pdu, rejectedReason },
+      { eventId: verdict.eventId, pdu: verdict.pdu, rejectedReason, stateAfter },
     ]);
     const stored = persisted!.stored;
     if (rejectedReason !== undefined) {
@@ -350,4 +376,9 @@ function asAuthEvent(e: StoredEvent): AuthEvent {
 
 function lookupIn(state: ReadonlyMap<StateKey, AuthEvent>): AuthStateLookup {
   return (type, key) => state.get(stateKey(type, key));
+}
+
+/** The state after a non-state event as ids: the state before it. */
+function stateIdsAfter(state: ReadonlyMap<StateKey, AuthEvent>): Map<StateKey, string> {
+  return new Map([...state].map(([k, e]) => [k, e.eventId]));
 }

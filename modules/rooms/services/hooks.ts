@@ -11,6 +11,7 @@ import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomVersion } from '../../../core/protocol/room-versions.js';
 import type { FederationInvitesPort, FederationMembershipPort, RoomsHookRegistry } from '../api.js';
 import type { StoredEvent } from '../store/event-rows.js';
+import type { RemoteRooms } from './missing-events.js';
 
 /** `#alias:server` → room id, or undefined when unknown. */
 export type AliasResolver = (alias: string) => Promise<string | undefined>;
@@ -119,6 +120,8 @@ export class RoomHooks implements RoomsHookRegistry {
   federationMembership: FederationMembershipPort | undefined;
   /** Set by the federation module: invites, knocks and rejections that need another server. */
   federationInvites: FederationInvitesPort | undefined;
+  /** Other servers' room reads (set by federation), for backfill. */
+  remoteRooms: RemoteRooms | undefined;
 
   /** The first resolver that knows the alias answers. */
   async resolveAlias(alias: string): Promise<string | undefined> {
@@ -164,5 +167,9 @@ export class RoomHooks implements RoomsHookRegistry {
 
   setFederationInvites(port: FederationInvitesPort): void {
     this.federationInvites = port;
+  }
+
+  setRemoteRooms(remote: RemoteRooms): void {
+    this.remoteRooms = remote;
   }
 }

@@ -6,6 +6,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { FederationMemberships } from './federation-memberships.js';
 import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
+import type { FederationHistoryReads, MissingEventsQuery } from './federation-history-reads.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
 export class RoomsFederationApiImpl implements RoomsFederationApi {
@@ -14,6 +15,7 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
   private readonly timeline: TimelineStore;
   private readonly events: EventStore;
   private readonly memberships: FederationMemberships;
+  private readonly history: FederationHistoryReads;
 
   constructor({
     roomsFederatedReceiver,
@@ -21,6 +23,7 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     roomsTimelineStore,
     roomsEventStore,
     roomsFederationMemberships,
+    roomsFederationHistory,
   }: Pick<
     Cradle,
     | 'roomsFederatedReceiver'
@@ -28,12 +31,14 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     | 'roomsTimelineStore'
     | 'roomsEventStore'
     | 'roomsFederationMemberships'
+    | 'roomsFederationHistory'
   >) {
     this.receiver = roomsFederatedReceiver;
     this.reads = roomsFederationReads;
     this.timeline = roomsTimelineStore;
     this.events = roomsEventStore;
     this.memberships = roomsFederationMemberships;
+    this.history = roomsFederationHistory;
   }
 
   receiveInvite(invite: ReceivedInvite): Promise<void> {
@@ -111,5 +116,46 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     const out = new Map<string, PduJson>();
     for (const [id, e] of found) if (e.rejectedReason === null) out.set(id, e.pdu);
     return out;
+  }
+
+  pduForServer(server: string, eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined> {
+    return this.history.eventForServer(server, eventId);
+  }
+
+  async stateBeforeEventForServer(
+    server: string,
+    eventId: string,
+  ): Promise<(StateAtEvent & { roomId: string }) | 'hidden' | undefined> {
+    const e = await this.reads.event(eventId);
+    if (!e) return undefined;
+    if (!(await this.history.serverMaySeeEvent(server, e))) return 'hidden';
+    return { roomId: e.roomId, ...(await this.reads.stateBefore(e)) };
+  }
+
+  backfill(server: string, roomId: string, from: readonly string[], limit: number): Promise<PduJson[]> {
+    return this.history.backfill(server, roomId, from, limit);
+  }
+
+  missingEvents(server: string, roomId: string, query: MissingEventsQuery): Promise<PduJson[]> {
+    return this.history.missingEvents(server, roomId, query);
+  }
+
+  async eventAuthChain(
+    server: string,
+    roomId: string,
+    eventId: string,
+  ): Promise<PduJson[] | 'hidden' | undefined> {
+    const e = await this.reads.event(eventId);
+    if (!e || e.roomId !== roomId) return undefined;
+    if (!(await this.history.serverMaySeeEvent(server, e))) return 'hidden';
+    return this.reads.authChain([e.pdu]);
+  }
+
+  eventNearTimestamp(
+    roomId: string,
+    ts: number,
+    dir: 'f' | 'b',
+  ): Promise<{ eventId: string; originServerTs: number } | undefined> {
+    return this.history.eventNearTimestamp(roomId, ts, dir);
   }
 }

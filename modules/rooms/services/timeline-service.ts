@@ -8,6 +8,7 @@ import { stateKey } from '../../../core/protocol/pdu.js';
 import type { StoredEvent, TopoPosition } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
+import type { Backfiller } from './backfill.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { RelationsBundler } from './relations-bundler.js';
@@ -113,6 +114,7 @@ export class TimelineService {
   private readonly reader: RoomReader;
   private readonly visibility: HistoryVisibility;
   private readonly bundler: RelationsBundler;
+  private readonly backfiller: Backfiller;
 
   constructor({
     roomsEventStore,
@@ -120,15 +122,22 @@ export class TimelineService {
     roomsReader,
     roomsVisibility,
     roomsRelations,
+    roomsBackfill,
   }: Pick<
     Cradle,
-    'roomsEventStore' | 'roomsTimelineStore' | 'roomsReader' | 'roomsVisibility' | 'roomsRelations'
+    | 'roomsEventStore'
+    | 'roomsTimelineStore'
+    | 'roomsReader'
+    | 'roomsVisibility'
+    | 'roomsRelations'
+    | 'roomsBackfill'
   >) {
     this.eventStore = roomsEventStore;
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
     this.bundler = roomsRelations;
+    this.backfiller = roomsBackfill;
   }
 
   private async position(
@@ -193,7 +202,12 @@ export class TimelineService {
     const from = await this.position(roomId, q.from, 'from', q.dir);
     const to = q.to === undefined ? undefined : await this.position(roomId, q.to, 'to', q.dir);
     const limit = Math.min(Math.max(q.filter?.limit ?? q.limit, 1), 1000);
-    const { events, next } = await this.walk(actor.userId, roomId, from, q.dir, limit, to, q.filter);
+    let { events, next } = await this.walk(actor.userId, roomId, from, q.dir, limit, to, q.filter);
+    // Backwards past the oldest event we have of a room joined over federation: fetch history, read again.
+    for (let rounds = 0; !next && q.dir === 'b' && to === undefined && rounds < 10; rounds++) {
+      if ((await this.backfiller.backfill(roomId)) === 0) break;
+      ({ events, next } = await this.walk(actor.userId, roomId, from, q.dir, limit, to, q.filter));
+    }
     const page: MessagesPage = {
       chunk: await this.bundler.format(events, actor),
       start: q.from ?? formatTopoToken(from),

@@ -13,7 +13,7 @@ export function formatTopoToken(pos: TopoPosition): string {
 }
 
 export function parseRoomToken(token: string, name = 'from'): RoomToken {
-  const topo = /^t(-?\d+)-(\d+)$/.exec(token);
+  const topo = /^t(-?\d+)-(-?\d+)$/.exec(token);
   if (topo) return { kind: 'topo', pos: { depth: Number(topo[1]), stream: Number(topo[2]) } };
   const stream = /^s(\d+)(?:_.*)?$/.exec(token);
   if (stream) return { kind: 'stream', stream: Number(stream[1]) };

@@ -5,7 +5,7 @@
  * stream's position). Range reads live in timeline-store.ts.
  */
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import { isSqlite, toNumber } from '../../../core/storage/dialect.js';
+import { isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Sql, SqlStatement } from '../../../core/storage/sql.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import {
@@ -49,6 +49,59 @@ export class EventStore extends RoomsTableStore {
       ),
     );
     return toNumber(rows[0]?.stream_ordering);
+  }
+
+  /**
+   * Inserts an event before the stream: at a negative stream ordering below every other (no stream read,
+   * so no sync, reaches it). For outliers (state and auth events fetched from another server, in no
+   * timeline) and backfilled history (in the timeline by topological order only). Each call goes one lower,
+   * so a backfill run inserted newest first keeps its stream order topological too.
+   */
+  async insertBeforeStream(e: NewEvent, outlier: boolean, sql: Sql): Promise<number> {
+    const rows = await sql.all<{ stream_ordering: number | string }>(
+      `INSERT INTO rooms_events (stream_ordering, outlier, ${EVENT_COLUMNS})
+       VALUES ((SELECT CASE WHEN MIN(stream_ordering) < 0 THEN MIN(stream_ordering) - 1 ELSE -1 END
+                FROM rooms_events), ?, ?, ${EVENT_VALUE_SLOTS})
+       RETURNING stream_ordering`,
+      [outlier, e.eventId, ...eventValues(e)],
+    );
+    return toNumber(rows[0]?.stream_ordering);
+  }
+
+  /** Which of `eventIds` are outliers (known only as state or auth of another event). */
+  async outlierIds(eventIds: readonly string[], trx: Queryable = this.db): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const rows = (await trx('rooms_events')
+        .whereIn('event_id', eventIds.slice(i, i + 500))
+        .andWhere('outlier', true)
+        .select('event_id')) as { event_id: string }[];
+      for (const r of rows) out.add(r.event_id);
+    }
+    return out;
+  }
+
+  /** An outlier enters the timeline (backfill reached it): its place in history, state and verdict. */
+  async promoteOutlier(
+    e: Pick<NewEvent, 'eventId' | 'stateGroup' | 'unsigned' | 'rejectedReason' | 'relatesTo' | 'relType'>,
+    streamOrdering: number,
+    sql: Sql,
+  ): Promise<void> {
+    await sql.run(
+      `UPDATE rooms_events SET outlier = ?, stream_ordering = ?, state_group = ?, unsigned_json = ?,
+       rejected_reason = ?, relates_to = ?, rel_type = ? WHERE event_id = ? AND outlier = ?`,
+      [
+        false,
+        streamOrdering,
+        e.stateGroup,
+        e.unsigned ? toJsonColumn(e.unsigned) : null,
+        e.rejectedReason,
+        e.relatesTo,
+        e.relType,
+        e.eventId,
+        true,
+      ],
+    );
   }
 
   /**

@@ -41,7 +41,7 @@ export class TimelineStore extends RoomsTableStore {
     to?: TopoPosition,
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
-    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    const q = trx('rooms_events').where({ room_id: roomId, outlier: false }).whereNull('rejected_reason');
     if (dir === 'b') {
       q.where((w) =>
         w
@@ -87,7 +87,7 @@ export class TimelineStore extends RoomsTableStore {
     trx: Queryable = this.db,
   ): Promise<TopoPosition> {
     const row = (await trx('rooms_events')
-      .where({ room_id: roomId })
+      .where({ room_id: roomId, outlier: false })
       .andWhere('stream_ordering', '<=', stream)
       .orderBy([
         { column: 'depth', order: 'desc' },
@@ -98,6 +98,42 @@ export class TimelineStore extends RoomsTableStore {
     return row
       ? { depth: toNumber(row.depth), stream: toNumber(row.stream_ordering) }
       : { depth: 0, stream: 0 };
+  }
+
+  /**
+   * The room's backward extremities: prev_events its timeline events cite that are not in its timeline
+   * (never fetched, or known only as outliers), deepest first — where backfill starts. Empty when the
+   * timeline's oldest event is the create event (the one-query common case).
+   */
+  async backwardExtremities(roomId: string, limit: number, trx: Queryable = this.db): Promise<string[]> {
+    const oldest = (await trx('rooms_events')
+      .where({ room_id: roomId, outlier: false })
+      .orderBy([
+        { column: 'depth', order: 'asc' },
+        { column: 'stream_ordering', order: 'asc' },
+      ])
+      .first('type', 'state_key')) as { type: string; state_key: string | null } | undefined;
+    if (!oldest || (oldest.type === 'm.room.create' && oldest.state_key === '')) return [];
+    const rows = await this.select<{ id: string }>(
+      trx,
+      `SELECT ed.other_id AS id, MAX(e.depth) AS d FROM rooms_events e
+       JOIN rooms_event_edges ed ON ed.event_id = e.event_id AND ed.kind = 'p'
+       LEFT JOIN rooms_events p ON p.event_id = ed.other_id
+       WHERE e.room_id = ? AND e.outlier = ? AND e.rejected_reason IS NULL
+         AND (p.event_id IS NULL OR p.outlier = ?)
+       GROUP BY ed.other_id ORDER BY d DESC LIMIT ?`,
+      [roomId, false, true, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The smallest depth of the room's timeline events (Synapse's room min_depth); 0 when it has none. */
+  async minDepth(roomId: string, trx: Queryable = this.db): Promise<number> {
+    const row = (await trx('rooms_events')
+      .where({ room_id: roomId, outlier: false })
+      .min('depth as d')
+      .first()) as { d: number | string | null } | undefined;
+    return toNumber(row?.d);
   }
 
   /** Events of the given rooms with stream ordering in (`after`, `upTo`], newest first, up to `limit` per call. */
@@ -178,7 +214,7 @@ export class TimelineStore extends RoomsTableStore {
     dir: 'f' | 'b',
     trx: Queryable = this.db,
   ): Promise<StoredEvent | undefined> {
-    const q = trx('rooms_events').where({ room_id: roomId }).whereNull('rejected_reason');
+    const q = trx('rooms_events').where({ room_id: roomId, outlier: false }).whereNull('rejected_reason');
     if (dir === 'f')
       q.andWhere('origin_server_ts', '>=', ts).orderBy([
         { column: 'origin_server_ts', order: 'asc' },
@@ -409,7 +445,7 @@ export class TimelineStore extends RoomsTableStore {
     trx: Queryable = this.db,
   ): Promise<StoredEvent[]> {
     const rows = (await trx('rooms_events')
-      .where({ room_id: roomId, type, state_key: key })
+      .where({ room_id: roomId, type, state_key: key, outlier: false })
       .whereNull('rejected_reason')
       .orderBy('stream_ordering', 'asc')) as EventDbRow[];
     return rows.map(eventFromRow);
