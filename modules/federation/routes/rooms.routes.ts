@@ -5,19 +5,14 @@
  */
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
-import { readJson } from '../../../core/http/body.js';
-import type { AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
-import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.js';
 import { federationAuthenticated } from '../api.js';
-import { isServerAllowedByAcl } from '../services/server-acl.js';
 import { signRestrictedJoin } from '../services/restricted-join-signing.js';
 import { receiveMembershipEvent, templateRequest } from './resident-membership.js';
 import { roomAccess } from './room-access.js';
 
 export function roomsRoutes(router: ModuleRouter, cradle: Cradle): void {
-  const { rooms, checkAcl } = roomAccess(cradle);
-  const origin = (ctx: AxonContext): string => ctx.state.federationOrigin!;
+  const { rooms } = roomAccess(cradle);
 
   router.get(
     '/_matrix/federation/v1/make_join/:roomId/:userId',
