@@ -9,9 +9,11 @@
  * the destination fetches the gap with get_missing_events). An accepted transaction deletes its PDUs'
  * outbox rows, so a restart resumes exactly where delivery stopped.
  *
- * A 4xx answer (but 429) drops the transaction as Synapse does: the server is up and refused it, and
- * sending it again would be refused again. Anything else (network, timeout, 5xx, 429) is a failure: the
- * destination backs off and no request is made until its retry time.
+ * A 4xx answer (but 429 and 401) drops the transaction as Synapse does: the server is up and refused it,
+ * and sending it again would be refused again. Anything else (network, timeout, 5xx, 429) is a failure: the
+ * destination backs off and no request is made until its retry time. 401 is a failure too, not a refusal:
+ * it means the destination could not verify our signature — typically it could not fetch our keys yet (a
+ * server that just restarted, a key server down) — and dropping would lose PDUs for a passing reason.
  */
 import type { Logger } from 'pino';
 import type { PduJson } from '../../../../core/protocol/pdu.js';
@@ -258,7 +260,8 @@ export class DestinationQueue {
         err.status !== undefined &&
         err.status >= 400 &&
         err.status < 500 &&
-        err.status !== 429
+        err.status !== 429 &&
+        err.status !== 401
       ) {
         logger.warn(
           { destination, txnId, status: err.status, errcode: err.errcode, pdus: counts[0], edus: counts[1] },
