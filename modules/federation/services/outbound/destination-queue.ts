@@ -68,6 +68,8 @@ export class DestinationQueue {
   private live: QueuedPdu[] = [];
   private catchingUp = false;
   private catchUpMode: 'oldest' | 'latest' | undefined;
+  /** In 'latest' mode: the newest PDU waiting when the catch-up began. */
+  private latestUpTo = 0;
   /** A PDU was handed over while catching up (it is in the outbox): read it before leaving catch-up. */
   private missedWhileCatchingUp = false;
   private plainEdus: VolatileEdu[] = [];
@@ -203,13 +205,21 @@ export class DestinationQueue {
     }
     const { store, destination } = this.deps;
     for (;;) {
-      this.catchUpMode ??=
-        (await store.pendingCount(destination)) > this.deps.catchUpLimit ? 'latest' : 'oldest';
+      if (this.catchUpMode === undefined) {
+        const tooMany = (await store.pendingCount(destination)) > this.deps.catchUpLimit;
+        this.catchUpMode = tooMany ? 'latest' : 'oldest';
+        // Only what was missed is thinned out; PDUs fanned out during the catch-up all go, in order.
+        if (tooMany) this.latestUpTo = await store.newestPending(destination);
+      }
       this.missedWhileCatchingUp = false;
       const entries =
         this.catchUpMode === 'latest'
-          ? await store.latestPendingPerRoom(destination, MAX_PDUS_PER_TXN)
+          ? await store.latestPendingPerRoom(destination, MAX_PDUS_PER_TXN, this.latestUpTo)
           : await store.oldestPending(destination, MAX_PDUS_PER_TXN);
+      if (entries.length === 0 && this.catchUpMode === 'latest') {
+        this.catchUpMode = 'oldest';
+        continue;
+      }
       if (entries.length === 0) {
         if (this.missedWhileCatchingUp) continue;
         // Caught up: from here PDUs are queued in memory again (nothing awaited since the read).

@@ -99,7 +99,7 @@ void withAllDatabases(t, async (t, database) => {
       [1, 2, 3],
     );
     t.same(
-      (await store.latestPendingPerRoom(REMOTE, 10)).map((e) => [e.roomId, e.streamOrdering]),
+      (await store.latestPendingPerRoom(REMOTE, 10, 10)).map((e) => [e.roomId, e.streamOrdering]),
       [
         ['!r0:x', 3],
         ['!r1:x', 4],
@@ -179,6 +179,27 @@ void withAllDatabases(t, async (t, database) => {
       [[1027, 1028, 1029]],
     );
     t.equal(await store.pendingCount(REMOTE), 0, 'the older ones are done');
+  });
+
+  await t.test('catch-up beyond the bound: PDUs fanned out meanwhile all go', async (t) => {
+    await store.recordFanout(entries(3, 10, 5000), 6000); // 30 PDUs, bound 10
+    const remote = scriptedClient();
+    const { queue } = queueWith(remote.client, 10);
+    remote.answer = async () => {
+      // Two more events of one room are fanned out while the first transaction is in flight.
+      if (remote.sent.length === 1) await store.recordFanout(entries(1, 2, 5100), 6100);
+      return { pdus: {} };
+    };
+    queue.startCatchingUp();
+    queue.wake();
+    await queue.settled();
+    t.same(
+      remote.sent.map((s) => sentNumbers(s.pdus)),
+      [
+        [5027, 5028, 5029],
+        [5100, 5101],
+      ],
+    );
   });
 
   await t.test(
