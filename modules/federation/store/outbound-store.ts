@@ -152,13 +152,29 @@ export class OutboundStore {
     return rows.map(entryOf);
   }
 
-  /** The newest waiting PDU of each room of a destination, the rooms in stream order of it. */
-  async latestPendingPerRoom(destination: string, limit: number): Promise<OutboxEntry[]> {
+  /** The stream ordering of the newest waiting PDU of a destination (0 when none). */
+  async newestPending(destination: string): Promise<number> {
+    const row = (await this.db('federation_outbound_pdus')
+      .where({ destination })
+      .max({ m: 'stream_ordering' })
+      .first()) as { m: Num | null } | undefined;
+    return toNumber(row?.m);
+  }
+
+  /**
+   * The newest waiting PDU of each room of a destination among those up to `upTo`, the rooms in stream
+   * order of it.
+   */
+  async latestPendingPerRoom(destination: string, limit: number, upTo: number): Promise<OutboxEntry[]> {
     const rows = (await this.db('federation_outbound_pdus as o')
       .where('o.destination', destination)
       .whereIn(
         'o.stream_ordering',
-        this.db('federation_outbound_pdus').where({ destination }).groupBy('room_id').max('stream_ordering'),
+        this.db('federation_outbound_pdus')
+          .where({ destination })
+          .andWhere('stream_ordering', '<=', upTo)
+          .groupBy('room_id')
+          .max('stream_ordering'),
       )
       .orderBy('o.stream_ordering')
       .limit(limit)) as OutboxRow[];

@@ -9,9 +9,11 @@
  * the destination fetches the gap with get_missing_events). An accepted transaction deletes its PDUs'
  * outbox rows, so a restart resumes exactly where delivery stopped.
  *
- * A 4xx answer (but 429) drops the transaction as Synapse does: the server is up and refused it, and
- * sending it again would be refused again. Anything else (network, timeout, 5xx, 429) is a failure: the
- * destination backs off and no request is made until its retry time.
+ * A 4xx answer (but 429 and 401) drops the transaction as Synapse does: the server is up and refused it,
+ * and sending it again would be refused again. Anything else (network, timeout, 5xx, 429) is a failure: the
+ * destination backs off and no request is made until its retry time. 401 is a failure too, not a refusal:
+ * it means the destination could not verify our signature — typically it could not fetch our keys yet (a
+ * server that just restarted, a key server down) — and dropping would lose PDUs for a passing reason.
  */
 import type { Logger } from 'pino';
 import type { PduJson } from '../../../../core/protocol/pdu.js';
@@ -66,6 +68,8 @@ export class DestinationQueue {
   private live: QueuedPdu[] = [];
   private catchingUp = false;
   private catchUpMode: 'oldest' | 'latest' | undefined;
+  /** In 'latest' mode: the newest PDU waiting when the catch-up began. */
+  private latestUpTo = 0;
   /** A PDU was handed over while catching up (it is in the outbox): read it before leaving catch-up. */
   private missedWhileCatchingUp = false;
   private plainEdus: VolatileEdu[] = [];
@@ -201,13 +205,21 @@ export class DestinationQueue {
     }
     const { store, destination } = this.deps;
     for (;;) {
-      this.catchUpMode ??=
-        (await store.pendingCount(destination)) > this.deps.catchUpLimit ? 'latest' : 'oldest';
+      if (this.catchUpMode === undefined) {
+        const tooMany = (await store.pendingCount(destination)) > this.deps.catchUpLimit;
+        this.catchUpMode = tooMany ? 'latest' : 'oldest';
+        // Only what was missed is thinned out; PDUs fanned out during the catch-up all go, in order.
+        if (tooMany) this.latestUpTo = await store.newestPending(destination);
+      }
       this.missedWhileCatchingUp = false;
       const entries =
         this.catchUpMode === 'latest'
-          ? await store.latestPendingPerRoom(destination, MAX_PDUS_PER_TXN)
+          ? await store.latestPendingPerRoom(destination, MAX_PDUS_PER_TXN, this.latestUpTo)
           : await store.oldestPending(destination, MAX_PDUS_PER_TXN);
+      if (entries.length === 0 && this.catchUpMode === 'latest') {
+        this.catchUpMode = 'oldest';
+        continue;
+      }
       if (entries.length === 0) {
         if (this.missedWhileCatchingUp) continue;
         // Caught up: from here PDUs are queued in memory again (nothing awaited since the read).
@@ -258,7 +270,8 @@ export class DestinationQueue {
         err.status !== undefined &&
         err.status >= 400 &&
         err.status < 500 &&
-        err.status !== 429
+        err.status !== 429 &&
+        err.status !== 401
       ) {
         logger.warn(
           { destination, txnId, status: err.status, errcode: err.errcode, pdus: counts[0], edus: counts[1] },

@@ -16,7 +16,7 @@ type Json = any;
 /** `userId` of `remote` joins `roomId` at `host` (make_join → sign → send_join v2); returns the join id. */
 export async function joinFrom(
   remote: FederatedServer,
-  host: FederatedServer,
+  host: { readonly serverName: string },
   roomId: string,
   userId: string,
 ): Promise<string> {

@@ -2,7 +2,7 @@
  * The outbound store, the backoff registry and one destination's queue, on both engines, with a scripted
  * client standing in for the remote server: the migration (up and down), batching from the outbox, the
  * catch-up bound (beyond it, the newest PDU of each room only), what each kind of failure does (backoff
- * and no request while it lasts; 4xx dropped; 429 and network errors retried), and transaction ids across boots.
+ * and no request while it lasts; 4xx dropped; 429, 401 and network errors retried), and transaction ids across boots.
  */
 import t from 'tap';
 import { createLogger } from '../../../../core/logger.js';
@@ -99,7 +99,7 @@ void withAllDatabases(t, async (t, database) => {
       [1, 2, 3],
     );
     t.same(
-      (await store.latestPendingPerRoom(REMOTE, 10)).map((e) => [e.roomId, e.streamOrdering]),
+      (await store.latestPendingPerRoom(REMOTE, 10, 10)).map((e) => [e.roomId, e.streamOrdering]),
       [
         ['!r0:x', 3],
         ['!r1:x', 4],
@@ -181,8 +181,29 @@ void withAllDatabases(t, async (t, database) => {
     t.equal(await store.pendingCount(REMOTE), 0, 'the older ones are done');
   });
 
+  await t.test('catch-up beyond the bound: PDUs fanned out meanwhile all go', async (t) => {
+    await store.recordFanout(entries(3, 10, 5000), 6000); // 30 PDUs, bound 10
+    const remote = scriptedClient();
+    const { queue } = queueWith(remote.client, 10);
+    remote.answer = async () => {
+      // Two more events of one room are fanned out while the first transaction is in flight.
+      if (remote.sent.length === 1) await store.recordFanout(entries(1, 2, 5100), 6100);
+      return { pdus: {} };
+    };
+    queue.startCatchingUp();
+    queue.wake();
+    await queue.settled();
+    t.same(
+      remote.sent.map((s) => sentNumbers(s.pdus)),
+      [
+        [5027, 5028, 5029],
+        [5100, 5101],
+      ],
+    );
+  });
+
   await t.test(
-    'failures: backoff without requests; 4xx dropped; 429 and network errors retried',
+    'failures: backoff without requests; 4xx dropped; 429, 401 and network errors retried',
     async (t) => {
       const remote = scriptedClient();
       const { queue, backoff } = queueWith(remote.client);
@@ -213,19 +234,28 @@ void withAllDatabases(t, async (t, database) => {
 
       now += 10_000;
       remote.answer = () => {
+        throw new FederationRequestError(REMOTE, 'http', '401', 401, 'M_UNAUTHORIZED');
+      };
+      queue.wake();
+      await queue.settled();
+      t.ok(backoff.isBackingOff(REMOTE), '401 (our keys not fetched yet) backs off too');
+      t.equal(await store.pendingCount(REMOTE), 2, 'and keeps the PDUs');
+
+      now += 10_000;
+      remote.answer = () => {
         throw new FederationRequestError(REMOTE, 'http', '400', 400, 'M_BAD_JSON');
       };
       queue.wake();
       await queue.settled();
-      t.equal(remote.sent.length, 3);
-      t.same(sentNumbers(remote.sent[2]!.pdus), [3000, 3001], 'the PDUs missed, in order, with the EDU');
-      t.equal(remote.sent[2]!.edus.length, 1);
+      t.equal(remote.sent.length, 4);
+      t.same(sentNumbers(remote.sent[3]!.pdus), [3000, 3001], 'the PDUs missed, in order, with the EDU');
+      t.equal(remote.sent[3]!.edus.length, 1);
       t.notOk(backoff.isMarkedDown(REMOTE), 'a 4xx answer means the server is up');
       t.equal(await store.pendingCount(REMOTE), 0, 'the refused transaction is dropped');
       remote.answer = () => ({ pdus: {} });
       queue.wake();
       await queue.settled();
-      t.equal(remote.sent.length, 3, 'and not sent again');
+      t.equal(remote.sent.length, 4, 'and not sent again');
       await queue.stop(0);
     },
   );
