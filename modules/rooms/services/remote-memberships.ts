@@ -6,30 +6,42 @@
  * - inviting a remote user: the invite is built and checked here, then signed by the invitee's server
  *   before it is stored (`countersignInvite`, run by the send path under the room lock);
  * - knocking on a room this server is not in: make_knock → sign → send_knock elsewhere, stored out-of-band;
- * - rejecting an out-of-band invite or retracting an out-of-band knock: make_leave → send_leave.
+ * - rejecting an out-of-band invite or retracting an out-of-band knock: make_leave → send_leave; an invite
+ *   no server takes the rejection of is rejected locally (a leave only this server knows, as Synapse).
  */
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
-import type { BuiltEvent } from '../../../core/protocol/event-builder.js';
+import { buildEvent, referenceHashOf, type BuiltEvent } from '../../../core/protocol/event-builder.js';
+import { getRoomVersion } from '../../../core/protocol/room-versions.js';
+import type { EventStore } from '../store/event-store.js';
 import { serverNameOf } from '../../../core/protocol/identifiers.js';
 import type { JsonObject, PduJson } from '../../../core/protocol/pdu.js';
 import type { FederationInvitesPort, RemoteMembership } from '../api.js';
 import { prejoinStateOf, stripState } from './federation-memberships.js';
 import type { RoomHooks } from './hooks.js';
-import type { OutOfBandMemberships } from './out-of-band-memberships.js';
+import type { OutOfBandMembership, OutOfBandMemberships } from './out-of-band-memberships.js';
 import type { RoomHead } from './room-heads.js';
 
-type Deps = Pick<Cradle, 'serverName' | 'roomsHookLists' | 'roomsOutOfBand'>;
+type Deps = Pick<
+  Cradle,
+  'serverName' | 'signingKey' | 'logger' | 'roomsHookLists' | 'roomsOutOfBand' | 'roomsEventStore'
+>;
 
 export class RemoteMemberships {
   private readonly serverName: string;
+  private readonly signingKey: Deps['signingKey'];
+  private readonly logger: Deps['logger'];
   private readonly hooks: RoomHooks;
   private readonly outOfBand: OutOfBandMemberships;
+  private readonly eventStore: EventStore;
 
-  constructor({ serverName, roomsHookLists, roomsOutOfBand }: Deps) {
+  constructor({ serverName, signingKey, logger, roomsHookLists, roomsOutOfBand, roomsEventStore }: Deps) {
     this.serverName = serverName;
+    this.signingKey = signingKey;
+    this.logger = logger;
     this.hooks = roomsHookLists;
     this.outOfBand = roomsOutOfBand;
+    this.eventStore = roomsEventStore;
   }
 
   /**
@@ -72,9 +84,42 @@ export class RemoteMemberships {
     const content: JsonObject = { membership: 'leave' };
     if (reason !== undefined) content['reason'] = reason;
     const candidates = this.candidates(roomId, current.servers);
-    const left = await this.port().leave({ roomId, userId, servers: candidates, content });
+    let left: RemoteMembership;
+    try {
+      left = await this.port().leave({ roomId, userId, servers: candidates, content });
+    } catch (err) {
+      // A knock is retracted with the room or not at all; an invite whose servers cannot take the
+      // rejection is rejected here alone (Synapse's local out-of-band leave), or the user would keep it.
+      if (current.membership !== 'invite') throw err;
+      this.logger.warn({ err, roomId, userId }, 'rejecting the invite locally: no server took the rejection');
+      left = await this.localLeave(current, content);
+    }
     await this.save(left, candidates);
     return true;
+  }
+
+  /** A leave built and signed here on top of the invite alone: known to us, never sent anywhere. */
+  private async localLeave(invite: OutOfBandMembership, content: JsonObject): Promise<RemoteMembership> {
+    const version = getRoomVersion(invite.roomVersion);
+    const stored = await this.eventStore.getEvent(invite.eventId);
+    if (!version || !stored) throw new MatrixError(404, 'M_NOT_FOUND', 'The invite is no longer known');
+    const built = buildEvent({
+      roomVersion: version,
+      serverName: this.serverName,
+      key: this.signingKey,
+      partial: {
+        room_id: invite.roomId,
+        sender: invite.userId,
+        type: 'm.room.member',
+        state_key: invite.userId,
+        content,
+        prev_events: [invite.eventId],
+        auth_events: [invite.eventId],
+        depth: stored.depth + 1,
+      },
+      referenceHash: () => referenceHashOf(stored.pdu, version),
+    });
+    return { eventId: built.eventId, pdu: built.pdu, roomVersion: version.id, server: this.serverName };
   }
 
   private async save(m: RemoteMembership, servers: readonly string[]): Promise<void> {
@@ -82,7 +127,7 @@ export class RemoteMemberships {
       eventId: m.eventId,
       pdu: m.pdu,
       roomVersion: m.roomVersion,
-      servers: [m.server, ...servers.filter((s) => s !== m.server)],
+      servers: m.server === this.serverName ? servers : [m.server, ...servers.filter((s) => s !== m.server)],
       strippedState: m.roomState ? stripState(m.roomState) : undefined,
     });
   }
