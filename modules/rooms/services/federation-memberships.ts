@@ -92,13 +92,7 @@ export class FederationMemberships implements RoomsFederationMembershipApi {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
-    return this.reads.makeMembershipTemplate(roomId, userId, supportedVersions, 'knock');
-  }
-
-  async makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
-    const head = await this.heads.get(roomId);
-    // Any version we hold: the leaving server asked about a room of ours.
-    return this.reads.makeMembershipTemplate(roomId, userId, head ? [head.version.id] : [], 'leave');
+    return this.reads.makeKnockTemplate(roomId, userId, supportedVersions);
   }
 
   checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
