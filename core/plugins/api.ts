@@ -54,14 +54,17 @@ export interface MediaFileInfo {
  * Spam-checker callbacks, with Synapse's names and meanings. Every callback is optional: register only the
  * ones you need. Unless said otherwise a callback answers `NOT_SPAM` to let the action through (and the next
  * plugin decide), or a refusal `{ errcode, error?, extra? }` that the client receives as a 403 with that
- * errcode, message and extra top-level fields. Only local users' actions reach these callbacks.
+ * errcode, message and extra top-level fields. Local users' actions reach these callbacks, and, where said,
+ * what arrives over federation.
  *
  * _Added in Axon 0.1._
  */
 export interface SpamCheckerCallbacks {
   /**
    * Before an event a local user sends (a message, a state event, a redaction) is stored and sent. The
-   * event is fully built (signed, with its hashes); refusing it fails the `send`/`state` request.
+   * event is fully built (signed, with its hashes); refusing it fails the `send`/`state` request. Also for
+   * every event received over federation, once its signatures are checked: refusing it soft-fails it (kept
+   * aside, never shown to clients, as Synapse does).
    */
   checkEventForSpam?(a: { readonly event: Readonly<PduJson> }): Awaitable<SpamVerdict>;
   /** Before a local user joins a room; `isInvited` is true when they hold an invite to it. */
@@ -76,7 +79,10 @@ export interface SpamCheckerCallbacks {
     readonly invitee: string;
     readonly roomId: string;
   }): Awaitable<SpamVerdict>;
-  /** When an invite for a local user arrives over federation (consulted once federation exists). */
+  /**
+   * When an invite for a local user arrives over federation, before `userMayInvite` is asked about it too;
+   * a refusal answers the inviting server with a 403 carrying the errcode.
+   */
   federatedUserMayInvite?(a: { readonly event: Readonly<PduJson> }): Awaitable<SpamVerdict>;
   /** Before a local user invites someone by e-mail (a third-party invite). */
   userMaySendThreePidInvite?(a: {
@@ -124,7 +130,7 @@ export interface SpamCheckerCallbacks {
     readonly requestInfo: readonly { readonly userAgent: string; readonly ip: string }[];
     readonly authProviderId?: string | undefined;
   }): Awaitable<SpamVerdict>;
-  /** true drops an incoming federated event silently (consulted once federation exists). */
+  /** true drops an event received over federation before anything is stored (a per-PDU error in /send). */
   shouldDropFederatedEvent?(a: { readonly event: Readonly<PduJson> }): Awaitable<boolean>;
 }
 

@@ -335,6 +335,11 @@ export interface RoomsFederationApi extends RoomsFederationMembershipApi {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate>;
+  /**
+   * make_leave: the unsigned leave event `userId` would send (404 unknown room, 403 when the auth rules
+   * would not let the user leave, e.g. they have no membership).
+   */
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate>;
   /** An accepted event in the federation format (the stored PDU), with its room; undefined when unknown. */
   getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined>;
   /** The state before an accepted event and that state's auth chain; undefined when unknown. */
@@ -462,8 +467,6 @@ export interface RoomsFederationMembershipApi {
   ): Promise<JoinTemplate>;
   /** The prejoin state of a room this server is in (knock_room_state): full PDUs. */
   prejoinState(roomId: string): Promise<PduJson[]>;
-  /** make_leave: the unsigned leave template (404 unknown room, 403 when the user may not leave). */
-  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate>;
   /**
    * send_join of a join naming one of our users in `join_authorised_via_users_server`: throws unless the
    * user meets the room's allow list now (403 M_FORBIDDEN, 400 M_UNABLE_TO_AUTHORISE_JOIN / _GRANT_JOIN).

@@ -6,7 +6,8 @@
  *   checked (room version, format, the invitee ours, the inviter of the origin, signatures and hash, the
  *   room's server ACL when we hold it, the spam checkers), signed by us and stored (rooms' `receiveInvite`);
  * - `GET /v1/make_knock`, `PUT /v1/send_knock`: the resident side of a knock;
- * - `GET /v1/make_leave`, `PUT /v2/send_leave` (and v1): the resident side of a leave (a rejected invite).
+ * - `GET /v1/make_leave`, `PUT /v2/send_leave` (and v1): the resident side of a leave (a rejected invite)
+ *   — the same endpoints as branch remotejoin's in rooms.routes.ts: at the merge keep one of them.
  *
  * Every endpoint is X-Matrix authenticated.
  */
@@ -142,7 +143,6 @@ export function membershipRoutes(router: ModuleRouter, cradle: Cradle): void {
       ctx.body = { room_version: template.roomVersion, event: template.event };
     });
   router.get('/_matrix/federation/v1/make_knock/:roomId/:userId', templateRoute('knock'));
-  router.get('/_matrix/federation/v1/make_leave/:roomId/:userId', templateRoute('leave'));
 
   /** send_knock / send_leave: the signed event of the origin's user through the receive pipeline. */
   const sendRoute = (membership: 'knock' | 'leave', answer: (roomId: string) => Promise<unknown>) =>
@@ -154,6 +154,9 @@ export function membershipRoutes(router: ModuleRouter, cradle: Cradle): void {
     '/_matrix/federation/v1/send_knock/:roomId/:eventId',
     sendRoute('knock', async (roomId) => ({ knock_room_state: await rooms().prejoinState(roomId) })),
   );
+  // ---- the resident side of leaves: the same endpoints as branch remotejoin's (rooms.routes.ts); at the
+  // merge keep one set (these three registrations and makeLeaveTemplate's 'leave' branch above).
+  router.get('/_matrix/federation/v1/make_leave/:roomId/:userId', templateRoute('leave'));
   router.put(
     '/_matrix/federation/v2/send_leave/:roomId/:eventId',
     sendRoute('leave', async () => ({})),

@@ -9,7 +9,8 @@
  *   (type, room, sender, state key, membership), completed (our content, now, hashes) and signed, then
  *   `send_knock` / `send_leave` v2 to the same server.
  *
- * A remote refusal keeps its status and errcode (403 stays 403); an unreachable server is a 502.
+ * A remote refusal keeps its status and errcode (403 stays 403); a destination federation may not reach
+ * (federation_domain_whitelist, ip_range_blacklist) is a 403, as Synapse; an unreachable server is a 502.
  */
 import { MatrixError } from '../../../core/errors.js';
 import { computeEventId, generateLegacyEventId } from '../../../core/protocol/event-id.js';
@@ -182,6 +183,9 @@ export class MembershipHandshakes implements FederationInvitesPort {
         const extra: Record<string, unknown> = {};
         if (body['room_version'] !== undefined) extra['room_version'] = body['room_version'];
         throw new MatrixError(err.status, err.errcode ?? 'M_FORBIDDEN', message, extra);
+      }
+      if (err.kind === 'not_allowed') {
+        throw new MatrixError(403, 'M_FORBIDDEN', `Federation with ${destination} is not allowed`);
       }
       throw new MatrixError(502, 'M_UNKNOWN', `Could not reach ${destination}: ${err.message}`);
     }

@@ -17,7 +17,6 @@ import {
 } from '../../../core/protocol/auth-rules/index.js';
 import { CanonicalJsonError } from '../../../core/protocol/canonical-json.js';
 import { buildEvent, referenceHashOf, type BuiltEvent } from '../../../core/protocol/event-builder.js';
-import { computeEventId } from '../../../core/protocol/event-id.js';
 import { growingLru } from '../../../core/lru.js';
 import { stateKey, type JsonObject, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
 import { powerLevelsFromContent, userPowerLevelFrom } from '../../../core/protocol/power-levels.js';
@@ -45,10 +44,10 @@ export interface SendRequest {
   /** Runs under the room lock with the state before the event; throw to refuse (e.g. a membership rule). */
   readonly precheck?: (head: RoomHead) => void;
   /**
-   * Another server's signature the event needs before it is stored (an invite of a remote user): runs under
-   * the room lock after every local check and returns the event with that signature added (see countersigned).
+   * The event, built and checked earlier by `buildChecked` and signed by another server since (an invite of a
+   * remote user): it is only authorised again against the head it is stored on (which may have moved).
    */
-  readonly countersign?: (built: BuiltEvent, head: RoomHead) => Promise<PduJson>;
+  readonly prebuilt?: BuiltEvent;
 }
 
 /** A local event ready for the commit step, and the head as the next event of a batch builds on it. */
@@ -79,13 +78,28 @@ export class LocalEventBuilder {
 
   /** Precheck, build, spam check and EventWriters for one request on `head` (the build step, whole). */
   async prepare(head: RoomHead, req: SendRequest): Promise<PreparedEvent> {
-    req.precheck?.(head);
-    await this.loadReferenceHashes(head);
-    let built = this.build(head, req);
-    await this.checkSpam(built.pdu);
-    if (req.countersign) built = countersigned(built, await req.countersign(built, head), head.version);
+    const built = req.prebuilt ? this.reauthorise(head, req.prebuilt) : await this.buildChecked(head, req);
     const after = afterBuilt(head, built, req);
     return { built, after, writes: await this.prepareWrites(built, req, after) };
+  }
+
+  /** Precheck, build (signed, authorised) and spam check of one request on `head`: the event, not stored. */
+  async buildChecked(head: RoomHead, req: SendRequest): Promise<BuiltEvent> {
+    req.precheck?.(head);
+    await this.loadReferenceHashes(head);
+    const built = this.build(head, req);
+    await this.checkSpam(built.pdu);
+    return built;
+  }
+
+  /** A `prebuilt` event against the state it is now stored on: 403 when the auth rules no longer allow it. */
+  private reauthorise(head: RoomHead, built: BuiltEvent): BuiltEvent {
+    const lookup: AuthStateLookup = (type, key) => head.state.get(stateKey(type, key));
+    const verdict = checkEventAuth({ eventId: built.eventId, pdu: built.pdu }, lookup, head.version, {
+      isSignedBy: (_event, server) => server === this.serverName,
+    });
+    if (!verdict.allowed) throw new MatrixError(403, 'M_FORBIDDEN', verdict.reason);
+    return built;
   }
 
   /**
@@ -226,39 +240,6 @@ export class LocalEventBuilder {
     if (!this.spamCheckers.has('checkEventForSpam')) return;
     await this.spamCheckers.assertAllowed('checkEventForSpam', { event: pdu });
   }
-}
-
-/**
- * `built` with the signatures of `returned` when that is the same event (same id, same fields but
- * `signatures`, our own signature kept); a 502 otherwise — the other server tampered with it.
- */
-function countersigned(built: BuiltEvent, returned: PduJson, version: RoomVersion): BuiltEvent {
-  const { signatures: ours, ...mine } = built.pdu;
-  const { signatures: theirs, ...other } = returned;
-  const same =
-    computeEventId(returned, version) === built.eventId &&
-    JSON.stringify(canonicalOrder(mine)) === JSON.stringify(canonicalOrder(other)) &&
-    JSON.stringify(canonicalOrder(ours)) ===
-      JSON.stringify(canonicalOrder(pickKeys(theirs, Object.keys(ours))));
-  if (!same) {
-    throw new MatrixError(502, 'M_UNKNOWN', 'The remote server returned a different event than the one sent');
-  }
-  return { ...built, pdu: { ...built.pdu, signatures: theirs } };
-}
-
-function pickKeys(o: Readonly<Record<string, unknown>>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = o[k];
-  return out;
-}
-
-/** A copy of a JSON value with object keys sorted, to compare two values regardless of key order. */
-function canonicalOrder(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonicalOrder);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) out[k] = canonicalOrder((value as Record<string, unknown>)[k]);
-  return out;
 }
 
 /** Redacting someone else's event needs the `redact` level (the v11+ auth rules no longer check it). */

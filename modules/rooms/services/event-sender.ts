@@ -24,7 +24,7 @@ import {
   type EventToPersist,
   type Persisted,
 } from './event-persister.js';
-import type { RoomHeads } from './room-heads.js';
+import type { RoomHead, RoomHeads } from './room-heads.js';
 
 export type { SendRequest } from './event-builder.js';
 
@@ -101,6 +101,18 @@ export class EventSender {
         deduplicated: false,
       };
     }
+  }
+
+  /**
+   * Builds and checks one event on the room's current head, under the room lock, without storing it: for an
+   * event another server must sign first (send it later with `prebuilt`). Returns it with that head.
+   */
+  async buildDetached(req: SendRequest): Promise<{ built: BuiltEvent; head: RoomHead }> {
+    return this.heads.withRoomLock(req.roomId, async () => {
+      const head = await this.heads.get(req.roomId);
+      if (!head) throw new MatrixError(404, 'M_NOT_FOUND', `Unknown room ${req.roomId}`);
+      return { built: await this.builder.buildChecked(head, req), head };
+    });
   }
 
   /**

@@ -7,7 +7,7 @@
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { stateKey, type JsonObject, type PduJson } from '../../../core/protocol/pdu.js';
-import type { ReceivedInvite, RoomsFederationMembershipApi } from '../api.js';
+import type { ReceivedInvite, RefusalCode, RoomsFederationMembershipApi } from '../api.js';
 import type { FederatedEventReceiver } from './federated-event-receiver.js';
 import type { FederationRoomReads, JoinTemplate } from './federation-room-reads.js';
 import type { OutOfBandMemberships, StrippedState } from './out-of-band-memberships.js';
@@ -46,6 +46,9 @@ export function stripState(events: readonly JsonObject[]): StrippedState[] {
   return out;
 }
 
+/** Refusals that say our copy of the room lacks something, not that the invite is bad. */
+const GAPS = new Set<RefusalCode>(['missing_prev_events', 'missing_auth_events', 'unsupported_fork']);
+
 type Deps = Pick<Cradle, 'roomsHeads' | 'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsOutOfBand'>;
 
 export class FederationMemberships implements RoomsFederationMembershipApi {
@@ -71,7 +74,11 @@ export class FederationMemberships implements RoomsFederationMembershipApi {
         roomId,
         origin: invite.origin,
       });
-      if (outcome.status === 'refused') throw new MatrixError(400, 'M_BAD_JSON', outcome.reason);
+      // A gap in our copy of the room is no reason to refuse the invite: it reaches us again through the
+      // inviting server's transaction (Synapse stores such an invite as an outlier and answers it).
+      if (outcome.status === 'refused' && !GAPS.has(outcome.code)) {
+        throw new MatrixError(400, 'M_BAD_JSON', outcome.reason);
+      }
       if (outcome.status === 'rejected' || outcome.status === 'soft_failed') {
         throw new MatrixError(403, 'M_FORBIDDEN', `The invite is not allowed: ${outcome.reason}`);
       }
@@ -92,13 +99,7 @@ export class FederationMemberships implements RoomsFederationMembershipApi {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
-    return this.reads.makeMembershipTemplate(roomId, userId, supportedVersions, 'knock');
-  }
-
-  async makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
-    const head = await this.heads.get(roomId);
-    // Any version we hold: the leaving server asked about a room of ours.
-    return this.reads.makeMembershipTemplate(roomId, userId, head ? [head.version.id] : [], 'leave');
+    return this.reads.makeKnockTemplate(roomId, userId, supportedVersions);
   }
 
   checkRestrictedJoin(roomId: string, userId: string): Promise<void> {

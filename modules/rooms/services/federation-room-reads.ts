@@ -60,7 +60,21 @@ export class FederationRoomReads {
     userId: string,
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
-    return this.makeMembershipTemplate(roomId, userId, supportedVersions, 'join');
+    return this.makeMembershipTemplate(roomId, userId, 'join', supportedVersions);
+  }
+
+  /** The unsigned leave event `userId` would send now (make_leave): 404 unknown room, 403 not allowed. */
+  async makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.makeMembershipTemplate(roomId, userId, 'leave', undefined);
+  }
+
+  /** make_knock: as make_join, for a knock (403 when the join rule or the room version has no knocking). */
+  async makeKnockTemplate(
+    roomId: string,
+    userId: string,
+    supportedVersions: readonly string[],
+  ): Promise<JoinTemplate> {
+    return this.makeMembershipTemplate(roomId, userId, 'knock', supportedVersions);
   }
 
   /**
@@ -79,12 +93,12 @@ export class FederationRoomReads {
       (await this.membershipStore.getMembership(id, user))?.membership === 'join',
   };
 
-  /** make_join / make_knock / make_leave: the unsigned `membership` event of `userId` (a restricted join with its authoriser). */
-  async makeMembershipTemplate(
+  /** The unsigned `membership` event of `userId` (a restricted join with its authoriser). */
+  private async makeMembershipTemplate(
     roomId: string,
     userId: string,
-    supportedVersions: readonly string[],
     membership: 'join' | 'knock' | 'leave',
+    supportedVersions: readonly string[] | undefined,
   ): Promise<JoinTemplate> {
     const head = await this.heads.get(roomId);
     if (!head) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown room');

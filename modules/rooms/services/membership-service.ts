@@ -185,14 +185,9 @@ export class MembershipService {
     const content: JsonObject = { membership: 'invite', ...(await this.profileContent(target)) };
     if (reason !== undefined) content['reason'] = reason;
     if (isDirect) content['is_direct'] = true;
-    return this.sender.send({
-      roomId,
-      sender: actor.userId,
-      type: 'm.room.member',
-      stateKey: target,
-      content,
-      countersign: this.remote.countersignInvite(target),
-    });
+    const req = { roomId, sender: actor.userId, type: 'm.room.member', stateKey: target, content };
+    const prebuilt = await this.remote.countersignedInvite(req, target);
+    return this.sender.send(prebuilt ? { ...req, prebuilt } : req);
   }
 
   /** Leaves a room; in a room this server is not in, rejects the user's invite or retracts their knock. */

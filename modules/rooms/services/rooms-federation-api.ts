@@ -53,10 +53,6 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     return this.memberships.makeKnockTemplate(roomId, userId, supportedVersions);
   }
 
-  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
-    return this.memberships.makeLeaveTemplate(roomId, userId);
-  }
-
   checkRestrictedJoin(roomId: string, userId: string): Promise<void> {
     return this.memberships.checkRestrictedJoin(roomId, userId);
   }
@@ -79,6 +75,10 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
     supportedVersions: readonly string[],
   ): Promise<JoinTemplate> {
     return this.reads.makeJoinTemplate(roomId, userId, supportedVersions);
+  }
+
+  makeLeaveTemplate(roomId: string, userId: string): Promise<JoinTemplate> {
+    return this.reads.makeLeaveTemplate(roomId, userId);
   }
 
   async getPdu(eventId: string): Promise<{ roomId: string; pdu: PduJson } | undefined> {

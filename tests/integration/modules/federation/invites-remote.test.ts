@@ -188,4 +188,17 @@ void t.test('the invitee’s server refuses bad invites', async (t) => {
   t.same(answer.event.signatures[a.serverName], good.pdu.signatures[a.serverName], 'A’s signature kept');
   const synced = await b.request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken });
   t.ok(synced.body.rooms.invite[roomId], 'bob is invited');
+
+  // A goes away: bob can still reject the invite, locally (as Synapse).
+  await a.stop();
+  const rejected = await b.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {
+    token: bob.accessToken,
+    body: {},
+  });
+  t.equal(rejected.status, 200, JSON.stringify(rejected.body));
+  const after = await b.request('GET', `/_matrix/client/v3/sync?since=${enc(synced.body.next_batch)}`, {
+    token: bob.accessToken,
+  });
+  t.notOk(after.body.rooms?.invite?.[roomId], 'the invite is gone');
+  t.match(after.body.rooms.leave[roomId]?.timeline.events, [{ content: { membership: 'leave' } }]);
 });
