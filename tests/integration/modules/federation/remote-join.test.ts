@@ -141,6 +141,13 @@ void t.test('B’s user joins by alias (query/directory) and A serves the query'
     .catch((err: Json) => err);
   t.match(missing, { status: 404, errcode: 'M_NOT_FOUND' });
 
+  const viaClient = await b.request('GET', `/_matrix/client/v3/directory/room/${enc(alias)}`);
+  t.same(viaClient.body, { room_id: roomId, servers: [a.serverName] }, 'B’s client API asks A');
+  t.equal(
+    (await b.request('GET', `/_matrix/client/v3/directory/room/${enc(`#nope:${a.serverName}`)}`)).status,
+    404,
+  );
+
   const carol = await makeUser(b, { localpart: 'carol' });
   const joined = await joinFromB(carol.accessToken, alias);
   t.equal(joined.status, 200, JSON.stringify(joined.body));
