@@ -211,6 +211,22 @@ void t.test(
       );
       t.equal(sent.status, 200);
     }
+    // Two joins of different rooms at once: their outliers' stream orderings collide, one retries.
+    const rooms = [await createRoom(), await createRoom()];
+    const users = [await makeUser(bpg, { localpart: 'quinn' }), await makeUser(bpg, { localpart: 'rosa' })];
+    const results = await Promise.all(
+      rooms.map((roomId, i) =>
+        bpg.request('POST', `/_matrix/client/v3/join/${enc(roomId)}?via=${enc(a.serverName)}`, {
+          token: users[i]!.accessToken,
+          body: {},
+        }),
+      ),
+    );
+    t.same(
+      results.map((r) => r.status),
+      [200, 200],
+      'concurrent joins both succeed',
+    );
   },
 );
 
