@@ -3,12 +3,16 @@
  * listing a room's aliases, and the createRoom `room_alias_name` hook.
  */
 import type { Cradle } from '../../../core/container.js';
+import { FederationRequestError } from '../../federation/api.js';
 import { MatrixError } from '../../../core/errors.js';
 import { parseRoomAlias, serverNameOf } from '../../../core/protocol/identifiers.js';
 import type { AliasStore } from '../store/alias-store.js';
 import type { RoomFacts } from './room-facts.js';
 
-type Deps = Pick<Cradle, 'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi' | 'logger'> & {
+type Deps = Pick<
+  Cradle,
+  'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi' | 'logger' | 'enabledModules' | 'federationApi'
+> & {
   directoryAliasStore: AliasStore;
   directoryRoomFacts: RoomFacts;
 };
@@ -49,10 +53,43 @@ export class AliasService {
 
   /** GET /directory/room/{roomAlias}: the room and the servers that can help join it. */
   async resolveAlias(alias: string): Promise<{ room_id: string; servers: string[] }> {
-    this.parse(alias);
+    const { serverName } = this.parse(alias);
+    if (serverName !== this.deps.serverName && this.deps.enabledModules.includes('federation')) {
+      return this.queryRemoteAlias(alias, serverName);
+    }
     const row = await this.deps.directoryAliasStore.get(alias);
     if (!row) throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} not found`);
     return { room_id: row.roomId, servers: [this.deps.serverName] };
+  }
+
+  /** An alias of another server, asked with `/query/directory` (404 relayed; other failures 502). */
+  private async queryRemoteAlias(
+    alias: string,
+    serverName: string,
+  ): Promise<{ room_id: string; servers: string[] }> {
+    let answer: unknown;
+    try {
+      answer = await this.deps.federationApi.client.request({
+        method: 'GET',
+        destination: serverName,
+        path: '/_matrix/federation/v1/query/directory',
+        query: { room_alias: alias },
+      });
+    } catch (err) {
+      if (!(err instanceof FederationRequestError)) throw err;
+      if (err.kind === 'http' && err.status === 404) {
+        throw new MatrixError(404, 'M_NOT_FOUND', `Room alias ${alias} not found`);
+      }
+      throw new MatrixError(502, 'M_UNKNOWN', `Could not ask ${serverName} about ${alias}: ${err.message}`);
+    }
+    const body = (answer ?? {}) as { room_id?: unknown; servers?: unknown };
+    if (typeof body.room_id !== 'string') {
+      throw new MatrixError(502, 'M_UNKNOWN', `${serverName} answered the alias query without a room id`);
+    }
+    const servers = Array.isArray(body.servers)
+      ? body.servers.filter((s): s is string => typeof s === 'string')
+      : [];
+    return { room_id: body.room_id, servers };
   }
 
   /**

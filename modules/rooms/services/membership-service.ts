@@ -95,10 +95,11 @@ export class MembershipService {
     const target = await this.remoteJoins.joinTarget(roomIdOrAlias, via);
     if (target.remote) {
       if (actor.isGuest) throw new MatrixError(403, 'M_FORBIDDEN', 'Guests cannot join remote rooms');
+      const invited = await this.membershipStore.getMembership(target.roomId, actor.userId);
       await this.spamCheckers.assertAllowed('userMayJoinRoom', {
         userId: actor.userId,
         roomId: target.roomId,
-        isInvited: false,
+        isInvited: invited?.membership === 'invite',
       });
       const content: JsonObject = { membership: 'join', ...(await this.profileContent(actor.userId)) };
       if (reason !== undefined) content['reason'] = reason;

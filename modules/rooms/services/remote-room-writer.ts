@@ -21,7 +21,11 @@ import type { StateStore } from '../store/state-store.js';
 import type { EventPersister } from './event-persister.js';
 import type { CheckedPdu, ValidatedJoin } from './remote-join-validator.js';
 import type { HeadStateEvent, RoomHead, RoomHeads } from './room-heads.js';
+import { isUniqueViolation } from '../../../core/storage/errors.js';
 import type { Sql } from '../../../core/storage/sql.js';
+
+/** Attempts of a join's transaction when another one took the same outlier stream orderings. */
+const MAX_ATTEMPTS = 3;
 
 type Deps = Pick<
   Cradle,
@@ -49,8 +53,22 @@ export class RemoteRoomWriter {
     this.heads = roomsHeads;
   }
 
-  /** Persists the joined room and announces the join (sync wakes); returns the stored join. */
+  /**
+   * Persists the joined room and announces the join (sync wakes); returns the stored join. On PostgreSQL
+   * two joins of different rooms may pick the same negative stream orderings for their outliers (neither
+   * sees the other's uncommitted rows): the loser's unique violation rolls it back and it tries again.
+   */
   async persist(roomId: string, joined: ValidatedJoin): Promise<StoredEvent> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.persistOnce(roomId, joined);
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private async persistOnce(roomId: string, joined: ValidatedJoin): Promise<StoredEvent> {
     const stored = await this.heads.withRoomLock(roomId, async () => {
       const existing = await this.roomStore.getRoom(roomId);
       const lastStream = existing?.lastStream ?? 0;
