@@ -224,8 +224,7 @@ export interface RoomsHookRegistry {
    */
   addEventWriter(writer: EventWriter): void;
   /**
-   * The transport rooms uses to join and leave rooms on other servers (make_join/send_join,
-   * make_leave/send_leave, /query/directory); the federation module sets it in its `start()`. Without it,
+   * The transport rooms uses to join rooms on other servers (make_join/send_join, /query/directory); the federation module sets it in its `start()`. Without it,
    * joining a room this server is not in answers 404 as before.
    */
   setFederationMembership(port: FederationMembershipPort): void;
@@ -248,11 +247,10 @@ export interface FederationMembershipPort {
   /** `GET /query/directory` at the alias's server: the room and servers to join through; 404 when unknown. */
   queryDirectory(alias: string): Promise<{ roomId: string; servers: string[] }>;
   /**
-   * `make_join` / `make_leave` at each of `servers` in turn until one answers: the server that did, the
-   * room version and the template (unvalidated JSON).
+   * `make_join` at each of `servers` in turn until one answers: the server that did, the room version and
+   * the template (unvalidated JSON).
    */
-  makeMembership(request: {
-    readonly membership: 'join' | 'leave';
+  makeJoin(request: {
     readonly roomId: string;
     readonly userId: string;
     readonly servers: readonly string[];
@@ -260,8 +258,6 @@ export interface FederationMembershipPort {
   }): Promise<{ origin: string; roomVersion: string; event: unknown }>;
   /** `PUT /v2/send_join` at `origin`: the answer as received (rooms validates it). */
   sendJoin(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<unknown>;
-  /** `PUT /v2/send_leave` at `origin`. */
-  sendLeave(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<void>;
   /** Other servers' signing keys (federation's key ring), for the events of a send_join answer. */
   readonly keys: VerifyKeyLookup;
 }

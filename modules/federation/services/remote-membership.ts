@@ -1,7 +1,7 @@
 /**
- * The transport of joins and leaves of rooms this server is not in: rooms' `FederationMembershipPort`
- * (modules/rooms/api.ts), registered in the federation module's `start()`. `/query/directory`, make_join /
- * make_leave (each candidate server in turn), send_join / send_leave v2. Errors become what the client
+ * The transport of joins of rooms this server is not in: rooms' `FederationMembershipPort`
+ * (modules/rooms/api.ts), registered in the federation module's `start()`. `/query/directory`, make_join
+ * (each candidate server in turn), send_join v2 (knocks, leaves and invites: membership-handshakes.ts). Errors become what the client
  * should see, as Synapse answers: a candidate that cannot be reached or fails (5xx, timeout) hands over to
  * the next; a 4xx from a resident is relayed (403 invite-only, 400 incompatible version), except 404 and
  * M_UNABLE_TO_GRANT_JOIN, which try the next server too; nobody reachable → 502.
@@ -68,24 +68,23 @@ export class RemoteMembershipTransport implements FederationMembershipPort {
     return { roomId: body.room_id, servers: [...new Set([parsed.serverName, ...servers])] };
   }
 
-  async makeMembership(request: {
-    readonly membership: 'join' | 'leave';
+  async makeJoin(request: {
     readonly roomId: string;
     readonly userId: string;
     readonly servers: readonly string[];
     readonly supportedVersions: readonly string[];
   }): Promise<{ origin: string; roomVersion: string; event: unknown }> {
-    const { membership, roomId, userId } = request;
+    const { roomId, userId } = request;
     let last: FederationRequestError | undefined;
     for (const destination of request.servers) {
       try {
         const answer = (await this.deps.client.request({
           method: 'GET',
           destination,
-          path: `/_matrix/federation/v1/make_${membership}/${enc(roomId)}/${enc(userId)}`,
-          ...(membership === 'join' ? { query: { ver: request.supportedVersions } } : {}),
+          path: `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(userId)}`,
+          query: { ver: request.supportedVersions },
         })) as { room_version?: unknown; event?: unknown } | null;
-        // make_leave answers may omit room_version (v1 of the API); the template is checked by rooms.
+        // Servers before v1.1 may omit room_version (then "1"); the template is checked by rooms.
         const roomVersion = typeof answer?.room_version === 'string' ? answer.room_version : '1';
         return { origin: destination, roomVersion, event: answer?.event };
       } catch (err) {
@@ -98,39 +97,24 @@ export class RemoteMembershipTransport implements FederationMembershipPort {
     throw new MatrixError(
       502,
       'M_UNKNOWN',
-      `Failed to make_${membership} via any server${last ? ` (${last.message})` : ''}`,
+      `Failed to make_join via any server${last ? ` (${last.message})` : ''}`,
     );
   }
 
   async sendJoin(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<unknown> {
-    return this.send('join', origin, roomId, eventId, pdu);
-  }
-
-  async sendLeave(origin: string, roomId: string, eventId: string, pdu: PduJson): Promise<void> {
-    await this.send('leave', origin, roomId, eventId, pdu);
-  }
-
-  private async send(
-    membership: 'join' | 'leave',
-    origin: string,
-    roomId: string,
-    eventId: string,
-    pdu: PduJson,
-  ): Promise<unknown> {
     try {
       return await this.deps.client.request({
         method: 'PUT',
         destination: origin,
-        path: `/_matrix/federation/v2/send_${membership}/${enc(roomId)}/${enc(eventId)}`,
+        path: `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`,
         body: pdu,
-        ...(membership === 'join'
-          ? { maxResponseBytes: SEND_JOIN_MAX_BYTES, timeoutMs: SEND_JOIN_TIMEOUT_MS }
-          : {}),
+        maxResponseBytes: SEND_JOIN_MAX_BYTES,
+        timeoutMs: SEND_JOIN_TIMEOUT_MS,
       });
     } catch (err) {
       if (!(err instanceof FederationRequestError)) throw err;
       if (err.kind === 'http' && err.status !== undefined && err.status < 500) throw relay(err);
-      throw new MatrixError(502, 'M_UNKNOWN', `Failed to send_${membership} to ${origin}: ${err.message}`);
+      throw new MatrixError(502, 'M_UNKNOWN', `Failed to send_join to ${origin}: ${err.message}`);
     }
   }
 }

@@ -92,14 +92,14 @@ export class MembershipService {
     via: readonly string[] = [],
   ): Promise<string> {
     // ---- remote joins (remote-membership-service.ts): a room this server is not in ----
-    const target = await this.remoteJoins.joinTarget(roomIdOrAlias, via);
+    const target = await this.remoteJoins.joinTarget(roomIdOrAlias, via, actor.userId);
     if (target.remote) {
       if (actor.isGuest) throw new MatrixError(403, 'M_FORBIDDEN', 'Guests cannot join remote rooms');
       const invited = await this.membershipStore.getMembership(target.roomId, actor.userId);
       await this.spamCheckers.assertAllowed('userMayJoinRoom', {
         userId: actor.userId,
         roomId: target.roomId,
-        isInvited: invited?.membership === 'invite',
+        isInvited: target.invited || invited?.membership === 'invite',
       });
       const content: JsonObject = { membership: 'join', ...(await this.profileContent(actor.userId)) };
       if (reason !== undefined) content['reason'] = reason;

@@ -26,20 +26,23 @@ import type { RoomHead, RoomHeads } from './room-heads.js';
 /** Where a join goes: a room this server can join locally, or through the candidate servers. */
 export type JoinTarget =
   | { readonly remote: false; readonly roomId: string }
-  | { readonly remote: true; readonly roomId: string; readonly servers: readonly string[] };
-
-/** A leave sent through a resident server (a rejected invite, a rescinded knock). */
-export interface RemoteLeave {
-  readonly eventId: string;
-  readonly pdu: PduJson;
-  readonly roomVersion: string;
-  /** The resident server that accepted it. */
-  readonly origin: string;
-}
+  | {
+      readonly remote: true;
+      readonly roomId: string;
+      readonly servers: readonly string[];
+      /** The user holds an out-of-band invite to the room (from another server). */
+      readonly invited: boolean;
+    };
 
 type Deps = Pick<
   Cradle,
-  'serverName' | 'signingKey' | 'logger' | 'roomsHookLists' | 'roomsHeads' | 'roomsRemoteRoomWriter'
+  | 'serverName'
+  | 'signingKey'
+  | 'logger'
+  | 'roomsHookLists'
+  | 'roomsHeads'
+  | 'roomsRemoteRoomWriter'
+  | 'roomsOutOfBand'
 >;
 
 export class RemoteMembershipService {
@@ -49,22 +52,33 @@ export class RemoteMembershipService {
   private readonly hooks: RoomHooks;
   private readonly heads: RoomHeads;
   private readonly writer: RemoteRoomWriter;
+  private readonly outOfBand: Deps['roomsOutOfBand'];
 
-  constructor({ serverName, signingKey, logger, roomsHookLists, roomsHeads, roomsRemoteRoomWriter }: Deps) {
+  constructor({
+    serverName,
+    signingKey,
+    logger,
+    roomsHookLists,
+    roomsHeads,
+    roomsRemoteRoomWriter,
+    roomsOutOfBand,
+  }: Deps) {
     this.serverName = serverName;
     this.signingKey = signingKey;
     this.logger = logger.child({ module: 'rooms', component: 'remote-membership' });
     this.hooks = roomsHookLists;
     this.heads = roomsHeads;
     this.writer = roomsRemoteRoomWriter;
+    this.outOfBand = roomsOutOfBand;
   }
 
   /**
    * Where a join of `roomIdOrAlias` goes. Local aliases resolve through the directory's resolver, others
    * through the alias's server; a room is joined remotely when we do not know it, or when it was not made
-   * here and no local user is joined (our copy may be stale). `via`: the client's `via` / `server_name`.
+   * here and no local user is joined (our copy may be stale). `via`: the client's `via` / `server_name`;
+   * an out-of-band invite of `userId` adds the servers it names (the inviter's).
    */
-  async joinTarget(roomIdOrAlias: string, via: readonly string[]): Promise<JoinTarget> {
+  async joinTarget(roomIdOrAlias: string, via: readonly string[], userId: string): Promise<JoinTarget> {
     let roomId = roomIdOrAlias;
     let servers: readonly string[] = [];
     if (roomIdOrAlias.startsWith('#')) {
@@ -85,7 +99,13 @@ export class RemoteMembershipService {
     const head = await this.heads.get(roomId);
     if (!this.hooks.federationMembership || (head && this.joinsLocally(head)))
       return { remote: false, roomId };
-    return { remote: true, roomId, servers: this.candidates(roomId, [...via, ...servers], head) };
+    const outOfBand = await this.outOfBand.get(roomId, userId);
+    return {
+      remote: true,
+      roomId,
+      servers: this.candidates(roomId, [...via, ...servers, ...(outOfBand?.servers ?? [])], head),
+      invited: outOfBand?.membership === 'invite',
+    };
   }
 
   /**
@@ -103,8 +123,7 @@ export class RemoteMembershipService {
     let remaining = [...servers];
     let lastInvalid: InvalidJoinAnswer | undefined;
     while (remaining.length > 0) {
-      const made = await port.makeMembership({
-        membership: 'join',
+      const made = await port.makeJoin({
         roomId,
         userId,
         servers: remaining,
@@ -134,33 +153,6 @@ export class RemoteMembershipService {
       'M_UNKNOWN',
       `No server gave a valid answer to join ${roomId}${lastInvalid ? `: ${lastInvalid.message}` : ''}`,
     );
-  }
-
-  /**
-   * Leaves a room this server is not in — rejects an invite or rescinds a knock — through `viaServers`
-   * (e.g. the inviter's server): make_leave → sign → send_leave. Returns the leave as the resident
-   * accepted it; recording it locally is the caller's job (the invite it answers is theirs).
-   */
-  async leaveRemoteRoom(
-    userId: string,
-    roomId: string,
-    viaServers: readonly string[],
-    reason?: string,
-  ): Promise<RemoteLeave> {
-    const port = this.port();
-    const servers = this.candidates(roomId, viaServers, await this.heads.get(roomId));
-    const made = await port.makeMembership({
-      membership: 'leave',
-      roomId,
-      userId,
-      servers,
-      supportedVersions: [...ROOM_VERSIONS.keys()],
-    });
-    const content: JsonObject = { membership: 'leave' };
-    if (reason !== undefined) content['reason'] = reason;
-    const { version, eventId, pdu } = this.completeTemplate(made, roomId, userId, 'leave', content);
-    await port.sendLeave(made.origin, roomId, eventId, pdu);
-    return { eventId, pdu, roomVersion: version.id, origin: made.origin };
   }
 
   private port(): FederationMembershipPort {
@@ -208,7 +200,7 @@ export class RemoteMembershipService {
     made: { origin: string; roomVersion: string; event: unknown },
     roomId: string,
     userId: string,
-    membership: 'join' | 'leave',
+    membership: 'join',
     content: JsonObject,
   ): { version: RoomVersion; eventId: string; pdu: PduJson } {
     const version = getRoomVersion(made.roomVersion);

@@ -29,7 +29,12 @@ const MAX_ATTEMPTS = 3;
 
 type Deps = Pick<
   Cradle,
-  'roomsRoomStore' | 'roomsStateStore' | 'roomsRemoteRoomStore' | 'roomsEventPersister' | 'roomsHeads'
+  | 'roomsRoomStore'
+  | 'roomsStateStore'
+  | 'roomsRemoteRoomStore'
+  | 'roomsEventPersister'
+  | 'roomsHeads'
+  | 'roomsOutOfBand'
 >;
 
 export class RemoteRoomWriter {
@@ -38,6 +43,7 @@ export class RemoteRoomWriter {
   private readonly store: RemoteRoomStore;
   private readonly persister: EventPersister;
   private readonly heads: RoomHeads;
+  private readonly outOfBand: Deps['roomsOutOfBand'];
 
   constructor({
     roomsRoomStore,
@@ -45,12 +51,14 @@ export class RemoteRoomWriter {
     roomsRemoteRoomStore,
     roomsEventPersister,
     roomsHeads,
+    roomsOutOfBand,
   }: Deps) {
     this.roomStore = roomsRoomStore;
     this.stateStore = roomsStateStore;
     this.store = roomsRemoteRoomStore;
     this.persister = roomsEventPersister;
     this.heads = roomsHeads;
+    this.outOfBand = roomsOutOfBand;
   }
 
   /**
@@ -116,6 +124,8 @@ export class RemoteRoomWriter {
     lastStream: number,
     sql: Sql,
   ): Promise<RoomHead> {
+    // An invite or knock of ours in this room was an out-of-band outlier: the room's own events replace it.
+    await this.outOfBand.clearRoom(roomId, sql);
     const stateIds = new Map<StateKey, string>();
     for (const [key, e] of joined.state) stateIds.set(key, e.eventId);
     const group = await this.stateStore.createStateGroup(roomId, null, 0, stateIds, () => stateIds, sql);

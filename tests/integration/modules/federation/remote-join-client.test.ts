@@ -330,26 +330,32 @@ void t.test('a tampered send_join answer from a fake resident is refused, nothin
 
 void t.test('leaving a room B is not in (rejecting an invite): make_leave / send_leave', async (t) => {
   const roomId = await createRoom();
-  const henry = `@henry:${b.serverName}`;
+  const henry = await makeUser(b, { localpart: 'henry' });
   const invited = await a.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, {
     token: alice.accessToken,
-    body: { user_id: henry },
+    body: { user_id: henry.userId },
   });
   t.equal(invited.status, 200);
-  const left = await b.kernel.container.cradle.roomsRemoteMembership.leaveRemoteRoom(
-    henry,
+  const left = await b.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {
+    token: henry.accessToken,
+    body: { reason: 'no thanks' },
+  });
+  t.equal(left.status, 200, JSON.stringify(left.body));
+  const member = await a.kernel.container.cradle.roomsApi.currentStateEvent(
     roomId,
-    [a.serverName],
-    'no thanks',
+    'm.room.member',
+    henry.userId,
   );
-  t.equal(left.origin, a.serverName);
-  const member = await a.kernel.container.cradle.roomsApi.currentStateEvent(roomId, 'm.room.member', henry);
-  t.equal(member?.event_id, left.eventId);
-  t.match(member?.content, { membership: 'leave', reason: 'no thanks' });
+  t.match(member?.content, { membership: 'leave', reason: 'no thanks' }, 'A holds the rejection');
 
   // A stranger cannot "leave" (no membership to leave from): the resident's 403 is relayed.
-  const stranger = await b.kernel.container.cradle.roomsRemoteMembership
-    .leaveRemoteRoom(`@ivan:${b.serverName}`, roomId, [a.serverName])
+  const stranger = await b.kernel.container.cradle.roomsHookLists
+    .federationInvites!.leave({
+      roomId,
+      userId: `@ivan:${b.serverName}`,
+      servers: [a.serverName],
+      content: { membership: 'leave' },
+    })
     .catch((err: unknown) => err);
   t.match(stranger, { status: 403, errcode: 'M_FORBIDDEN' });
 });
