@@ -9,6 +9,7 @@
  * every other (negative, as Synapse's backfill), so no sync ever sees them as new; `/messages` orders them
  * by depth before the events we had.
  */
+import { LRUCache } from 'lru-cache';
 import type { Cradle } from '../../../core/container.js';
 import {
   checkEventAgainstAuthEvents,
@@ -39,6 +40,11 @@ import type { RoomHead, RoomHeads } from './room-heads.js';
 export const BACKFILL_LIMIT = 100;
 /** Backward extremities named in one /backfill (as Synapse). */
 const MAX_EXTREMITIES = 5;
+/**
+ * After a backfill that brought nothing (no server answered, or nothing new), the room is not asked
+ * again for this long: paging to the end of such a room must not wait on the remote every time.
+ */
+const FRUITLESS_PAUSE_MS = 60_000;
 
 type State = ReadonlyMap<StateKey, AuthEvent>;
 
@@ -79,6 +85,8 @@ export class Backfiller {
   private readonly hooks: RoomHooks;
   /** One backfill per room at a time in this process: concurrent /messages share it. */
   private readonly inFlight = new Map<string, Promise<number>>();
+  /** Rooms whose last backfill brought nothing, for FRUITLESS_PAUSE_MS. */
+  private readonly fruitless = new LRUCache<string, true>({ max: 10_000, ttl: FRUITLESS_PAUSE_MS });
 
   constructor(deps: Deps) {
     this.db = deps.db;
@@ -98,9 +106,16 @@ export class Backfiller {
    * added to the timeline (0: nothing to backfill, no server could answer, or nothing new came).
    */
   backfill(roomId: string): Promise<number> {
+    if (this.fruitless.has(roomId)) return Promise.resolve(0);
     let running = this.inFlight.get(roomId);
     if (!running) {
-      running = this.run(roomId).finally(() => this.inFlight.delete(roomId));
+      running = this.run(roomId)
+        .then((added) => {
+          if (added === 0) this.fruitless.set(roomId, true);
+          else this.fruitless.delete(roomId);
+          return added;
+        })
+        .finally(() => this.inFlight.delete(roomId));
       this.inFlight.set(roomId, running);
     }
     return running;
