@@ -50,7 +50,11 @@ export class ServerVisibility {
     const views = new Map<number, Promise<ServerViewAt>>();
     const visible = new Set<string>();
     for (const e of events) {
-      if (e.stateGroup === null) continue; // no state known at it: not served
+      // An outlier has no state of ours: judged by the default setting (shared), as Synapse does.
+      if (e.stateGroup === null) {
+        visible.add(e.eventId);
+        continue;
+      }
       let view = views.get(e.stateGroup);
       if (!view) {
         view = this.viewAt(server, e.stateGroup);
