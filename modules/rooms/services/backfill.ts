@@ -9,6 +9,7 @@
  * every other (negative, as Synapse's backfill), so no sync ever sees them as new; `/messages` orders them
  * by depth before the events we had.
  */
+import { LRUCache } from 'lru-cache';
 import type { Cradle } from '../../../core/container.js';
 import {
   checkEventAgainstAuthEvents,
@@ -16,7 +17,8 @@ import {
   type AuthEvent,
 } from '../../../core/protocol/auth-rules/index.js';
 import { referenceIds } from '../../../core/protocol/event-references.js';
-import { stateKey, type StateKey } from '../../../core/protocol/pdu.js';
+import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
+import { redactEvent } from '../../../core/protocol/redaction.js';
 import { checkPduOnReceipt, type PduAccepted } from '../../../core/protocol/pdu-receipt.js';
 import {
   signedByVerifiedServers,
@@ -39,6 +41,11 @@ import type { RoomHead, RoomHeads } from './room-heads.js';
 export const BACKFILL_LIMIT = 100;
 /** Backward extremities named in one /backfill (as Synapse). */
 const MAX_EXTREMITIES = 5;
+/**
+ * After a backfill that brought nothing (no server answered, or nothing new), the room is not asked
+ * again for this long: paging to the end of such a room must not wait on the remote every time.
+ */
+const FRUITLESS_PAUSE_MS = 60_000;
 
 type State = ReadonlyMap<StateKey, AuthEvent>;
 
@@ -79,6 +86,8 @@ export class Backfiller {
   private readonly hooks: RoomHooks;
   /** One backfill per room at a time in this process: concurrent /messages share it. */
   private readonly inFlight = new Map<string, Promise<number>>();
+  /** Rooms whose last backfill brought nothing, for FRUITLESS_PAUSE_MS. */
+  private readonly fruitless = new LRUCache<string, true>({ max: 10_000, ttl: FRUITLESS_PAUSE_MS });
 
   constructor(deps: Deps) {
     this.db = deps.db;
@@ -98,9 +107,16 @@ export class Backfiller {
    * added to the timeline (0: nothing to backfill, no server could answer, or nothing new came).
    */
   backfill(roomId: string): Promise<number> {
+    if (this.fruitless.has(roomId)) return Promise.resolve(0);
     let running = this.inFlight.get(roomId);
     if (!running) {
-      running = this.run(roomId).finally(() => this.inFlight.delete(roomId));
+      running = this.run(roomId)
+        .then((added) => {
+          if (added === 0) this.fruitless.set(roomId, true);
+          else this.fruitless.delete(roomId);
+          return added;
+        })
+        .finally(() => this.inFlight.delete(roomId));
       this.inFlight.set(roomId, running);
     }
     return running;
@@ -167,7 +183,9 @@ export class Backfiller {
     if (planned.size === 0) return 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        await sqlTransaction(this.db, (sql) => this.insert(roomId, [...planned.values()], outliers, sql));
+        const plan = [...planned.values()];
+        const redactions = await this.redactionTargets(roomId, plan);
+        await sqlTransaction(this.db, (sql) => this.insert(head, plan, outliers, redactions, sql));
         break;
       } catch (err) {
         // Another writer took the same negative stream orderings or stored one of these: try again.
@@ -268,11 +286,13 @@ export class Backfiller {
    * delta off it; an event whose state came from another server gets a snapshot.
    */
   private async insert(
-    roomId: string,
+    head: RoomHead,
     plan: readonly Planned[],
     outliers: ReadonlySet<string>,
+    redactions: ReadonlyMap<string, string>,
     sql: Sql,
   ): Promise<void> {
+    const roomId = head.roomId;
     const [row] = await sql.all<{ m: number | string | null }>(
       'SELECT MIN(stream_ordering) AS m FROM rooms_events',
     );
@@ -314,16 +334,44 @@ export class Backfiller {
       const streamOrdering = base - plan.length + i;
       if (outliers.has(eventId)) {
         await this.eventStore.promoteOutlier(newEvent, streamOrdering, sql);
-        continue;
+      } else {
+        await this.eventStore.insertEvent(newEvent, sql, streamOrdering);
+        await this.eventStore.insertEdges(
+          eventId,
+          referenceIds(pdu.prev_events),
+          referenceIds(pdu.auth_events),
+          sql,
+        );
       }
-      await this.eventStore.insertEvent(newEvent, sql, streamOrdering);
-      await this.eventStore.insertEdges(
-        eventId,
-        referenceIds(pdu.prev_events),
-        referenceIds(pdu.auth_events),
-        sql,
-      );
+      // Redacted already (a redaction we had, or a newer one of this batch): its content never lands.
+      const redactedBy = redactions.get(eventId);
+      if (redactedBy !== undefined) {
+        await this.eventStore.redactEvent(eventId, redactEvent(pdu, head.version), redactedBy, sql);
+      }
+      // A backfilled redaction of an event we had: as the persister does for new ones.
+      const target = accepted ? redactsOf(pdu) : undefined;
+      if (target !== undefined && !plan.some((q) => q.verdict.eventId === target)) {
+        const stored = await this.eventStore.getEventIn(sql, target);
+        if (stored && stored.roomId === roomId && stored.redactedBy === null) {
+          await this.eventStore.redactEvent(target, redactEvent(stored.pdu, head.version), eventId, sql);
+        }
+      }
     }
+  }
+
+  /** Events of `plan` that an accepted redaction (stored already, or in `plan`) targets → the redaction. */
+  private async redactionTargets(roomId: string, plan: readonly Planned[]): Promise<Map<string, string>> {
+    const ids = new Set(plan.map((p) => p.verdict.eventId));
+    const out = new Map<string, string>();
+    for (const r of await this.timelineStore.redactionsInRoom(roomId)) {
+      const target = redactsOf(r.pdu);
+      if (target !== undefined && ids.has(target)) out.set(target, r.eventId);
+    }
+    for (const p of plan) {
+      const target = p.rejectedReason === undefined ? redactsOf(p.verdict.pdu) : undefined;
+      if (target !== undefined && ids.has(target)) out.set(target, p.verdict.eventId);
+    }
+    return out;
   }
 
   /** The state group after `eventId`: one of this batch, or a stored event's (with its chain length). */
@@ -364,4 +412,11 @@ export class Backfiller {
 
 function asAuthEvent(e: StoredEvent): AuthEvent {
   return { eventId: e.eventId, pdu: e.pdu, rejected: e.rejectedReason !== null };
+}
+
+/** The target of an m.room.redaction: top level before v11, `content.redacts` from v11. */
+function redactsOf(pdu: PduJson): string | undefined {
+  if (pdu.type !== 'm.room.redaction') return undefined;
+  const inContent = pdu.content['redacts'];
+  return pdu.redacts ?? (typeof inContent === 'string' ? inContent : undefined);
 }

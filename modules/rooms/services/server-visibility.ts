@@ -50,19 +50,24 @@ export class ServerVisibility {
     const views = new Map<number, Promise<ServerViewAt>>();
     const visible = new Set<string>();
     for (const e of events) {
-      if (e.stateGroup === null) continue; // no state known at it: not served
+      // An outlier has no state of ours: judged by the default setting (shared), as Synapse does.
+      if (e.stateGroup === null) {
+        visible.add(e.eventId);
+        continue;
+      }
       let view = views.get(e.stateGroup);
       if (!view) {
         view = this.viewAt(server, e.stateGroup);
         views.set(e.stateGroup, view);
       }
       const at = await view;
-      // The visibility event itself is judged by its own setting as well (the more permissive wins).
-      const own =
+      // The state after a visibility change holds the new setting; the change is also visible under the
+      // one it replaced (the more permissive wins, as for clients).
+      const before =
         e.type === 'm.room.history_visibility' && e.stateKey === ''
-          ? { ...at, visibility: visibilityOf(e.pdu.content['history_visibility']) }
+          ? { ...at, visibility: visibilityOf(e.unsigned?.prev_content?.['history_visibility']) }
           : at;
-      if (serverMaySee(at) || serverMaySee(own)) visible.add(e.eventId);
+      if (serverMaySee(at) || serverMaySee(before)) visible.add(e.eventId);
     }
     return visible;
   }

@@ -127,6 +127,14 @@ export class TimelineStore extends RoomsTableStore {
     return rows.map((r) => r.id);
   }
 
+  /** The accepted redactions of a room (backfill checks whether an event it brings was redacted already). */
+  async redactionsInRoom(roomId: string, trx: Queryable = this.db): Promise<StoredEvent[]> {
+    const rows = (await trx('rooms_events')
+      .where({ room_id: roomId, type: 'm.room.redaction' })
+      .whereNull('rejected_reason')) as EventDbRow[];
+    return rows.map(eventFromRow);
+  }
+
   /** The smallest depth of the room's timeline events (Synapse's room min_depth); 0 when it has none. */
   async minDepth(roomId: string, trx: Queryable = this.db): Promise<number> {
     const row = (await trx('rooms_events')

@@ -85,6 +85,33 @@ await withAllDatabasesConcurrently(t, async (t, database) => {
     );
   });
 
+  await t.test('a remote that cannot answer: refused, nothing stored', async (t) => {
+    const first = await say(b, bob, roomId, 'lost-1');
+    const second = await say(b, bob, roomId, 'lost-2');
+    const pdu = (await b.kernel.container.cradle.roomsEventStore.getEvent(second))!.pdu;
+    const down = (): Promise<never> => Promise.reject(new Error('connection refused'));
+    const asked: string[] = [];
+    const outcome = await a.kernel.container.cradle.roomsFederationApi.receivePdu({
+      pdu,
+      keys: a.kernel.container.cradle.federationTransactions.keys,
+      origin: b.serverName,
+      remote: {
+        server: b.serverName,
+        getMissingEvents: () => (asked.push('get_missing_events'), down()),
+        stateIds: () => (asked.push('state_ids'), down()),
+        state: down,
+        event: down,
+        eventAuth: down,
+        backfill: down,
+      },
+    });
+    t.match(outcome, { status: 'refused', code: 'missing_prev_events' });
+    t.same(asked, ['get_missing_events', 'state_ids'], 'both ways were tried');
+    for (const id of [first, second]) t.notOk(await a.kernel.container.cradle.roomsEventStore.getEvent(id));
+    // B's real endpoints fill it afterwards (the next test starts from here).
+    t.same(await push(second), {});
+  });
+
   await t.test('a gap larger than get_missing_events gets the state from /state_ids', async (t) => {
     const ids: string[] = [];
     for (let i = 1; i <= 15; i++) {
