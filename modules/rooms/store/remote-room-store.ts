@@ -13,7 +13,7 @@ import type { Sql } from '../../../core/storage/sql.js';
 import { EVENT_COLUMNS, eventValues, type NewEvent } from './event-rows.js';
 import { RoomsTableStore } from './table-store.js';
 
-/** Rows per multi-row INSERT: 15 parameters per event row, well under both engines' limits. */
+/** Rows per multi-row INSERT: 16 parameters per event row, well under both engines' limits. */
 const EVENT_ROWS_PER_INSERT = 250;
 const SMALL_ROWS_PER_INSERT = 500;
 
@@ -26,18 +26,26 @@ export class RemoteRoomStore extends RoomsTableStore {
     return Math.min(0, toNumber(rows[0]?.m ?? 0));
   }
 
-  /** Inserts outlier events at the given (negative) stream orderings; ids already stored are skipped. */
+  /**
+   * Inserts outlier events (marked `outlier`: no timeline read shows them until backfill reaches them) at
+   * the given (negative) stream orderings; ids already stored are skipped.
+   */
   async insertOutliers(
     events: readonly { readonly event: NewEvent; readonly streamOrdering: number }[],
     sql: Sql,
   ): Promise<void> {
     for (let i = 0; i < events.length; i += EVENT_ROWS_PER_INSERT) {
       const chunk = events.slice(i, i + EVENT_ROWS_PER_INSERT);
-      const slots = `(?, ?, ${Array.from({ length: 13 }, () => '?').join(', ')})`;
+      const slots = `(?, ?, ?, ${Array.from({ length: 13 }, () => '?').join(', ')})`;
       await sql.run(
-        `INSERT INTO rooms_events (stream_ordering, ${EVENT_COLUMNS})
+        `INSERT INTO rooms_events (stream_ordering, outlier, ${EVENT_COLUMNS})
          VALUES ${chunk.map(() => slots).join(', ')} ON CONFLICT (event_id) DO NOTHING`,
-        chunk.flatMap(({ event, streamOrdering }) => [streamOrdering, event.eventId, ...eventValues(event)]),
+        chunk.flatMap(({ event, streamOrdering }) => [
+          streamOrdering,
+          true,
+          event.eventId,
+          ...eventValues(event),
+        ]),
       );
     }
   }
