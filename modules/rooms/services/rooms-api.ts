@@ -205,7 +205,11 @@ export class RoomsApiImpl implements RoomsApi {
     const pos = await this.timelineStore.topoPositionAtStream(roomId, at);
     const [event] =
       pos.stream === 0 ? [] : await this.timelineStore.roomEventsTopological(roomId, pos, 'b', 1);
-    return event ? this.reader.stateAfter(event) : new Map();
+    if (event) return this.reader.stateAfter(event);
+    // Nothing of the timeline yet: the state before its first event (a room joined over federation starts
+    // with the join, on the state the resident gave; a room created here with an empty state).
+    const [first] = await this.timelineStore.roomEventsTopological(roomId, pos, 'f', 1);
+    return first ? this.reader.stateBefore(first) : new Map();
   }
 
   /** State events by id, formatted with or without their federation format. */
