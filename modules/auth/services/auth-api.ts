@@ -133,6 +133,10 @@ export class AuthApiImpl implements AuthApi {
     this.extensions.registerThreepidSupport(support);
   }
 
+  registerSharedRoomsCheck(check: (a: string, b: string) => Promise<boolean>): void {
+    this.extensions.sharesRoom = check;
+  }
+
   onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void {
     this.events.userRegistered.push(listener);
   }

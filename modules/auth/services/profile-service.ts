@@ -20,11 +20,29 @@ export class ProfileService {
   private readonly store: Cradle['authStore'];
   private readonly events: Cradle['authEvents'];
   private readonly serverName: string;
+  private readonly config: Pick<Cradle['authConfig'], 'limit_profile_requests_to_users_who_share_rooms'>;
+  private readonly extensions: Pick<Cradle['authExtensions'], 'sharesRoom'>;
 
-  constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName'>) {
+  constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName' | 'authConfig' | 'authExtensions'>) {
     this.store = c.authStore;
     this.events = c.authEvents;
     this.serverName = c.serverName;
+    this.config = c.authConfig;
+    this.extensions = c.authExtensions;
+  }
+
+  /**
+   * GET /profile as a client asks it: with `limit_profile_requests_to_users_who_share_rooms`, an
+   * authenticated user sees only their own profile and those of users they share a joined room with (as
+   * Synapse, an unauthenticated request is not limited; require_auth_for_profile_requests closes that).
+   */
+  async getFor(requester: string | undefined, userId: string): Promise<Profile> {
+    if (this.config.limit_profile_requests_to_users_who_share_rooms && requester && requester !== userId) {
+      if (!(await this.extensions.sharesRoom?.(requester, userId))) {
+        throw new MatrixError(403, 'M_FORBIDDEN', "You don't share a room with this user");
+      }
+    }
+    return this.get(userId);
   }
 
   /** The profile of a local user; undefined when no such user was ever registered. */
@@ -40,9 +58,13 @@ export class ProfileService {
     return profile;
   }
 
-  async getField(userId: string, key: string): Promise<Record<string, unknown>> {
+  async getField(
+    requester: string | undefined,
+    userId: string,
+    key: string,
+  ): Promise<Record<string, unknown>> {
     checkKey(key);
-    const profile = await this.get(userId);
+    const profile = await this.getFor(requester, userId);
     if (!Object.hasOwn(profile, key))
       throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
     return { [key]: profile[key] };
