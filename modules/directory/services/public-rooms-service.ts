@@ -5,11 +5,13 @@
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { AliasStore } from '../store/alias-store.js';
+import type { DirectoryRules } from './directory-rules.js';
 import type { RoomChunk, RoomFacts } from './room-facts.js';
 
 type Deps = Pick<Cradle, 'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi'> & {
   directoryAliasStore: AliasStore;
   directoryRoomFacts: RoomFacts;
+  directoryRules: DirectoryRules;
 };
 
 export interface PublicRoomsQuery {
@@ -59,8 +61,17 @@ export class PublicRoomsService {
       (await this.deps.authApi.getUser(userId))?.admin !== true
     )
       throw new MatrixError(403, 'M_FORBIDDEN', 'You do not have permission to change the room visibility');
-    if (visibility === 'public')
+    if (visibility === 'public') {
       await this.deps.spamCheckers.assertAllowed('userMayPublishRoom', { userId, roomId });
+      // room_list_publication_rules, over the room's local aliases and its canonical and alternative ones
+      const aliases = new Set(await this.deps.directoryAliasStore.aliasesOfRoom(roomId));
+      const canonical = state.get('m.room.canonical_alias')?.content;
+      if (typeof canonical?.['alias'] === 'string') aliases.add(canonical['alias']);
+      if (Array.isArray(canonical?.['alt_aliases']))
+        for (const a of canonical['alt_aliases']) if (typeof a === 'string') aliases.add(a);
+      if (!this.deps.directoryRules.mayPublishRoom(userId, roomId, [...aliases]))
+        throw new MatrixError(403, 'M_FORBIDDEN', 'Not allowed to publish room');
+    }
     await this.deps.roomsApi.setRoomVisibility(roomId, visibility);
   }
 
