@@ -12,6 +12,7 @@ import t, { type Test } from 'tap';
 import { parseConfigText } from '../../../core/config/load.js';
 import { BootError } from '../../../core/errors.js';
 import { Kernel } from '../../../core/kernel.js';
+import { buildHandlers } from '../../../core/logging/handlers.js';
 import { parseLogConfig } from '../../../core/logging/log-config.js';
 import { createConfiguredLogger } from '../../../core/logging/log-router.js';
 import { builtinModules } from '../../../modules/index.js';
@@ -132,6 +133,46 @@ root: { level: INFO, handlers: [file] }
       /^line 057 /,
       'the oldest kept is the third file',
     );
+  },
+);
+
+void t.test(
+  'TimedRotatingFileHandler rotates at each boundary, names files by period, keeps backupCount',
+  async (t) => {
+    const dir = await tempDir(t);
+    const yaml = `version: 1
+formatters: { plain: { format: '%(message)s' } }
+handlers:
+  hourly: { class: logging.handlers.TimedRotatingFileHandler, filename: hourly.log, when: H, backupCount: 2, formatter: plain }
+  nightly: { class: logging.handlers.TimedRotatingFileHandler, filename: nightly.log, when: midnight, utc: true, formatter: plain }
+root: { level: INFO, handlers: [hourly, nightly] }
+`;
+    const plan = parseLogConfig(parseConfigText(yaml, join(dir, 'log.config')));
+    const handlers = buildHandlers(plan.handlers);
+    const write = (time: number, msg: string): void => {
+      for (const h of handlers.values()) h.handle({ name: 'axon', level: 30, time, fields: { msg } });
+    };
+    const now = Date.now();
+    const hour = 3_600_000;
+    for (let i = 0; i < 4; i++) write(now + i * hour + 1000, `hour ${i}`); // crosses 3 hourly boundaries
+    write(now + 2 * 86_400_000, 'two days later');
+    for (const h of handlers.values()) h.close();
+    const files = (await readdir(dir)).sort();
+    const hourly = files.filter((f) => f.startsWith('hourly.log.'));
+    t.equal(hourly.length, 2, 'only backupCount rotated hourly files are kept');
+    for (const f of hourly) t.match(f, /^hourly\.log\.\d{4}-\d\d-\d\d_\d\d$/, 'named %Y-%m-%d_%H');
+    t.equal(await readFile(join(dir, 'hourly.log'), 'utf8'), 'two days later\n');
+    t.equal(
+      await readFile(join(dir, hourly[1] ?? ''), 'utf8'),
+      'hour 3\n',
+      'the newest backup holds the last hour',
+    );
+    const nightly = files.filter((f) => f.startsWith('nightly.log.'));
+    // One rotation per UTC midnight crossed (the four hourly writes may straddle one); backupCount 0 keeps all.
+    const days = new Set([0, 1, 2, 3].map((i) => new Date(now + i * hour + 1000).toISOString().slice(0, 10)));
+    t.equal(nightly.length, days.size, 'one rotation per UTC midnight crossed');
+    for (const f of nightly) t.match(f, /^nightly\.log\.\d{4}-\d\d-\d\d$/, 'named %Y-%m-%d');
+    t.equal(await readFile(join(dir, 'nightly.log'), 'utf8'), 'two days later\n');
   },
 );
 
