@@ -61,6 +61,10 @@ export const AuthConfigSchema = Type.Object({
   require_auth_for_profile_requests: Type.Boolean({ default: false }),
   /** GET /profile of another user needs a joined room in common with them (Synapse's key). */
   limit_profile_requests_to_users_who_share_rooms: Type.Boolean({ default: false }),
+  /** false: a display name, once set, can be changed only by a server admin (Synapse's key). */
+  enable_set_displayname: Type.Boolean({ default: true }),
+  /** false: an avatar, once set, can be changed only by a server admin (Synapse's key). */
+  enable_set_avatar_url: Type.Boolean({ default: true }),
   login_via_existing_session: Type.Object(
     {
       enabled: Type.Boolean({ default: false }),

@@ -20,7 +20,10 @@ export class ProfileService {
   private readonly store: Cradle['authStore'];
   private readonly events: Cradle['authEvents'];
   private readonly serverName: string;
-  private readonly config: Pick<Cradle['authConfig'], 'limit_profile_requests_to_users_who_share_rooms'>;
+  private readonly config: Pick<
+    Cradle['authConfig'],
+    'limit_profile_requests_to_users_who_share_rooms' | 'enable_set_displayname' | 'enable_set_avatar_url'
+  >;
   private readonly extensions: Pick<Cradle['authExtensions'], 'sharesRoom'>;
 
   constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName' | 'authConfig' | 'authExtensions'>) {
@@ -73,6 +76,7 @@ export class ProfileService {
   async setField(requester: Requester, userId: string, key: string, body: Readonly<Record<string, unknown>>) {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
+    await this.checkChangeEnabled(requester, userId, key);
     if (!Object.hasOwn(body, key)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
     let value = body[key];
     if (key === 'displayname' || key === 'avatar_url' || key === 'm.tz') {
@@ -98,6 +102,7 @@ export class ProfileService {
   async deleteField(requester: Requester, userId: string, key: string): Promise<void> {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
+    await this.checkChangeEnabled(requester, userId, key);
     const before = await this.store.profiles.get(userId);
     if (!Object.hasOwn(before, key)) return;
     await this.store.profiles.delete(userId, [key]);
@@ -108,6 +113,22 @@ export class ProfileService {
       value: undefined,
       profile,
     });
+  }
+
+  /**
+   * Synapse's enable_set_displayname / enable_set_avatar_url: false lets a user set the field once (while
+   * it is empty) and no longer change it; server admins still may.
+   */
+  private async checkChangeEnabled(requester: Requester, userId: string, key: string): Promise<void> {
+    const locked =
+      (key === 'displayname' && !this.config.enable_set_displayname) ||
+      (key === 'avatar_url' && !this.config.enable_set_avatar_url);
+    if (!locked) return;
+    const current = (await this.store.profiles.get(userId))[key];
+    if (typeof current !== 'string' || current === '') return;
+    if ((await this.store.users.get(requester.userId))?.admin) return;
+    const what = key === 'displayname' ? 'display name' : 'avatar';
+    throw new MatrixError(400, 'M_FORBIDDEN', `Changing ${what} is disabled on this server`);
   }
 
   private async checkMayEdit(requester: Requester, userId: string): Promise<void> {

@@ -3,7 +3,7 @@
  * limit_profile_requests_to_users_who_share_rooms (only users sharing a joined room, and oneself).
  */
 import t from 'tap';
-import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
+import { adminRegistrationConfig, makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 import { startServer } from '../../../helpers/start-server.js';
 
 void t.test('require_auth_for_profile_requests: profile reads need an access token', async (t) => {
@@ -69,4 +69,45 @@ void t.test('limit_profile_requests_to_users_who_share_rooms', async (t) => {
     200,
     'unauthenticated reads are not limited (as Synapse)',
   );
+});
+
+void t.test('enable_set_displayname / enable_set_avatar_url: false', async (t) => {
+  const server = await startServer(t, {
+    config: {
+      ...openRegistrationConfig,
+      ...adminRegistrationConfig,
+      enable_set_displayname: false,
+      enable_set_avatar_url: false,
+    },
+  });
+  const alice = await makeUser(server, { localpart: 'alice' }); // registration sets displayname "alice"
+  const admin = await makeUser(server, { localpart: 'admin', admin: true });
+  const put = (token: string, field: string, value: string) =>
+    server.request('PUT', `/_matrix/client/v3/profile/${alice.userId}/${field}`, {
+      token,
+      body: { [field]: value },
+    });
+
+  const refused = await put(alice.accessToken, 'displayname', 'Alice');
+  t.equal(refused.status, 400);
+  t.same(refused.body, { errcode: 'M_FORBIDDEN', error: 'Changing display name is disabled on this server' });
+  t.equal(
+    (await put(alice.accessToken, 'avatar_url', 'mxc://test.local/a')).status,
+    200,
+    'an empty avatar may be set once',
+  );
+  const again = await put(alice.accessToken, 'avatar_url', 'mxc://test.local/b');
+  t.same(again.body, { errcode: 'M_FORBIDDEN', error: 'Changing avatar is disabled on this server' });
+  const deleted = await server.request('DELETE', `/_matrix/client/v3/profile/${alice.userId}/displayname`, {
+    token: alice.accessToken,
+  });
+  t.equal(deleted.status, 400, 'nor deleted');
+  t.equal((await put(admin.accessToken, 'displayname', 'Alice')).status, 200, 'a server admin still may');
+  t.equal((await put(alice.accessToken, 'm.tz', 'Europe/Paris')).status, 200, 'other fields are not locked');
+
+  const caps = await server.request('GET', '/_matrix/client/v3/capabilities', { token: alice.accessToken });
+  t.match(caps.body.capabilities, {
+    'm.set_displayname': { enabled: false },
+    'm.set_avatar_url': { enabled: false },
+  });
 });
