@@ -17,6 +17,10 @@ export const directoryConfigSchema = Type.Object({
   alias_creation_rules: Type.Optional(Type.Array(DirectoryRule)),
   /** Who may publish which room to the room directory, matched as alias_creation_rules (absent: all allowed). */
   room_list_publication_rules: Type.Optional(Type.Array(DirectoryRule)),
+  /** false: the room directory lists nothing and no room can be published to it (Synapse's key). */
+  enable_room_list_search: Type.Boolean({ default: true }),
+  /** false: users may create aliases for rooms they are not in (Synapse's key; admins never need to be). */
+  require_membership_for_aliases: Type.Boolean({ default: true }),
 });
 export type DirectoryConfig = Static<typeof directoryConfigSchema>;
 export type DirectoryRuleConfig = Static<typeof DirectoryRule>;

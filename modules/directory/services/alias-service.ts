@@ -35,7 +35,11 @@ export class AliasService {
     if (serverName !== this.deps.serverName)
       throw new MatrixError(400, 'M_INVALID_PARAM', 'Room alias must be on this server');
     const state = await this.deps.directoryRoomFacts.requireState(roomId);
-    if (state.membershipOf(userId) !== 'join' && !(await this.isServerAdmin(userId)))
+    if (
+      this.deps.directoryRules.aliasesNeedMembership &&
+      state.membershipOf(userId) !== 'join' &&
+      !(await this.isServerAdmin(userId))
+    )
       throw new MatrixError(403, 'M_FORBIDDEN', 'You must be in the room to create an alias for it');
     await this.deps.spamCheckers.assertAllowed('userMayCreateRoomAlias', { userId, roomAlias: alias });
     this.assertAliasAllowed(userId, roomId, alias);

@@ -41,16 +41,25 @@ function decide(rules: readonly Rule[], userId: string, roomId: string, aliases:
   return false;
 }
 
+/** The operator's directory policy: the two rule lists and Synapse's two switches beside them. */
 export class DirectoryRules {
   private readonly aliasCreation: readonly Rule[];
   private readonly publication: readonly Rule[];
+  /** `enable_room_list_search`: false lists nothing and publishes nothing. */
+  readonly roomListEnabled: boolean;
+  /** `require_membership_for_aliases`. */
+  readonly aliasesNeedMembership: boolean;
 
   constructor(config: {
     alias_creation_rules?: readonly DirectoryRuleConfig[] | undefined;
     room_list_publication_rules?: readonly DirectoryRuleConfig[] | undefined;
+    enable_room_list_search?: boolean | undefined;
+    require_membership_for_aliases?: boolean | undefined;
   }) {
     this.aliasCreation = compile(config.alias_creation_rules);
     this.publication = compile(config.room_list_publication_rules);
+    this.roomListEnabled = config.enable_room_list_search !== false;
+    this.aliasesNeedMembership = config.require_membership_for_aliases !== false;
   }
 
   mayCreateAlias(userId: string, roomId: string, alias: string): boolean {
@@ -59,6 +68,6 @@ export class DirectoryRules {
 
   /** `aliases`: the room's local aliases and its canonical and alternative aliases. */
   mayPublishRoom(userId: string, roomId: string, aliases: readonly string[]): boolean {
-    return decide(this.publication, userId, roomId, aliases);
+    return this.roomListEnabled && decide(this.publication, userId, roomId, aliases);
   }
 }

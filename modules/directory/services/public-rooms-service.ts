@@ -62,6 +62,12 @@ export class PublicRoomsService {
     )
       throw new MatrixError(403, 'M_FORBIDDEN', 'You do not have permission to change the room visibility');
     if (visibility === 'public') {
+      if (!this.deps.directoryRules.roomListEnabled)
+        throw new MatrixError(
+          403,
+          'M_FORBIDDEN',
+          'This user is not permitted to publish rooms to the room list',
+        );
       await this.deps.spamCheckers.assertAllowed('userMayPublishRoom', { userId, roomId });
       // room_list_publication_rules, over the room's local aliases and its canonical and alternative ones
       const aliases = new Set(await this.deps.directoryAliasStore.aliasesOfRoom(roomId));
@@ -77,6 +83,7 @@ export class PublicRoomsService {
 
   /** GET/POST /publicRooms: the most joined first, then by room id. */
   async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage> {
+    if (!this.deps.directoryRules.roomListEnabled) return { chunk: [], total_room_count_estimate: 0 };
     if (query.server !== undefined && query.server !== this.deps.serverName)
       throw new MatrixError(400, 'M_INVALID_PARAM', `Cannot list the rooms of ${query.server}`);
     if (query.limit !== undefined && query.limit < 0)

@@ -106,3 +106,49 @@ void t.test('room_list_publication_rules', async (t) => {
   t.equal(aliasPut.status, 200);
   t.equal((await publish(bob.accessToken, bobPlain)).status, 200, 'a matching local alias allows it');
 });
+
+void t.test('enable_room_list_search: false lists and publishes nothing', async (t) => {
+  const server = await startServer(t, {
+    config: { ...openRegistrationConfig, enable_room_list_search: false },
+  });
+  const alice = await makeUser(server, { localpart: 'alice' });
+  const room = await server.request('POST', '/_matrix/client/v3/createRoom', {
+    token: alice.accessToken,
+    body: { visibility: 'public' },
+  });
+  t.equal(room.status, 200, 'a public createRoom still creates the room');
+  t.same((await server.request('GET', '/_matrix/client/v3/publicRooms')).body, {
+    chunk: [],
+    total_room_count_estimate: 0,
+  });
+  const publish = await server.request('PUT', `/_matrix/client/v3/directory/list/room/${room.body.room_id}`, {
+    token: alice.accessToken,
+    body: { visibility: 'public' },
+  });
+  t.equal(publish.status, 403);
+  const visibility = await server.request(
+    'GET',
+    `/_matrix/client/v3/directory/list/room/${room.body.room_id}`,
+  );
+  t.same(visibility.body, { visibility: 'private' }, 'not published');
+});
+
+void t.test('require_membership_for_aliases: false lets a non-member create an alias', async (t) => {
+  for (const required of [true, false]) {
+    const server = await startServer(t, {
+      config: { ...openRegistrationConfig, require_membership_for_aliases: required },
+    });
+    const alice = await makeUser(server, { localpart: 'alice' });
+    const bob = await makeUser(server, { localpart: 'bob' });
+    const room = await server.request('POST', '/_matrix/client/v3/createRoom', {
+      token: alice.accessToken,
+      body: {},
+    });
+    const put = await server.request('PUT', `/_matrix/client/v3/directory/room/${alias('bobs')}`, {
+      token: bob.accessToken,
+      body: { room_id: room.body.room_id },
+    });
+    t.equal(put.status, required ? 403 : 200, `required: ${required}`);
+    await server.stop();
+  }
+});
