@@ -9,7 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateConfigText } from './config/generate.js';
 import { BootError } from './errors.js';
-import { Kernel } from './kernel.js';
+import { Kernel, resolvePath } from './kernel.js';
+import { validateConfig } from './config/compose.js';
+import { loadConfigFile } from './config/load.js';
+import { backupDatabase, BackupError, type BackupResult } from './storage/backup.js';
 import type { AnyModuleDefinition, CliCommand } from './define-module.js';
 
 const DEV_CONFIG = 'data/homeserver.yaml';
@@ -20,6 +23,8 @@ const USAGE = `usage: axon <command> [options]
                   [--database-url postgres://...]
   start [-c FILE]        run the homeserver in the foreground (no -c: a development config under ./data/)
   migrate -c FILE        apply database migrations and exit
+  backup -c FILE --to FILE
+                         copy the database while the server runs (SQLite; prints the pg_dump command for PostgreSQL)
   modules                list the built-in modules and whether they are on by default
   --version              print Axon's version and the Matrix spec versions it serves
 
@@ -53,6 +58,15 @@ const COMMAND_HELP: Readonly<Record<string, string>> = {
   Applies the database migrations of the enabled modules and exits.
 
   -c, --config FILE         homeserver.yaml`,
+  backup: `usage: axon backup -c FILE --to FILE
+
+  Copies the database into FILE while the server may keep running. SQLite: an online copy with VACUUM INTO
+  (one consistent snapshot, compacted; FILE must not exist). PostgreSQL: prints the pg_dump command to run
+  (and the pg_restore one), writes nothing and exits with status 2. Back up the media store and the signing
+  key too (the command names both).
+
+  -c, --config FILE         homeserver.yaml
+  --to FILE                 where to write the copy`,
   modules: `usage: axon modules
 
   Lists the built-in modules and whether they are on by default (switch them under \`modules:\`).`,
@@ -85,6 +99,8 @@ async function main(
       return start(rest, modules);
     case 'migrate':
       return migrate(rest, modules);
+    case 'backup':
+      return backup(rest, modules);
     case 'modules':
       for (const m of modules) {
         console.log(`${m.name.padEnd(16)} ${m.enabledByDefault ? 'on ' : 'off'}  ${m.description}`);
@@ -249,6 +265,48 @@ async function migrate(argv: readonly string[], modules: readonly AnyModuleDefin
   const kernel = await Kernel.boot({ configPath, modules, listen: false });
   await kernel.stop();
   console.log('database is up to date');
+  return 0;
+}
+
+async function backup(argv: readonly string[], modules: readonly AnyModuleDefinition[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { config: { type: 'string', short: 'c' }, to: { type: 'string' } },
+  });
+  if (!values.config || !values.to) {
+    console.error('backup needs -c FILE and --to FILE (see: axon backup --help)');
+    return 1;
+  }
+  const config = validateConfig(await loadConfigFile(values.config), modules);
+  const configDir = dirname(resolve(values.config));
+  let result: BackupResult;
+  try {
+    result = await backupDatabase(config.kernel.database, configDir, values.to);
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    console.error(`axon backup: ${err.message}`);
+    return 1;
+  }
+  const signingKey = resolvePath(
+    configDir,
+    config.kernel.signing_key_path ?? `${config.kernel.server_name}.signing.key`,
+  );
+  const mediaStore = config.whole['media_store_path'];
+  const others = [
+    `the signing key ${signingKey}`,
+    ...(typeof mediaStore === 'string' ? [`the media store ${resolvePath(configDir, mediaStore)}/`] : []),
+    `and ${resolve(values.config)}`,
+  ].join(', ');
+  if (result.engine === 'pg') {
+    console.log(
+      `Axon does not dump PostgreSQL itself; nothing was written. Run (with PGPASSWORD set or a ~/.pgpass entry):\n\n` +
+        `  ${result.command}\n\nand to restore into an empty database:\n\n  ${result.restore}\n\nAlso back up ${others}.`,
+    );
+    return 2;
+  }
+  console.log(
+    `backed up ${result.source} to ${result.file} (${result.bytes} bytes). Also back up ${others}.`,
+  );
   return 0;
 }
 

@@ -26,6 +26,8 @@ import {
 } from './http/listeners.js';
 import { RouterRegistry } from './http/router-registry.js';
 import { createLogger } from './logger.js';
+import { loadLogConfig } from './logging/log-config.js';
+import { createConfiguredLogger, type ConfiguredLogger } from './logging/log-router.js';
 import { orderModules } from './modules.js';
 import { InProcessNotifier } from './notifier/in-process.js';
 import { loadOrCreateSigningKey } from './signing-key-file.js';
@@ -62,6 +64,7 @@ export class Kernel {
     readonly listeners: readonly OpenListener[],
     private readonly shutdown: AbortController,
     private readonly pidFile: string | undefined,
+    private readonly logging: ConfiguredLogger,
   ) {}
 
   static async boot(options: BootOptions): Promise<Kernel> {
@@ -72,7 +75,25 @@ export class Kernel {
       ? dirname(resolve(options.configPath))
       : resolve(options.configDir ?? '.');
     const config = validateConfig(loaded, options.modules);
-    const logger = options.logger ?? createLogger(await logLevel(config, configDir));
+    const logging = options.logger
+      ? { logger: options.logger, close: () => undefined }
+      : await createKernelLogger(config, configDir);
+    try {
+      return await Kernel.bootWith(options, loaded, configDir, config, logging);
+    } catch (err) {
+      logging.close(); // a boot failure is printed by the CLI; the log files are flushed and closed
+      throw err;
+    }
+  }
+
+  private static async bootWith(
+    options: BootOptions,
+    loaded: LoadedConfig,
+    configDir: string,
+    config: ValidatedConfig,
+    logging: ConfiguredLogger,
+  ): Promise<Kernel> {
+    const logger = logging.logger;
     for (const warning of config.warnings) logger.warn(warning);
     const modules = orderModules(config.enabledModules, options.modules);
     setMaxJsonBodySize(config.kernel.max_request_body_size);
@@ -88,6 +109,7 @@ export class Kernel {
     );
     const db = await openDatabase(config.kernel.database, configDir);
     await checkDatabase(db, config.kernel.database);
+    logStatements(db, logger);
     const metrics = config.kernel.enable_metrics ? new AxonMetrics(db) : undefined;
     const notifier = new InProcessNotifier();
     const shutdown = new AbortController();
@@ -147,7 +169,7 @@ export class Kernel {
       { modules: modules.map((m) => m.name), server_name: config.kernel.server_name },
       'Axon started',
     );
-    return new Kernel(container, config, modules, openListeners, shutdown, pidFile);
+    return new Kernel(container, config, modules, openListeners, shutdown, pidFile, logging);
   }
 
   get db(): Knex {
@@ -174,6 +196,7 @@ export class Kernel {
       await db.destroy();
       if (this.pidFile) await rm(this.pidFile, { force: true });
       logger.info('Axon stopped');
+      this.logging.close();
     })();
     return this.stopping;
   }
@@ -322,20 +345,16 @@ export function resolvePath(configDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(configDir, path);
 }
 
-/** `log_level`, or the root level of a Synapse-style `log_config` file when one is given. */
-async function logLevel(config: ValidatedConfig, configDir: string): Promise<string> {
+/** `log_config` (a Synapse log config file) when given, else JSON lines on stdout at `log_level`. */
+async function createKernelLogger(config: ValidatedConfig, configDir: string): Promise<ConfiguredLogger> {
   const { log_config: file, log_level: level } = config.kernel;
-  if (!file) return level;
-  try {
-    const text = await readFile(resolvePath(configDir, file), 'utf8');
-    const match = /^root:\s*\n\s+level:\s*(\w+)/m.exec(text);
-    const synapseLevel = match?.[1]?.toLowerCase();
-    return synapseLevel === 'warning'
-      ? 'warn'
-      : synapseLevel === 'critical'
-        ? 'fatal'
-        : (synapseLevel ?? level);
-  } catch {
-    return level;
-  }
+  if (!file) return { logger: createLogger(level), close: () => undefined };
+  return createConfiguredLogger(await loadLogConfig(resolvePath(configDir, file)));
+}
+
+/** Synapse's `synapse.storage.SQL` at DEBUG: every statement (without its bindings, which may hold secrets). */
+function logStatements(db: Knex, logger: Logger): void {
+  const sqlLogger = logger.child({ name: 'axon.storage.SQL' });
+  if (!sqlLogger.isLevelEnabled('debug')) return;
+  db.on('query', (query: { sql?: unknown }) => sqlLogger.debug({ sql: query.sql }, 'SQL'));
 }

@@ -1,9 +1,7 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { REDACT } from './logging/log-router.js';
 
-/** The root logger: JSON lines (pino). Modules and plugins get children named after them. */
+/** The root logger without a `log_config`: JSON lines (pino). Modules and plugins get children named after them. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    { level, base: undefined, redact: ['access_token', 'password', '*.password', '*.access_token'] },
-    destination,
-  );
+  return pino({ level, base: undefined, redact: REDACT }, destination);
 }

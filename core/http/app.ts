@@ -35,7 +35,9 @@ export function buildApp(
   const logger: Logger = container.cradle.logger.child({ listener: options.listenerName });
 
   if (options.metrics) app.use(options.metrics.middleware());
-  app.use(accessLog(container, logger));
+  // Synapse's `synapse.access.http.<port>`: its own logger, so a log config can quieten or redirect it.
+  const accessLogger = logger.child({ name: `axon.access.http.${options.listenerName.split(':').at(-1)}` });
+  app.use(accessLog(container, logger, accessLogger));
   app.use(
     cors({
       origin: '*',
@@ -100,7 +102,7 @@ async function refuseNulInParams(ctx: AxonContext, next: Next): Promise<void> {
   await next();
 }
 
-function accessLog(container: AxonContainer, logger: Logger) {
+function accessLog(container: AxonContainer, logger: Logger, accessLogger: Logger) {
   return async (ctx: AxonContext, next: Next): Promise<void> => {
     const started = process.hrtime.bigint();
     const requestId = `${(++requestCounter).toString(36)}`;
@@ -135,9 +137,11 @@ function accessLog(container: AxonContainer, logger: Logger) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (logger.isLevelEnabled('info'))
-        ctx.state.logger.info(
+      if (accessLogger.isLevelEnabled('info'))
+        accessLogger.info(
           {
+            requestId,
+            ...(ctx.state.requester && { user: ctx.state.requester.userId }),
             method: ctx.method,
             path: ctx.path,
             status: ctx.status,

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AnyModuleDefinition, Migration } from '../define-module.js';
+import { BootError } from '../errors.js';
 
 class ListMigrationSource implements Knex.MigrationSource<Migration> {
   constructor(private readonly migrations: readonly Migration[]) {}
@@ -38,6 +39,7 @@ export async function migrateToLatest(
   for (const module of modules) {
     if (!module.migrations?.length) continue;
     await recordRenames(db, module, logger);
+    await refuseUnknownMigrations(db, module);
     const [, applied] = (await db.migrate.latest(migrationConfig(module))) as [number, string[]];
     if (applied.length > 0) logger.info({ module: module.name, applied }, 'applied migrations');
   }
@@ -63,6 +65,25 @@ async function recordRenames(db: Knex, module: AnyModuleDefinition, logger: Logg
     return done;
   });
   if (renamed.length > 0) logger.info({ module: module.name, renamed }, 'renamed recorded migrations');
+}
+
+/**
+ * A database that a newer Axon migrated records migrations this version lacks (a downgrade): knex would
+ * stop with "the migration directory is corrupt". Say what happened and what to do instead; nothing is
+ * changed, so running the newer version again works.
+ */
+async function refuseUnknownMigrations(db: Knex, module: AnyModuleDefinition): Promise<void> {
+  const table = migrationTableName(module.name);
+  if (!(await db.schema.hasTable(table))) return;
+  const known = new Set((module.migrations ?? []).map((m) => m.name));
+  const rows = await db<{ name: string }>(table).select('name');
+  const unknown = rows.map((r) => r.name).filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  throw new BootError(
+    'AXON_ERR_DATABASE_NEWER',
+    `the database was migrated by a newer Axon: module ${module.name} has migrations this version does not ` +
+      `know (${unknown.join(', ')}). Run the newer version again, or restore the backup taken before the upgrade`,
+  );
 }
 
 /** Rolls back every migration of the given modules, last module first (used by tests of `down`). */

@@ -176,6 +176,11 @@ export interface AuthApi {
   registerUiaStage(type: string, handler: UiaStageHandler): void;
   /** Connects third-party identifiers (one provider: the identity-proxy module). */
   registerThreepidSupport(support: ThreepidSupport): void;
+  /**
+   * Whether two users share a joined room (the rooms module answers), for Synapse's
+   * `limit_profile_requests_to_users_who_share_rooms`; without one, no profile of another user is served then.
+   */
+  registerSharedRoomsCheck(check: (a: string, b: string) => Promise<boolean>): void;
   /** Called after POST /register created a user (identity-proxy binds the email its UIA validated). */
   onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void;
 }

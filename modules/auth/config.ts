@@ -57,6 +57,14 @@ export const AuthConfigSchema = Type.Object({
   refresh_token_lifetime: OptionalDuration,
   nonrefreshable_access_token_lifetime: OptionalDuration,
   session_lifetime: OptionalDuration,
+  /** GET /profile needs an access token (Synapse's key). */
+  require_auth_for_profile_requests: Type.Boolean({ default: false }),
+  /** GET /profile of another user needs a joined room in common with them (Synapse's key). */
+  limit_profile_requests_to_users_who_share_rooms: Type.Boolean({ default: false }),
+  /** false: a display name, once set, can be changed only by a server admin (Synapse's key). */
+  enable_set_displayname: Type.Boolean({ default: true }),
+  /** false: an avatar, once set, can be changed only by a server admin (Synapse's key). */
+  enable_set_avatar_url: Type.Boolean({ default: true }),
   login_via_existing_session: Type.Object(
     {
       enabled: Type.Boolean({ default: false }),

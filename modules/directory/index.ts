@@ -1,4 +1,6 @@
-import { asClass } from 'awilix';
+import { directoryConfigSchema } from './config.js';
+import { DirectoryRules } from './services/directory-rules.js';
+import { asClass, asValue } from 'awilix';
 import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import { directoryRoutes } from './routes/directory.routes.js';
@@ -16,6 +18,7 @@ declare module '../../core/container.js' {
     directoryAliasService: AliasService;
     directoryPublicRooms: PublicRoomsService;
     directorySpaces: SpacesService;
+    directoryRules: DirectoryRules;
   }
 }
 
@@ -26,8 +29,10 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['rooms'],
   migrations: directoryMigrations,
-  register({ container }) {
+  config: directoryConfigSchema,
+  register({ container, config }) {
     container.register({
+      directoryRules: asValue(new DirectoryRules(config)),
       directoryAliasStore: asClass(AliasStore).singleton(),
       directoryRoomFacts: asClass(RoomFacts).singleton(),
       directoryAliasService: asClass(AliasService).singleton(),

@@ -1,8 +1,7 @@
+import { roomsConfigSchema, type RoomsConfig } from './config.js';
 import { aliasTo, asClass, asFunction, asValue } from 'awilix';
-import { Type, type Static } from '@sinclair/typebox';
 import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
-import { DEFAULT_ROOM_VERSION } from '../../core/protocol/room-versions.js';
 import type { RoomsApi, RoomsFederationApi, RoomsHookRegistry } from './api.js';
 import { roomsRoutes } from './routes/rooms.routes.js';
 import { LocalEventBuilder } from './services/event-builder.js';
@@ -16,6 +15,7 @@ import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
 import { MembershipService } from './services/membership-service.js';
+import { applyServerPolicies } from './services/server-policies.js';
 import { RoomCreationService } from './services/room-creation-service.js';
 import { RoomEventsService } from './services/room-events-service.js';
 import { RelationsBundler } from './services/relations-bundler.js';
@@ -46,11 +46,7 @@ import { OutOfBandMemberships } from './services/out-of-band-memberships.js';
 import { FederationMemberships } from './services/federation-memberships.js';
 import { RemoteMemberships } from './services/remote-memberships.js';
 
-export const roomsConfigSchema = Type.Object({
-  /** The room version of new rooms (Synapse's `default_room_version`). */
-  default_room_version: Type.String({ default: DEFAULT_ROOM_VERSION }),
-});
-export type RoomsConfig = Static<typeof roomsConfigSchema>;
+export { roomsConfigSchema, type RoomsConfig } from './config.js';
 
 declare module '../../core/container.js' {
   interface Cradle {
@@ -187,6 +183,11 @@ export default defineModule({
   },
   async start(cradle) {
     const { authApi, roomsMembership, roomsApi } = cradle;
+    applyServerPolicies(cradle); // block_non_admin_invites, forget_rooms_on_leave, auto_join_rooms
+    authApi.registerSharedRoomsCheck(async (a, b) => {
+      const theirs = new Set(await roomsApi.joinedRooms(b));
+      return (await roomsApi.joinedRooms(a)).some((room) => theirs.has(room));
+    });
     authApi.onProfileChanged(async (change) => {
       if (change.field !== 'displayname' && change.field !== 'avatar_url') return;
       await roomsMembership.updateProfileInRooms(change.userId);

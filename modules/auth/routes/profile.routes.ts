@@ -8,12 +8,18 @@ const AnyObject = Type.Object({}, { additionalProperties: true });
 
 /** Spec: "Profiles" (v1.16+ per-field endpoints). */
 export function profileRoutes(router: ModuleRouter, cradle: Cradle): void {
-  router.get('/_matrix/client/v3/profile/:userId', { auth: 'optional' }, async (ctx) => {
-    ctx.body = await cradle.authProfiles.get(ctx.params['userId'] ?? '');
+  // Synapse's require_auth_for_profile_requests: the reads need an access token.
+  const readAuth = cradle.authConfig.require_auth_for_profile_requests ? 'required' : 'optional';
+  router.get('/_matrix/client/v3/profile/:userId', { auth: readAuth }, async (ctx) => {
+    ctx.body = await cradle.authProfiles.getFor(ctx.state.requester?.userId, ctx.params['userId'] ?? '');
   });
 
-  router.get('/_matrix/client/v3/profile/:userId/:keyName', { auth: 'optional' }, async (ctx) => {
-    ctx.body = await cradle.authProfiles.getField(ctx.params['userId'] ?? '', ctx.params['keyName'] ?? '');
+  router.get('/_matrix/client/v3/profile/:userId/:keyName', { auth: readAuth }, async (ctx) => {
+    ctx.body = await cradle.authProfiles.getField(
+      ctx.state.requester?.userId,
+      ctx.params['userId'] ?? '',
+      ctx.params['keyName'] ?? '',
+    );
   });
 
   router.put(

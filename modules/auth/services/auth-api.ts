@@ -54,8 +54,8 @@ export class AuthApiImpl implements AuthApi {
     return {
       'm.change_password': { enabled: passwords.enabled !== false && passwords.localdb_enabled },
       'm.get_login_token': { enabled: this.config.login_via_existing_session.enabled },
-      'm.set_displayname': { enabled: true },
-      'm.set_avatar_url': { enabled: true },
+      'm.set_displayname': { enabled: this.config.enable_set_displayname },
+      'm.set_avatar_url': { enabled: this.config.enable_set_avatar_url },
       'm.profile_fields': { enabled: true },
       'm.3pid_changes': { enabled: this.extensions.threepids?.changesEnabled ?? false },
     };
@@ -131,6 +131,10 @@ export class AuthApiImpl implements AuthApi {
 
   registerThreepidSupport(support: ThreepidSupport): void {
     this.extensions.registerThreepidSupport(support);
+  }
+
+  registerSharedRoomsCheck(check: (a: string, b: string) => Promise<boolean>): void {
+    this.extensions.sharesRoom = check;
   }
 
   onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void {

@@ -36,7 +36,7 @@ export class AuthEvents {
   readonly userRegistered: Listener<UserRegistered>[] = [];
 
   constructor({ logger }: Pick<Cradle, 'logger'>) {
-    this.logger = logger.child({ component: 'auth-events' });
+    this.logger = logger.child({ module: 'auth', component: 'auth-events' });
   }
 
   async emit<E>(name: string, listeners: readonly Listener<E>[], event: E): Promise<void> {

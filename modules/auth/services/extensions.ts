@@ -7,6 +7,8 @@ import type { ThreepidSupport, UiaStageHandler } from '../api.js';
 export class AuthExtensions {
   private readonly stages = new Map<string, UiaStageHandler>();
   private support: ThreepidSupport | undefined;
+  /** Whether two users share a joined room (registered by the rooms module). */
+  sharesRoom: ((a: string, b: string) => Promise<boolean>) | undefined;
 
   registerUiaStage(type: string, handler: UiaStageHandler): void {
     if (this.stages.has(type)) throw new Error(`UIA stage ${type} is already registered`);

@@ -59,7 +59,7 @@ export class LoginService {
     this.uia = c.authUia;
     this.extensions = c.authExtensions;
     this.serverName = c.serverName;
-    this.logger = c.logger.child({ component: 'auth-login' });
+    this.logger = c.logger.child({ module: 'auth', component: 'auth-login' });
   }
 
   /** GET /login: password (when enabled), the providers' types, and m.login.token. */

@@ -20,11 +20,32 @@ export class ProfileService {
   private readonly store: Cradle['authStore'];
   private readonly events: Cradle['authEvents'];
   private readonly serverName: string;
+  private readonly config: Pick<
+    Cradle['authConfig'],
+    'limit_profile_requests_to_users_who_share_rooms' | 'enable_set_displayname' | 'enable_set_avatar_url'
+  >;
+  private readonly extensions: Pick<Cradle['authExtensions'], 'sharesRoom'>;
 
-  constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName'>) {
+  constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName' | 'authConfig' | 'authExtensions'>) {
     this.store = c.authStore;
     this.events = c.authEvents;
     this.serverName = c.serverName;
+    this.config = c.authConfig;
+    this.extensions = c.authExtensions;
+  }
+
+  /**
+   * GET /profile as a client asks it: with `limit_profile_requests_to_users_who_share_rooms`, an
+   * authenticated user sees only their own profile and those of users they share a joined room with (as
+   * Synapse, an unauthenticated request is not limited; require_auth_for_profile_requests closes that).
+   */
+  async getFor(requester: string | undefined, userId: string): Promise<Profile> {
+    if (this.config.limit_profile_requests_to_users_who_share_rooms && requester && requester !== userId) {
+      if (!(await this.extensions.sharesRoom?.(requester, userId))) {
+        throw new MatrixError(403, 'M_FORBIDDEN', "You don't share a room with this user");
+      }
+    }
+    return this.get(userId);
   }
 
   /** The profile of a local user; undefined when no such user was ever registered. */
@@ -40,9 +61,13 @@ export class ProfileService {
     return profile;
   }
 
-  async getField(userId: string, key: string): Promise<Record<string, unknown>> {
+  async getField(
+    requester: string | undefined,
+    userId: string,
+    key: string,
+  ): Promise<Record<string, unknown>> {
     checkKey(key);
-    const profile = await this.get(userId);
+    const profile = await this.getFor(requester, userId);
     if (!Object.hasOwn(profile, key))
       throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
     return { [key]: profile[key] };
@@ -51,6 +76,7 @@ export class ProfileService {
   async setField(requester: Requester, userId: string, key: string, body: Readonly<Record<string, unknown>>) {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
+    await this.checkChangeEnabled(requester, userId, key);
     if (!Object.hasOwn(body, key)) throw new MatrixError(400, 'M_MISSING_PARAM', `Missing key '${key}'`);
     let value = body[key];
     if (key === 'displayname' || key === 'avatar_url' || key === 'm.tz') {
@@ -76,6 +102,7 @@ export class ProfileService {
   async deleteField(requester: Requester, userId: string, key: string): Promise<void> {
     checkKey(key);
     await this.checkMayEdit(requester, userId);
+    await this.checkChangeEnabled(requester, userId, key);
     const before = await this.store.profiles.get(userId);
     if (!Object.hasOwn(before, key)) return;
     await this.store.profiles.delete(userId, [key]);
@@ -86,6 +113,22 @@ export class ProfileService {
       value: undefined,
       profile,
     });
+  }
+
+  /**
+   * Synapse's enable_set_displayname / enable_set_avatar_url: false lets a user set the field once (while
+   * it is empty) and no longer change it; server admins still may.
+   */
+  private async checkChangeEnabled(requester: Requester, userId: string, key: string): Promise<void> {
+    const locked =
+      (key === 'displayname' && !this.config.enable_set_displayname) ||
+      (key === 'avatar_url' && !this.config.enable_set_avatar_url);
+    if (!locked) return;
+    const current = (await this.store.profiles.get(userId))[key];
+    if (typeof current !== 'string' || current === '') return;
+    if ((await this.store.users.get(requester.userId))?.admin) return;
+    const what = key === 'displayname' ? 'display name' : 'avatar';
+    throw new MatrixError(400, 'M_FORBIDDEN', `Changing ${what} is disabled on this server`);
   }
 
   private async checkMayEdit(requester: Requester, userId: string): Promise<void> {

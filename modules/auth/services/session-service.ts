@@ -82,7 +82,7 @@ export class SessionService implements AccessTokenResolver {
     this.store = authStore;
     this.events = authEvents;
     this.passwordProviders = passwordProviders;
-    this.logger = logger.child({ component: 'auth-sessions' });
+    this.logger = logger.child({ module: 'auth', component: 'auth-sessions' });
     this.lifetimes = tokenLifetimes(authConfig);
     this.now = Date.now;
   }

@@ -7,6 +7,7 @@ import { FederationRequestError } from '../../federation/api.js';
 import { MatrixError } from '../../../core/errors.js';
 import { parseRoomAlias, serverNameOf } from '../../../core/protocol/identifiers.js';
 import type { AliasStore } from '../store/alias-store.js';
+import type { DirectoryRules } from './directory-rules.js';
 import type { RoomFacts } from './room-facts.js';
 
 type Deps = Pick<
@@ -15,6 +16,7 @@ type Deps = Pick<
 > & {
   directoryAliasStore: AliasStore;
   directoryRoomFacts: RoomFacts;
+  directoryRules: DirectoryRules;
 };
 
 export class AliasService {
@@ -37,9 +39,14 @@ export class AliasService {
     if (serverName !== this.deps.serverName)
       throw new MatrixError(400, 'M_INVALID_PARAM', 'Room alias must be on this server');
     const state = await this.deps.directoryRoomFacts.requireState(roomId);
-    if (state.membershipOf(userId) !== 'join' && !(await this.isServerAdmin(userId)))
+    if (
+      this.deps.directoryRules.aliasesNeedMembership &&
+      state.membershipOf(userId) !== 'join' &&
+      !(await this.isServerAdmin(userId))
+    )
       throw new MatrixError(403, 'M_FORBIDDEN', 'You must be in the room to create an alias for it');
     await this.deps.spamCheckers.assertAllowed('userMayCreateRoomAlias', { userId, roomAlias: alias });
+    this.assertAliasAllowed(userId, roomId, alias);
     if (
       !(await this.deps.directoryAliasStore.create({
         roomAlias: alias,
@@ -207,7 +214,15 @@ export class AliasService {
         userId: creator,
         roomAlias: alias,
       });
+      // The room has no id yet: alias_creation_rules that name a room_id cannot match here.
+      this.assertAliasAllowed(creator, '', alias);
     }
+  }
+
+  /** alias_creation_rules (Synapse's; server admins are bound by them too). */
+  private assertAliasAllowed(userId: string, roomId: string, alias: string): void {
+    if (!this.deps.directoryRules.mayCreateAlias(userId, roomId, alias))
+      throw new MatrixError(403, 'M_FORBIDDEN', 'Not allowed to create alias');
   }
 
   /** createRoom hook: asks whether the room may be published, claims the alias and makes it canonical. */
@@ -226,6 +241,12 @@ export class AliasService {
         });
     }
     const alias = this.requestedAlias(request);
+    // room_list_publication_rules: as Synapse since 1.100, a refused publication still creates the room.
+    if (
+      request['visibility'] === 'public' &&
+      !this.deps.directoryRules.mayPublishRoom(creator, roomId, alias ? [alias] : [])
+    )
+      await this.deps.roomsApi.setRoomVisibility(roomId, 'private');
     if (!alias) return;
     if (
       !(await this.deps.directoryAliasStore.create({

@@ -5,11 +5,13 @@
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { AliasStore } from '../store/alias-store.js';
+import type { DirectoryRules } from './directory-rules.js';
 import type { RoomChunk, RoomFacts } from './room-facts.js';
 
 type Deps = Pick<Cradle, 'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi'> & {
   directoryAliasStore: AliasStore;
   directoryRoomFacts: RoomFacts;
+  directoryRules: DirectoryRules;
 };
 
 export interface PublicRoomsQuery {
@@ -59,13 +61,29 @@ export class PublicRoomsService {
       (await this.deps.authApi.getUser(userId))?.admin !== true
     )
       throw new MatrixError(403, 'M_FORBIDDEN', 'You do not have permission to change the room visibility');
-    if (visibility === 'public')
+    if (visibility === 'public') {
+      if (!this.deps.directoryRules.roomListEnabled)
+        throw new MatrixError(
+          403,
+          'M_FORBIDDEN',
+          'This user is not permitted to publish rooms to the room list',
+        );
       await this.deps.spamCheckers.assertAllowed('userMayPublishRoom', { userId, roomId });
+      // room_list_publication_rules, over the room's local aliases and its canonical and alternative ones
+      const aliases = new Set(await this.deps.directoryAliasStore.aliasesOfRoom(roomId));
+      const canonical = state.get('m.room.canonical_alias')?.content;
+      if (typeof canonical?.['alias'] === 'string') aliases.add(canonical['alias']);
+      if (Array.isArray(canonical?.['alt_aliases']))
+        for (const a of canonical['alt_aliases']) if (typeof a === 'string') aliases.add(a);
+      if (!this.deps.directoryRules.mayPublishRoom(userId, roomId, [...aliases]))
+        throw new MatrixError(403, 'M_FORBIDDEN', 'Not allowed to publish room');
+    }
     await this.deps.roomsApi.setRoomVisibility(roomId, visibility);
   }
 
   /** GET/POST /publicRooms: the most joined first, then by room id. */
   async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage> {
+    if (!this.deps.directoryRules.roomListEnabled) return { chunk: [], total_room_count_estimate: 0 };
     if (query.server !== undefined && query.server !== this.deps.serverName)
       throw new MatrixError(400, 'M_INVALID_PARAM', `Cannot list the rooms of ${query.server}`);
     if (query.limit !== undefined && query.limit < 0)

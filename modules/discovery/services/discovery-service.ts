@@ -47,13 +47,19 @@ export class DiscoveryService {
   private readonly config: Cradle['config'];
   /** Resolves a service by name, or undefined when no enabled module registered it. */
   private readonly optional: <T>(name: string) => T | undefined;
+  private readonly defaultIdentityServer: string | undefined;
 
   constructor({
     config,
     optionalService,
-  }: Pick<Cradle, 'config'> & { optionalService: <T>(name: string) => T | undefined }) {
+    defaultIdentityServer,
+  }: Pick<Cradle, 'config'> & {
+    optionalService: <T>(name: string) => T | undefined;
+    defaultIdentityServer?: string | undefined;
+  }) {
     this.config = config;
     this.optional = optionalService;
+    this.defaultIdentityServer = defaultIdentityServer;
   }
 
   /** GET /capabilities: the account capabilities of the auth module and the room versions of the rooms module. */
@@ -84,6 +90,8 @@ export class DiscoveryService {
     return {
       ...(this.config.extra_well_known_client_content ?? {}),
       'm.homeserver': { base_url: this.publicBaseUrl() },
+      // Synapse's default_identity_server (like it, only advertised when public_baseurl is set)
+      ...(this.defaultIdentityServer && { 'm.identity_server': { base_url: this.defaultIdentityServer } }),
     };
   }
 

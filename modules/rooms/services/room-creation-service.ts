@@ -3,6 +3,7 @@
  * levels, (the directory's canonical alias), join rules, history visibility, guest access for the private
  * presets, initial_state, name, topic, then the invites.
  */
+import type { RoomsConfig } from '../config.js';
 import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import { isValidUserId } from '../../../core/protocol/identifiers.js';
@@ -67,6 +68,7 @@ export class RoomCreationService {
   private readonly membership: MembershipService;
   private readonly hooks: RoomHooks;
   private readonly defaultRoomVersion: string;
+  private readonly encryptByDefault: RoomsConfig['encryption_enabled_by_default_for_room_type'];
 
   constructor({
     spamCheckers,
@@ -80,6 +82,7 @@ export class RoomCreationService {
     this.membership = roomsMembership;
     this.hooks = roomsHookLists;
     this.defaultRoomVersion = roomsConfig.default_room_version;
+    this.encryptByDefault = roomsConfig.encryption_enabled_by_default_for_room_type;
   }
 
   async createRoom(actor: Actor, request: CreateRoomRequest): Promise<string> {
@@ -94,8 +97,8 @@ export class RoomCreationService {
     });
     for (const validate of this.hooks.createValidators)
       await validate({ creator: actor.userId, request: { ...request } });
-    const preset =
-      PRESETS[request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat')];
+    const presetName = request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat');
+    const preset = PRESETS[presetName];
     const invitees = [...new Set(request.invite ?? [])].filter((u) => u !== actor.userId);
 
     const createContent: JsonObject = { ...(request.creation_content ?? {}), room_version: version.id };
@@ -144,6 +147,13 @@ export class RoomCreationService {
       ['m.room.history_visibility', { history_visibility: preset.historyVisibility }],
     ];
     if (preset.guestCanJoin) presetState.push(['m.room.guest_access', { guest_access: 'can_join' }]);
+    // Synapse's encryption_enabled_by_default_for_room_type: `all` rooms, or `invite` (the private presets).
+    if (
+      this.encryptByDefault === 'all' ||
+      (this.encryptByDefault === 'invite' && presetName !== 'public_chat')
+    ) {
+      presetState.push(['m.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }]);
+    }
     for (const [type, content] of presetState) {
       if (!initial.has(stateKey(type, ''))) await send(type, '', content);
     }
