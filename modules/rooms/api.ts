@@ -141,6 +141,13 @@ export interface RoomsApi {
   /** State entries that differ between stream positions `from` and `to` (their values at `to`); `withPdu` as above. */
   stateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
   stateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  /**
+   * When state resolution (forks of the DAG meeting) changed the room's current state in (`from`, `to`]:
+   * the entries at `to` that differ from `from` or whose key an event in the range set (resolution may
+   * have overruled it); else nothing — the events in the range then carry every change.
+   */
+  resolvedStateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
+  resolvedStateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
   /** The current state, or one entry of it. */
   currentState(roomId: string): Promise<ClientEvent[]>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<ClientEvent | undefined>;
@@ -232,6 +239,7 @@ export type RoomsApiForSync = Pick<
   | 'roomsWithEvents'
   | 'stateAt'
   | 'stateDelta'
+  | 'resolvedStateDelta'
   | 'membershipChangesOfUser'
   | 'roomsOfUser'
   | 'members'

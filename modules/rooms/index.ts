@@ -9,6 +9,7 @@ import { LocalEventBuilder } from './services/event-builder.js';
 import { EventPersister } from './services/event-persister.js';
 import { EventSender } from './services/event-sender.js';
 import { FederatedEventReceiver } from './services/federated-event-receiver.js';
+import { RoomStateResolver } from './services/state-resolver.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
@@ -26,6 +27,7 @@ import { UpgradeService } from './services/upgrade-service.js';
 import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.js';
 import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
 import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
+import { roomsCurrentStateGroupsMigration } from './store/migrations/20261207160000_rooms_current_state_groups.js';
 import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
@@ -76,6 +78,8 @@ declare module '../../core/container.js' {
     roomsHooks: RoomsHookRegistry;
     /** The receive pipeline for events from other servers. */
     roomsFederatedReceiver: FederatedEventReceiver;
+    /** State where forks of the DAG meet (state resolution per room version). */
+    roomsStateResolver: RoomStateResolver;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
     /** What the federation module calls (api.ts `RoomsFederationApi`). */
@@ -90,7 +94,12 @@ export default defineModule({
   enabledByDefault: true,
   requires: ['auth'],
   config: roomsConfigSchema,
-  migrations: [roomsDagMigration, membershipEventsIndexMigration, roomsSoftFailedEventsMigration],
+  migrations: [
+    roomsDagMigration,
+    membershipEventsIndexMigration,
+    roomsSoftFailedEventsMigration,
+    roomsCurrentStateGroupsMigration,
+  ],
   register({ container, config }) {
     container.register({
       roomsConfig: asValue(config),
@@ -130,6 +139,7 @@ export default defineModule({
       roomsEvents: asClass(RoomEventsService).singleton(),
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
+      roomsStateResolver: asClass(RoomStateResolver).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
       roomsFederationReads: asClass(FederationRoomReads).singleton(),
       roomsFederationApi: asClass(RoomsFederationApiImpl).singleton(),

@@ -7,16 +7,18 @@
  *       never imports federation), content hash (mismatch: continue with the redacted form). A failure here
  *       drops the event: nothing is stored.
  *  4.   auth against the event's own `auth_events` → stored rejected, with the rule's reason;
- *  5.   auth against the state before the event (the head's state when its prev_events are our forward
- *       extremities; the state after its one prev_event otherwise) → stored rejected;
- *  6.   auth against the current state → soft-failed: kept in `rooms_soft_failed_events`, never served to
- *       clients, never a forward extremity, never state;
- *  then `EventPersister.persistEvents` on the room head, under the room lock (a local send in the same
- *  room waits, and vice versa).
+ *  5.   auth against the state before the event → stored rejected. The state before is the head's when its
+ *       prev_events are exactly our forward extremities; else the state after its one prev_event, or the
+ *       resolution of the states after each (state-resolver.ts, the room version's algorithm);
+ *  6.   off the head, auth against the current state → soft-failed: kept in `rooms_soft_failed_events`,
+ *       never served to clients, never a forward extremity, never state;
+ *  then `EventPersister.persistEvents` under the room lock (a local send in the same room waits, and vice
+ *  versa). Off the head it carries the state before and the room's current state once the event is in —
+ *  the resolution of the states after the forward extremities — which the persister stores as groups and
+ *  writes to the current state, memberships and the current state's history (what sync reads).
  *
  * Not built yet (the event is refused, nothing stored, the caller gets a clear code): missing prev_events
- * (get_missing_events) or auth_events (/event_auth), and state events on a fork of the DAG, or events with
- * several prev_events that are not all forward extremities (both need state resolution of the fork).
+ * (get_missing_events) or auth_events (/event_auth).
  */
 import type { Cradle } from '../../../core/container.js';
 import {
@@ -40,9 +42,9 @@ import {
 import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { SoftFailedStore } from '../store/soft-failed-store.js';
-import type { StateStore } from '../store/state-store.js';
 import { HeadMoved, type EventPersister } from './event-persister.js';
-import type { RoomHead, RoomHeads } from './room-heads.js';
+import type { HeadStateEvent, RoomHead, RoomHeads } from './room-heads.js';
+import { asAuthEvent, idsOf, RoomStateResolver, type StateBefore } from './state-resolver.js';
 
 /** A PDU to run through the pipeline. */
 export interface IncomingPdu {
@@ -92,14 +94,13 @@ export type RefusalCode =
   | 'unknown_room'
   | 'origin_mismatch'
   | 'missing_prev_events'
-  | 'missing_auth_events'
-  | 'unsupported_fork';
+  | 'missing_auth_events';
 
 type Deps = Pick<
   Cradle,
   | 'roomsHeads'
   | 'roomsEventStore'
-  | 'roomsStateStore'
+  | 'roomsStateResolver'
   | 'roomsSoftFailedStore'
   | 'roomsEventPersister'
   | 'logger'
@@ -111,20 +112,20 @@ const MAX_ATTEMPTS = 5;
 export class FederatedEventReceiver {
   private readonly heads: RoomHeads;
   private readonly eventStore: EventStore;
-  private readonly stateStore: StateStore;
+  private readonly resolver: RoomStateResolver;
   private readonly softFailed: SoftFailedStore;
   private readonly persister: EventPersister;
 
   constructor({
     roomsHeads,
     roomsEventStore,
-    roomsStateStore,
+    roomsStateResolver,
     roomsSoftFailedStore,
     roomsEventPersister,
   }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
-    this.stateStore = roomsStateStore;
+    this.resolver = roomsStateResolver;
     this.softFailed = roomsSoftFailedStore;
     this.persister = roomsEventPersister;
   }
@@ -226,53 +227,53 @@ export class FederatedEventReceiver {
     const options = this.authOptions(verdict, head);
     const authEvents = authIds.map((id) => asAuthEvent(known.get(id)!));
     const createEvent = head.state.get(stateKey('m.room.create', ''));
+    // The state before the event: the head's when its prev_events are exactly the forward extremities;
+    // else the state after its one prev_event, or the resolution of the states after each (a fork or a
+    // merge of forks). Computed before step 4: a rejected event is stored with it too.
+    const before = RoomStateResolver.extendsHead(head, prevIds)
+      ? undefined
+      : await this.resolver.stateBefore(
+          head,
+          prevIds.map((id) => known.get(id)!),
+        );
 
     // Step 4: the event's own auth events.
     const own = checkEventAgainstAuthEvents(event, authEvents, head.version, { ...options, createEvent });
-    if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`);
+    if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`, before);
 
     // Step 5: the state before the event.
-    const before = await this.stateBefore(head, prevIds, known);
-    if (before === undefined) {
-      return {
-        outcome: refuse(
-          'unsupported_fork',
-          'the prev_events fork the room DAG in a way that needs state resolution (not built yet)',
-          eventId,
-        ),
-      };
+    const atBefore = checkEventAuth(event, lookupIn(before?.events ?? head.state), head.version, options);
+    if (!atBefore.allowed) {
+      return this.persist(head, verdict, `state before the event: ${atBefore.reason}`, before);
     }
-    const onFork = before !== head.state;
-    if (onFork && pdu.state_key !== undefined) {
-      return {
-        outcome: refuse(
-          'unsupported_fork',
-          'a state event on a fork of the room DAG needs state resolution (not built yet)',
-          eventId,
-        ),
-      };
-    }
-    const atBefore = checkEventAuth(event, lookupIn(before), head.version, options);
-    if (!atBefore.allowed) return this.persist(head, verdict, `state before the event: ${atBefore.reason}`);
+    if (!before) return this.persist(head, verdict, undefined, undefined);
 
-    // Step 6: the current state (the same as the state before when the event extends our extremities).
-    if (onFork) {
-      const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
-      if (!now.allowed) {
-        await this.softFailed.insert({ eventId, roomId, pdu, reason: now.reason });
-        return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
-      }
+    // Step 6: off the head, the current state (on it, the same as the state before).
+    const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
+    if (!now.allowed) {
+      await this.softFailed.insert({ eventId, roomId, pdu, reason: now.reason });
+      return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
     }
-    return this.persist(head, verdict, undefined);
+    const after = idsOf(before.events);
+    if (pdu.state_key !== undefined) after.set(stateKey(pdu.type, pdu.state_key), eventId);
+    const current = await this.resolver.currentStateWith(head, prevIds, after, { eventId, pdu });
+    return this.persist(head, verdict, undefined, before, current);
   }
 
   private async persist(
     head: RoomHead,
     verdict: PduAccepted,
     rejectedReason: string | undefined,
+    before: StateBefore | undefined,
+    current?: ReadonlyMap<StateKey, HeadStateEvent>,
   ): Promise<{ outcome: ReceiveOutcome; stored: StoredEvent }> {
     const [persisted] = await this.persister.persistEvents(head, [
-      { eventId: verdict.eventId, pdu: verdict.pdu, rejectedReason },
+      {
+        eventId: verdict.eventId,
+        pdu: verdict.pdu,
+        rejectedReason,
+        ...(before ? { forked: { before, current } } : {}),
+      },
     ]);
     const stored = persisted!.stored;
     if (rejectedReason !== undefined) {
@@ -287,32 +288,6 @@ export class FederatedEventReceiver {
       },
       stored,
     };
-  }
-
-  /**
-   * The state before an event with `prevIds` (all known, in the room): the head's when they are all
-   * forward extremities; the state after the one prev_event otherwise (a fork off an older event);
-   * undefined when that needs state resolution (several prev_events, not all extremities).
-   */
-  private async stateBefore(
-    head: RoomHead,
-    prevIds: readonly string[],
-    known: ReadonlyMap<string, StoredEvent>,
-  ): Promise<ReadonlyMap<StateKey, AuthEvent> | undefined> {
-    const extremities = new Set(head.extremities);
-    if (prevIds.length > 0 && prevIds.every((id) => extremities.has(id))) return head.state;
-    if (prevIds.length !== 1) return undefined;
-    const prev = known.get(prevIds[0]!)!;
-    if (prev.stateGroup === null) return undefined;
-    if (prev.stateGroup === head.stateGroup) return head.state;
-    const ids = await this.stateStore.stateOfGroup(prev.stateGroup);
-    const events = await this.eventStore.getEvents([...ids.values()]);
-    const state = new Map<StateKey, AuthEvent>();
-    for (const [key, id] of ids) {
-      const e = events.get(id);
-      if (e) state.set(key, asAuthEvent(e));
-    }
-    return state;
   }
 
   /** The auth rules' signature checks for a received event and the events it is checked against. */
@@ -334,10 +309,6 @@ function roomIdOf(raw: unknown): string | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const roomId = (raw as { room_id?: unknown }).room_id;
   return typeof roomId === 'string' ? roomId : undefined;
-}
-
-function asAuthEvent(e: StoredEvent): AuthEvent {
-  return { eventId: e.eventId, pdu: e.pdu, rejected: e.rejectedReason !== null };
 }
 
 function lookupIn(state: ReadonlyMap<StateKey, AuthEvent>): AuthStateLookup {

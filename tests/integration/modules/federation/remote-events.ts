@@ -3,7 +3,7 @@
  * would learn it over federation) and signed with B's real signing key.
  */
 import { authEventsSelection } from '../../../../core/protocol/auth-events-selection.js';
-import { buildEvent } from '../../../../core/protocol/event-builder.js';
+import { buildEvent, referenceHashOf } from '../../../../core/protocol/event-builder.js';
 import type { JsonObject, PduJson } from '../../../../core/protocol/pdu.js';
 import type { FederatedServer } from './test-federation.js';
 
@@ -12,6 +12,8 @@ export interface RemoteDraft {
   readonly type: string;
   readonly state_key?: string;
   readonly content: JsonObject;
+  /** Defaults to now. */
+  readonly origin_server_ts?: number;
 }
 
 /** The head of `roomId` at server `at`: prev_events, depth and auth events for a draft. */
@@ -41,7 +43,16 @@ export async function remoteEvent(
 ): Promise<{ eventId: string; pdu: PduJson }> {
   const head = base ?? (await headAt(at, roomId));
   const version = (await at.kernel.container.cradle.roomsHeads.get(roomId))!.version;
+  // v1–2 reference events as [id, {sha256}]: the hashes of the events as A stores them.
+  const referenced = await at.kernel.container.cradle.roomsEventStore.getEvents([
+    ...head.prevEvents,
+    ...head.authFor(draft),
+  ]);
   const built = buildEvent({
+    referenceHash: (id) => {
+      const e = referenced.get(id);
+      return e && referenceHashOf(e.pdu, version);
+    },
     roomVersion: version,
     serverName: from.serverName,
     key: from.signingKey,

@@ -15,6 +15,7 @@ import {
   generateSigningKey,
   type SigningKey,
 } from '../../../../core/protocol/signing-key.js';
+import type { DatabaseConfig } from '../../../../core/config/schema.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
 
@@ -115,6 +116,8 @@ export async function startFederatedServer(
   config: Record<string, unknown> = {},
   /** The host part of the server name: `localhost` or the IP literal `127.0.0.1`. */
   host: 'localhost' | '127.0.0.1' = 'localhost',
+  /** Its database (default: a fresh SQLite one). */
+  database?: DatabaseConfig,
 ): Promise<FederatedServer> {
   const federationPort = await freePort();
   const signingKey = generateSigningKey();
@@ -124,6 +127,7 @@ export async function startFederatedServer(
   await writeFile(signingKeyPath, formatSigningKeyFile(signingKey), { mode: 0o600 });
   const server = await startServer(t, {
     serverName: `${host}:${federationPort}`,
+    database,
     config: {
       listeners: [
         { port: 0, bind_addresses: ['127.0.0.1'], resources: [{ names: ['client'] }] },
