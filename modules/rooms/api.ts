@@ -25,7 +25,7 @@ import type {
   StateEventValidator,
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
-import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { IncomingPdu, ReceiveOutcome, ReceiveResult } from './services/federated-event-receiver.js';
 import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
 
 export type { ClientEvent, EventWithPdu, FederationEvent } from './services/client-events.js';
@@ -277,7 +277,12 @@ export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms
 
 // ---- federation ----------------------------------------------------------------------------------------
 
-export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+export type {
+  IncomingPdu,
+  ReceiveOutcome,
+  ReceiveResult,
+  RefusalCode,
+} from './services/federated-event-receiver.js';
 
 /**
  * What the federation module calls (`roomsFederationApi` in the container): the receive pipeline for PDUs
@@ -287,6 +292,12 @@ export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federa
 export interface RoomsFederationApi {
   /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
+  /**
+   * Runs PDUs through the receive pipeline, those of one room in order and committed together where they
+   * extend the room's head (a transaction's PDUs): one result per input, an outcome or the transient error
+   * that kept it from one.
+   */
+  receivePdus(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]>;
   /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
   eventIdOf(pdu: unknown): Promise<string | undefined>;
   /**

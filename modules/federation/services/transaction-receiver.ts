@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { MatrixError } from '../../../core/errors.js';
 import type { VerifyKeyLookup } from '../../../core/protocol/pdu-signatures.js';
-import type { RoomsFederationApi } from '../../rooms/api.js';
+import type { ReceiveResult, RoomsFederationApi } from '../../rooms/api.js';
 import type { KeyRing } from '../api.js';
 import type { InboundTxnStore } from '../store/inbound-txn-store.js';
 import type { HandlerRegistry } from './handler-registry.js';
@@ -82,8 +82,7 @@ export class TransactionReceiver {
     await Promise.all(
       [...byRoom].map(async ([roomId, roomPdus]) => {
         const denied = await this.deniedByAcl(origin, roomId);
-        for (const pdu of roomPdus) {
-          const outcome = await this.receivePdu(origin, roomId, pdu, denied);
+        for (const outcome of await this.receiveRoomPdus(origin, roomId, roomPdus, denied)) {
           if (outcome.eventId !== undefined) results[outcome.eventId] = outcome.result;
         }
       }),
@@ -112,27 +111,42 @@ export class TransactionReceiver {
     }
   }
 
-  private async receivePdu(
+  /** One room's PDUs, in order, through rooms' pipeline in one call (committed together where it can). */
+  private async receiveRoomPdus(
     origin: string,
     roomId: string,
-    pdu: unknown,
+    pdus: readonly unknown[],
     deniedByAcl: string | undefined,
-  ): Promise<{ eventId?: string; result: { error?: string } }> {
+  ): Promise<{ eventId?: string; result: { error?: string } }[]> {
     const rooms = this.deps.rooms();
-    if (!rooms) return { result: { error: 'rooms are not enabled on this server' } };
-    try {
-      if (deniedByAcl !== undefined) {
-        return { eventId: await rooms.eventIdOf(pdu), result: { error: deniedByAcl } };
-      }
-      const outcome = await rooms.receivePdu({ pdu, keys: this.keys, origin });
-      if (outcome.status === 'refused')
-        return { eventId: outcome.eventId, result: { error: outcome.reason } };
-      return { eventId: outcome.eventId, result: {} };
-    } catch (err) {
-      this.deps.logger.warn({ err, origin, roomId }, 'an inbound PDU could not be processed');
-      const eventId = await rooms.eventIdOf(pdu).catch(() => undefined);
-      return { eventId, result: { error: 'the event could not be processed, try again later' } };
+    if (!rooms) return [];
+    const idOf = (pdu: unknown): Promise<string | undefined> => rooms.eventIdOf(pdu).catch(() => undefined);
+    if (deniedByAcl !== undefined) {
+      return Promise.all(
+        pdus.map(async (pdu) => ({ eventId: await idOf(pdu), result: { error: deniedByAcl } })),
+      );
     }
+    let results: ReceiveResult[];
+    try {
+      results = await rooms.receivePdus(pdus.map((pdu) => ({ pdu, keys: this.keys, origin })));
+    } catch (err) {
+      results = pdus.map(() => ({ error: err }));
+    }
+    return Promise.all(
+      results.map(async (r, i) => {
+        if ('outcome' in r) {
+          const { outcome } = r;
+          if (outcome.status === 'refused')
+            return { eventId: outcome.eventId, result: { error: outcome.reason } };
+          return { eventId: outcome.eventId, result: {} };
+        }
+        this.deps.logger.warn({ err: r.error, origin, roomId }, 'an inbound PDU could not be processed');
+        return {
+          eventId: await idOf(pdus[i]),
+          result: { error: 'the event could not be processed, try again later' },
+        };
+      }),
+    );
   }
 
   private async dispatchEdu(origin: string, edu: Edu): Promise<void> {

@@ -42,8 +42,9 @@ import {
 import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { SoftFailedStore } from '../store/soft-failed-store.js';
-import { HeadMoved, type EventPersister } from './event-persister.js';
-import type { HeadStateEvent, RoomHead, RoomHeads } from './room-heads.js';
+import { HeadMoved, type EventPersister, type EventToPersist } from './event-persister.js';
+import { extremitiesAfter } from './persisted-rows.js';
+import type { RoomHead, RoomHeads } from './room-heads.js';
 import { asAuthEvent, idsOf, RoomStateResolver, type StateBefore } from './state-resolver.js';
 
 /** A PDU to run through the pipeline. */
@@ -87,6 +88,9 @@ export type ReceiveOutcome =
       readonly code: RefusalCode;
       readonly reason: string;
     };
+
+/** One PDU's result: its outcome, or the error that kept it from one (transient: not a verdict). */
+export type ReceiveResult = { readonly outcome: ReceiveOutcome } | { readonly error: unknown };
 
 export type RefusalCode =
   | 'format'
@@ -135,46 +139,51 @@ export class FederatedEventReceiver {
    * throws or the database fails (a transient failure is not a verdict on the event).
    */
   async receive(input: IncomingPdu): Promise<ReceiveOutcome> {
-    const raw = input.pdu;
-    const roomId = input.roomId ?? roomIdOf(raw);
-    if (roomId === undefined) return refuse('format', 'the PDU has no room_id');
-    const head = await this.heads.get(roomId);
-    if (!head) return refuse('unknown_room', `this server is not in room ${roomId}`);
+    const [result] = await this.receiveAll([input]);
+    if (result && 'error' in result) throw result.error;
+    return result!.outcome;
+  }
 
-    if (input.origin !== undefined) {
-      const format = checkPduFormat(raw, head.version);
-      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
-        return refuse(
-          'origin_mismatch',
-          `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
-          computeEventId(format.pdu, head.version),
-        );
-      }
-    }
-    const verdict = await checkPduOnReceipt({
-      pdu: raw,
-      roomVersion: head.version,
-      keys: input.keys,
-      roomId,
-    });
-    if (!verdict.accepted) {
-      return refuse(verdict.stage === 'format' ? 'format' : 'signatures', verdict.reason, verdict.eventId);
-    }
-
-    let outcome: ReceiveOutcome | undefined;
-    let stored: StoredEvent | undefined;
-    await this.heads.withRoomLock(roomId, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          ({ outcome, stored } = await this.checkAndPersist(roomId, verdict));
-          return;
-        } catch (err) {
-          if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
-        }
+  /**
+   * Runs PDUs through the pipeline, those of one room in the given order: steps 1–3 for all of them at
+   * once, then, under each room's lock, steps 4–6 for each on the head the previous ones left, the accepted
+   * (and rejected) ones of a run on the head committed together in one `persistEvents` call — one
+   * transaction instead of one per PDU. A PDU off the head (a fork) commits the run before it and goes
+   * alone. One result per input, in order: its outcome, or the error that kept it from one (a key server
+   * down, the database failing: not a verdict on the event).
+   */
+  async receiveAll(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]> {
+    const results: ReceiveResult[] = new Array<ReceiveResult>(inputs.length);
+    const byRoom = new Map<string, { index: number; verdict: PduAccepted }[]>();
+    const checked = await Promise.allSettled(inputs.map((input) => this.checkOnReceipt(input)));
+    checked.forEach((c, index) => {
+      if (c.status === 'rejected') results[index] = { error: c.reason };
+      else if ('outcome' in c.value) results[index] = { outcome: c.value.outcome };
+      else {
+        const list = byRoom.get(c.value.roomId) ?? [];
+        list.push({ index, verdict: c.value.verdict });
+        byRoom.set(c.value.roomId, list);
       }
     });
-    if (stored) await this.persister.announce(stored);
-    return outcome!;
+    for (const [roomId, run] of byRoom) {
+      const stored: StoredEvent[] = [];
+      try {
+        const outcomes = await this.heads.withRoomLock(roomId, async () => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await this.commitRun(roomId, run, stored);
+            } catch (err) {
+              if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
+            }
+          }
+        });
+        run.forEach(({ index }, i) => (results[index] = { outcome: outcomes[i]! }));
+      } catch (error) {
+        for (const { index } of run) results[index] = { error };
+      }
+      for (const s of stored) await this.persister.announce(s);
+    }
+    return results;
   }
 
   /** The id of a well-formed PDU of a room this server is in. */
@@ -186,21 +195,126 @@ export class FederatedEventReceiver {
     return format.ok ? computeEventId(format.pdu, head.version) : undefined;
   }
 
-  /** Steps 4–6 and the commit; under the room lock. */
-  private async checkAndPersist(
-    roomId: string,
-    verdict: PduAccepted,
-  ): Promise<{ outcome: ReceiveOutcome; stored?: StoredEvent }> {
-    const { eventId, pdu } = verdict;
+  /** Steps 1–3: the room, the origin, then format, signatures and content hash (core/protocol). */
+  private async checkOnReceipt(
+    input: IncomingPdu,
+  ): Promise<{ outcome: ReceiveOutcome } | { roomId: string; verdict: PduAccepted }> {
+    const raw = input.pdu;
+    const roomId = input.roomId ?? roomIdOf(raw);
+    if (roomId === undefined) return { outcome: refuse('format', 'the PDU has no room_id') };
     const head = await this.heads.get(roomId);
-    if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`, eventId) };
+    if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`) };
+
+    if (input.origin !== undefined) {
+      const format = checkPduFormat(raw, head.version);
+      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
+        return {
+          outcome: refuse(
+            'origin_mismatch',
+            `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
+            computeEventId(format.pdu, head.version),
+          ),
+        };
+      }
+    }
+    const verdict = await checkPduOnReceipt({
+      pdu: raw,
+      roomVersion: head.version,
+      keys: input.keys,
+      roomId,
+    });
+    if (!verdict.accepted) {
+      const code = verdict.stage === 'format' ? 'format' : 'signatures';
+      return { outcome: refuse(code, verdict.reason, verdict.eventId) };
+    }
+    return { roomId, verdict };
+  }
+
+  /**
+   * Steps 4–6 for a room's run of PDUs and their commit; under the room lock. Events on the head wait in
+   * `pending` (the head advanced in memory after each, as the persister will) and commit together; an
+   * event off the head first commits them, then is checked against the stored DAG and commits alone.
+   * Committed events are added to `stored` (for `announce`, also when a later commit fails).
+   */
+  private async commitRun(
+    roomId: string,
+    run: readonly { verdict: PduAccepted }[],
+    stored: StoredEvent[],
+  ): Promise<ReceiveOutcome[]> {
+    const outcomes: ReceiveOutcome[] = [];
+    let head = await this.heads.get(roomId);
+    if (!head)
+      return run.map(({ verdict }) => refuse('unknown_room', `not in room ${roomId}`, verdict.eventId));
+    // One read for every event of the run (replays) and every event they reference.
+    const ids = new Set<string>();
+    for (const { verdict } of run) {
+      ids.add(verdict.eventId);
+      for (const id of referenceIds(verdict.pdu.prev_events)) ids.add(id);
+      for (const id of referenceIds(verdict.pdu.auth_events)) ids.add(id);
+    }
+    const known = new Map<string, KnownEvent>(await this.eventStore.getEvents([...ids]));
+    const softFailed = await this.softFailed.existing([...ids]);
+
+    let pending: { event: EventToPersist; redacted: boolean; index: number }[] = [];
+    let speculative = head; // the head once the pending events are in
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const persisted = await this.persister.persistEvents(
+        head!,
+        pending.map((p) => p.event),
+      );
+      persisted.forEach((p, i) => {
+        const { event, redacted, index } = pending[i]!;
+        stored.push(p.stored);
+        outcomes[index] = outcomeOf(event, redacted, p.stored);
+        known.set(event.eventId, p.stored);
+      });
+      head = persisted[persisted.length - 1]!.head;
+      speculative = head;
+      pending = [];
+    };
+
+    for (const [index, { verdict }] of run.entries()) {
+      const prevIds = referenceIds(verdict.pdu.prev_events);
+      if (pending.length > 0 && !RoomStateResolver.extendsHead(speculative, prevIds)) await flush();
+      const decision = await this.decide(speculative, verdict, known, softFailed);
+      if ('outcome' in decision) {
+        outcomes[index] = decision.outcome;
+        if (decision.outcome.status === 'soft_failed') softFailed.add(verdict.eventId);
+        continue;
+      }
+      const { event } = decision;
+      pending.push({ event, redacted: verdict.redacted, index });
+      known.set(event.eventId, {
+        ...event,
+        roomId,
+        stateGroup: null,
+        rejectedReason: event.rejectedReason ?? null,
+      });
+      if (event.forked)
+        await flush(); // its state is computed on the stored DAG: it goes alone
+      else speculative = advanced(speculative, event);
+    }
+    await flush();
+    return outcomes;
+  }
+
+  /**
+   * Steps 3 (what we have of it already and of what it references) to 6 for one event on `head`: an
+   * outcome, or the event to commit (rejected ones too: stored with why, changing nothing).
+   */
+  private async decide(
+    head: RoomHead,
+    verdict: PduAccepted,
+    known: ReadonlyMap<string, KnownEvent>,
+    softFailed: ReadonlySet<string>,
+  ): Promise<{ outcome: ReceiveOutcome } | { event: EventToPersist }> {
+    const { eventId, pdu } = verdict;
+    const roomId = head.roomId;
+    if (known.has(eventId) || softFailed.has(eventId))
+      return { outcome: { status: 'already_known', eventId } };
     const prevIds = referenceIds(pdu.prev_events);
     const authIds = referenceIds(pdu.auth_events);
-    // One read for the event itself (a replay) and the events it references.
-    const known = await this.eventStore.getEvents([...new Set([eventId, ...prevIds, ...authIds])]);
-    if (known.has(eventId) || (await this.softFailed.get(eventId))) {
-      return { outcome: { status: 'already_known', eventId } };
-    }
     const foreign = (id: string): boolean => known.get(id)?.roomId !== roomId;
     const missingPrev = prevIds.filter(foreign);
     if (missingPrev.length > 0) {
@@ -227,6 +341,9 @@ export class FederatedEventReceiver {
     const options = this.authOptions(verdict, head);
     const authEvents = authIds.map((id) => asAuthEvent(known.get(id)!));
     const createEvent = head.state.get(stateKey('m.room.create', ''));
+    const rejected = (reason: string, before?: StateBefore) => ({
+      event: { eventId, pdu, rejectedReason: reason, ...(before ? { forked: { before } } : {}) },
+    });
     // The state before the event: the head's when its prev_events are exactly the forward extremities;
     // else the state after its one prev_event, or the resolution of the states after each (a fork or a
     // merge of forks). Computed before step 4: a rejected event is stored with it too.
@@ -239,14 +356,12 @@ export class FederatedEventReceiver {
 
     // Step 4: the event's own auth events.
     const own = checkEventAgainstAuthEvents(event, authEvents, head.version, { ...options, createEvent });
-    if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`, before);
+    if (!own.allowed) return rejected(`auth_events: ${own.reason}`, before);
 
     // Step 5: the state before the event.
     const atBefore = checkEventAuth(event, lookupIn(before?.events ?? head.state), head.version, options);
-    if (!atBefore.allowed) {
-      return this.persist(head, verdict, `state before the event: ${atBefore.reason}`, before);
-    }
-    if (!before) return this.persist(head, verdict, undefined, undefined);
+    if (!atBefore.allowed) return rejected(`state before the event: ${atBefore.reason}`, before);
+    if (!before) return { event: { eventId, pdu } };
 
     // Step 6: off the head, the current state (on it, the same as the state before).
     const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
@@ -256,38 +371,8 @@ export class FederatedEventReceiver {
     }
     const after = idsOf(before.events);
     if (pdu.state_key !== undefined) after.set(stateKey(pdu.type, pdu.state_key), eventId);
-    const current = await this.resolver.currentStateWith(head, prevIds, after, { eventId, pdu });
-    return this.persist(head, verdict, undefined, before, current);
-  }
-
-  private async persist(
-    head: RoomHead,
-    verdict: PduAccepted,
-    rejectedReason: string | undefined,
-    before: StateBefore | undefined,
-    current?: ReadonlyMap<StateKey, HeadStateEvent>,
-  ): Promise<{ outcome: ReceiveOutcome; stored: StoredEvent }> {
-    const [persisted] = await this.persister.persistEvents(head, [
-      {
-        eventId: verdict.eventId,
-        pdu: verdict.pdu,
-        rejectedReason,
-        ...(before ? { forked: { before, current } } : {}),
-      },
-    ]);
-    const stored = persisted!.stored;
-    if (rejectedReason !== undefined) {
-      return { outcome: { status: 'rejected', eventId: verdict.eventId, reason: rejectedReason }, stored };
-    }
-    return {
-      outcome: {
-        status: 'persisted',
-        eventId: verdict.eventId,
-        redacted: verdict.redacted,
-        streamOrdering: stored.streamOrdering,
-      },
-      stored,
-    };
+    const current = await this.resolver.currentStateWith(head, prevIds, after, event);
+    return { event: { eventId, pdu, forked: { before, current } } };
   }
 
   /** The auth rules' signature checks for a received event and the events it is checked against. */
@@ -299,6 +384,31 @@ export class FederatedEventReceiver {
       verifySignature: verifyThirdPartyInviteSignature,
     };
   }
+}
+
+/** What the pipeline needs of an event it has (stored, or committed with the current run). */
+type KnownEvent = Pick<StoredEvent, 'eventId' | 'roomId' | 'pdu' | 'rejectedReason' | 'stateGroup'>;
+
+/** The head after an event on it is committed (what the persister will make of it, state group aside). */
+function advanced(head: RoomHead, event: EventToPersist): RoomHead {
+  const { pdu } = event;
+  const accepted = event.rejectedReason === undefined;
+  const state =
+    accepted && pdu.state_key !== undefined
+      ? new Map(head.state).set(stateKey(pdu.type, pdu.state_key), { eventId: event.eventId, pdu })
+      : head.state;
+  return {
+    ...head,
+    maxDepth: Math.max(head.maxDepth, pdu.depth),
+    extremities: accepted ? extremitiesAfter(head, event) : head.extremities,
+    state,
+  };
+}
+
+function outcomeOf(event: EventToPersist, redacted: boolean, stored: StoredEvent): ReceiveOutcome {
+  const { eventId, rejectedReason } = event;
+  if (rejectedReason !== undefined) return { status: 'rejected', eventId, reason: rejectedReason };
+  return { status: 'persisted', eventId, redacted, streamOrdering: stored.streamOrdering };
 }
 
 function refuse(code: RefusalCode, reason: string, eventId?: string): ReceiveOutcome {

@@ -2,7 +2,12 @@
 import type { Cradle } from '../../../core/container.js';
 import type { PduJson } from '../../../core/protocol/pdu.js';
 import type { RoomsFederationApi } from '../api.js';
-import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
+import type {
+  FederatedEventReceiver,
+  IncomingPdu,
+  ReceiveOutcome,
+  ReceiveResult,
+} from './federated-event-receiver.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
 export class RoomsFederationApiImpl implements RoomsFederationApi {
@@ -19,6 +24,10 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
     return this.receiver.receive(input);
+  }
+
+  receivePdus(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]> {
+    return this.receiver.receiveAll(inputs);
   }
 
   eventIdOf(pdu: unknown): Promise<string | undefined> {

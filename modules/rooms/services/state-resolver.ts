@@ -62,7 +62,7 @@ export class RoomStateResolver {
    * The state before an event whose prev_events are `prev` (stored events of the room, in order): the
    * state after the one prev_event, or the resolution of the states after each.
    */
-  async stateBefore(head: RoomHead, prev: readonly StoredEvent[]): Promise<StateBefore> {
+  async stateBefore(head: RoomHead, prev: readonly Pick<StoredEvent, 'stateGroup'>[]): Promise<StateBefore> {
     const groups = await this.groupsAfter(head, prev);
     if (groups.length === 1) {
       const group = groups[0]!;
@@ -127,7 +127,10 @@ export class RoomStateResolver {
    * The states after `events` (distinct groups once each): an event's state group, the head's state for the
    * head's group (no read). An event without a group has no state (not expected past the create event).
    */
-  private async groupsAfter(head: RoomHead, events: readonly StoredEvent[]): Promise<StateGroupState[]> {
+  private async groupsAfter(
+    head: RoomHead,
+    events: readonly Pick<StoredEvent, 'stateGroup'>[],
+  ): Promise<StateGroupState[]> {
     const seen = new Map<number | null, StateGroupState>();
     const out: StateGroupState[] = [];
     for (const e of events) {
@@ -187,7 +190,7 @@ export function storedEventAuthOptions(version: RoomVersion): AuthCheckOptions {
   return { isSignedBy: signedByVerifiedServers(version), verifySignature: verifyThirdPartyInviteSignature };
 }
 
-export function asAuthEvent(e: StoredEvent): AuthEvent {
+export function asAuthEvent(e: Pick<StoredEvent, 'eventId' | 'pdu' | 'rejectedReason'>): AuthEvent {
   return { eventId: e.eventId, pdu: e.pdu, rejected: e.rejectedReason !== null };
 }
 

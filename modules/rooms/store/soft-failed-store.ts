@@ -30,6 +30,15 @@ export class SoftFailedStore extends RoomsTableStore {
       .ignore();
   }
 
+  /** Which of `eventIds` are soft-failed events (one read). */
+  async existing(eventIds: readonly string[], trx: Queryable = this.db): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows: { event_id: string }[] = await trx('rooms_soft_failed_events')
+      .whereIn('event_id', eventIds)
+      .select('event_id');
+    return new Set(rows.map((r) => r.event_id));
+  }
+
   async get(eventId: string, trx: Queryable = this.db): Promise<SoftFailedEvent | undefined> {
     const row = (await trx('rooms_soft_failed_events').where({ event_id: eventId }).first()) as
       | { event_id: string; room_id: string; json: string; reason: string; received_ts: number | string }

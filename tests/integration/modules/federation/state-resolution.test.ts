@@ -15,13 +15,10 @@
  *  3. alice bans bob on A's head; a message of bob's on a fork off before the ban is soft-failed.
  */
 import t, { type Test } from 'tap';
-import { computeEventId } from '../../../../core/protocol/event-id.js';
 import type { PduJson } from '../../../../core/protocol/pdu.js';
-import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
-import { hashAndSignEvent } from '../../../../core/protocol/signing.js';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
 import { freshDatabase, pgUnavailableReason, type EngineName } from '../../../helpers/with-all-databases.js';
-import { headAt, remoteEvent } from './remote-events.js';
+import { headAt, joinFrom, remoteEvent } from './remote-events.js';
 import { makeTestCa, startFederatedServer, type FederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,20 +47,6 @@ async function sendPdus(a: FederatedServer, pdus: PduJson[]): Promise<Json> {
   return fromB(a, 'PUT', `/_matrix/federation/v1/send/res${++txnCounter}`, {
     body: { origin: b.serverName, origin_server_ts: Date.now(), pdus },
   });
-}
-
-/** make_join → sign with B's key → send_join v2. */
-async function joinAsBob(a: FederatedServer, roomId: string): Promise<void> {
-  const template = await fromB(a, 'GET', `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(bob)}`, {
-    query: { ver: [...ROOM_VERSIONS.keys()] },
-  });
-  const version = getRoomVersion(template.room_version as string)!;
-  const draft = { ...(template.event as PduJson), origin_server_ts: Date.now() };
-  // v1–2: the joining server names the event.
-  if (version.eventIdFormat === 'v1') draft.event_id = `$join${++txnCounter}:${b.serverName}`;
-  const signed = hashAndSignEvent(draft, version, b.serverName, b.signingKey);
-  const eventId = version.eventIdFormat === 'v1' ? signed.event_id! : computeEventId(signed, version);
-  await fromB(a, 'PUT', `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`, { body: signed });
 }
 
 async function sync(a: FederatedServer, user: TestUser, since?: string): Promise<Json> {
@@ -132,7 +115,7 @@ async function story(
     (await a.request('POST', `/_matrix/client/v3/join/${enc(roomId)}`, { token: carol.accessToken })).status,
     200,
   );
-  await joinAsBob(a, roomId);
+  await joinFrom(a, b, roomId, bob);
   const t0 = (await stateOf(a, alice, roomId)).get('m.room.topic|')!;
   const pl = (await stateOf(a, alice, roomId)).get('m.room.power_levels|')!.content;
   const p1Content = {
