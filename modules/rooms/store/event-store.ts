@@ -5,7 +5,7 @@
  * stream's position). Range reads live in timeline-store.ts.
  */
 import type { PduJson } from '../../../core/protocol/pdu.js';
-import { isSqlite, toNumber } from '../../../core/storage/dialect.js';
+import { isSqlite, toJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Sql, SqlStatement } from '../../../core/storage/sql.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import {
@@ -101,7 +101,7 @@ export class EventStore extends RoomsTableStore {
   async redactEvent(eventId: string, redacted: PduJson, redactedBy: string, sql?: Sql): Promise<void> {
     await this.write(sql, (q) =>
       q.run('UPDATE rooms_events SET json = ?, redacted_by = ?, unsigned_json = NULL WHERE event_id = ?', [
-        JSON.stringify(redacted),
+        toJsonColumn(redacted),
         redactedBy,
         eventId,
       ]),

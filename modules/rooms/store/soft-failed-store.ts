@@ -4,6 +4,7 @@
  * forward extremity or state computation ever sees them.
  */
 import type { PduJson } from '../../../core/protocol/pdu.js';
+import { toJsonColumn } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import { RoomsTableStore } from './table-store.js';
 
@@ -22,7 +23,7 @@ export class SoftFailedStore extends RoomsTableStore {
       .insert({
         event_id: event.eventId,
         room_id: event.roomId,
-        json: JSON.stringify(event.pdu),
+        json: toJsonColumn(event.pdu),
         reason: event.reason,
         received_ts: Date.now(),
       })
