@@ -17,6 +17,12 @@ import { isServerAllowedByAcl } from './server-acl.js';
 
 export const MAX_PDUS = 50;
 export const MAX_EDUS = 100;
+/**
+ * How long the answer to a transaction is kept for retries, and how often old ones are pruned (Synapse:
+ * a day, checked every 30 minutes). A sender retries a transaction within minutes, not days.
+ */
+export const TXN_RETENTION_MS = 24 * 60 * 60 * 1000;
+const PRUNE_INTERVAL_MS = 30 * 60 * 1000;
 
 /** The answer: `{pdus: {event_id: {} | {error}}}`. */
 export interface TransactionResponse {
@@ -36,6 +42,7 @@ export interface TransactionReceiverDeps {
 
 export class TransactionReceiver {
   private readonly inFlight = new Map<string, Promise<TransactionResponse>>();
+  private lastPruned = 0;
   /** Signature keys for the receive pipeline: the key ring. */
   readonly keys: VerifyKeyLookup;
 
@@ -91,7 +98,22 @@ export class TransactionReceiver {
 
     const response: TransactionResponse = { pdus: results };
     await this.deps.store.put(origin, txnId, response);
+    await this.pruneWhenDue();
     return response;
+  }
+
+  /**
+   * Forgets answers older than TXN_RETENTION_MS, at most every PRUNE_INTERVAL_MS, on the way out of a
+   * transaction (no timer to stop; a server receiving nothing has nothing new to prune).
+   */
+  async pruneWhenDue(now = Date.now()): Promise<void> {
+    if (now - this.lastPruned < PRUNE_INTERVAL_MS) return;
+    this.lastPruned = now;
+    try {
+      await this.deps.store.deleteReceivedBefore(now - TXN_RETENTION_MS);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'old inbound transactions could not be pruned');
+    }
   }
 
   /**

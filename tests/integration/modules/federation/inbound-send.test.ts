@@ -292,3 +292,34 @@ void t.test('an integer beyond 2^53 in a v5 room’s PDU keeps its digits (lossl
   );
   t.ok(served, 'in alice’s timeline');
 });
+
+void t.test('federation bodies have their own limit: a 2 MiB transaction is accepted', async (t) => {
+  const edu = { edu_type: 'org.axon.unknown', content: { filler: 'x'.repeat(2 * 1024 * 1024) } };
+  t.same(await send(txn([], [edu])), { pdus: {} }, 'above the client API’s 1 MiB');
+});
+
+void t.test('answers to old transactions are pruned after a day', async (t) => {
+  const now = Date.now();
+  await aCradle.db('federation_inbound_txns').insert({
+    origin: b.serverName,
+    txn_id: 'ancient',
+    response_json: '{"pdus":{}}',
+    received_ts: now - 25 * 3_600_000,
+  });
+  t.same(await send(txn([]), 'fresh'), { pdus: {} });
+  await aCradle.federationTransactions.pruneWhenDue(now + 3_600_000);
+  const left = (await aCradle
+    .db('federation_inbound_txns')
+    .where({ origin: b.serverName })
+    .select('txn_id')) as {
+    txn_id: string;
+  }[];
+  t.notOk(
+    left.some((r) => r.txn_id === 'ancient'),
+    'the day-old answer is gone',
+  );
+  t.ok(
+    left.some((r) => r.txn_id === 'fresh'),
+    'a recent one stays',
+  );
+});
