@@ -308,12 +308,10 @@ void t.test('answers to old transactions are pruned after a day', async (t) => {
   });
   t.same(await send(txn([]), 'fresh'), { pdus: {} });
   await aCradle.federationTransactions.pruneWhenDue(now + 3_600_000);
-  const left = (await aCradle
+  const left: { txn_id: string }[] = await aCradle
     .db('federation_inbound_txns')
     .where({ origin: b.serverName })
-    .select('txn_id')) as {
-    txn_id: string;
-  }[];
+    .select('txn_id');
   t.notOk(
     left.some((r) => r.txn_id === 'ancient'),
     'the day-old answer is gone',
