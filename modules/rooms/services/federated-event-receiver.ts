@@ -13,9 +13,10 @@
  *  6.   off the head, auth against the current state → soft-failed: kept in `rooms_soft_failed_events`,
  *       never served to clients, never a forward extremity, never state;
  *  then `EventPersister.persistEvents` under the room lock (a local send in the same room waits, and vice
- *  versa). Off the head it carries the state before and the room's current state once the event is in —
- *  the resolution of the states after the forward extremities — which the persister stores as groups and
- *  writes to the current state, memberships and the current state's history (what sync reads).
+ *  versa): the PDUs of one call that extend the head commit together, in one transaction (`receiveAll`,
+ *  a transaction's PDUs). Off the head an event carries the state before and the room's current state once
+ *  it is in — the resolution of the states after the forward extremities — which the persister stores as
+ *  groups and writes to the current state, memberships and the current state's history (what sync reads).
  *
  * Not built yet (the event is refused, nothing stored, the caller gets a clear code): missing prev_events
  * (get_missing_events) or auth_events (/event_auth).
