@@ -10,12 +10,14 @@
  *  1. carol sets the topic on A's head (TC) while bob, on a fork off P1, lowers carol to 0 (P2). Resolved:
  *     P2 (it is allowed after P1), and carol's topic fails under P2, so the topic is T0 again — a change no
  *     new event carries: alice's next /sync has T0 in `state`.
+ *  1b. alice and bob both change the power levels, on the head and on a fork: A's current state is the
+ *     resolution of the two (as computed independently), and /state and /sync's `state_after` show it.
  *  2. bob bans carol on a fork off the merge point while carol talks on A's head: the ban is resolved in
  *     (her join fails after it); her message stays; she can send no more and her /sync shows she left.
  *  3. alice bans bob on A's head; a message of bob's on a fork off before the ban is soft-failed.
  */
 import t, { type Test } from 'tap';
-import type { PduJson } from '../../../../core/protocol/pdu.js';
+import { stateKey, type PduJson } from '../../../../core/protocol/pdu.js';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
 import { freshDatabase, pgUnavailableReason, type EngineName } from '../../../helpers/with-all-databases.js';
 import { headAt, joinFrom, remoteEvent } from './remote-events.js';
@@ -170,6 +172,66 @@ async function story(
     (await putState(a, carol, roomId, 'm.room.topic', { topic: 'again' })).status,
     403,
     'carol is at 0 now',
+  );
+
+  // 1b. power levels changed on both sides: alice on the head, bob on a fork off the same point. Whichever
+  // the room version's algorithm picks, A's current state must be the resolution of the two states, and
+  // alice's /sync must end on it (the PL event is in her timeline, or in `state` when resolution overruled it).
+  const p2Content = state.get('m.room.power_levels|')!.content;
+  const pointB = await headAt(a, roomId);
+  const sinceB = (await sync(a, alice)).next_batch as string;
+  const pa = await putState(a, alice, roomId, 'm.room.power_levels', {
+    ...p2Content,
+    events: { ...p2Content.events, 'm.room.name': 60 },
+  });
+  t.equal(pa.status, 200, 'alice changes the power levels on the head');
+  const pb = await remoteEvent(
+    a,
+    b,
+    roomId,
+    {
+      sender: bob,
+      type: 'm.room.power_levels',
+      state_key: '',
+      content: { ...p2Content, events: { ...p2Content.events, 'm.room.avatar': 70 } },
+    },
+    pointB,
+  );
+  t.same(await sendPdus(a, [pb.pdu]), { pdus: { [pb.eventId]: {} } }, 'bob’s on a fork');
+  const groups = await cradle.roomsEventStore.getEvents([pa.eventId, pb.eventId]);
+  const expected = await cradle.roomsStateResolver.resolve(
+    (await cradle.roomsHeads.get(roomId))!.version,
+    await Promise.all(
+      [pa.eventId, pb.eventId].map((id) => cradle.roomsStateStore.stateOfGroup(groups.get(id)!.stateGroup!)),
+    ),
+  );
+  const currentIds = new Map(
+    (await cradle.roomsStateStore.currentStateEvents(roomId)).map((e) => [
+      `${e.type}|${e.stateKey}`,
+      e.eventId,
+    ]),
+  );
+  t.same(
+    [...currentIds].sort(),
+    [...expected].map(([k, id]) => [k.replace('\u0000', '|'), id]).sort(),
+    'the current state is the resolution of the two forks’ states',
+  );
+  const winner = expected.get(stateKey('m.room.power_levels', ''))!;
+  t.ok([pa.eventId, pb.eventId].includes(winner), 'one of the two power levels events');
+  state = await stateOf(a, alice, roomId);
+  t.equal(state.get('m.room.power_levels|')?.event_id, winner, '/state agrees');
+  // The legacy `state` section comes before the timeline, which holds both events: only `state_after`
+  // (MSC4222, use_state_after) can say which one holds. It must.
+  const after = await a.request(
+    'GET',
+    `/_matrix/client/v3/sync?since=${enc(sinceB)}&timeout=0&use_state_after=true`,
+    { token: alice.accessToken },
+  );
+  const stateAfter = after.body.rooms.join[roomId].state_after.events as Json[];
+  t.equal(
+    stateAfter.find((e) => e.type === 'm.room.power_levels')?.event_id,
+    winner,
+    'alice’s /sync state_after holds the resolved power levels',
   );
 
   // 2. bob bans carol on a fork off the two extremities while carol talks on the head.
