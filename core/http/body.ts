@@ -7,7 +7,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { MatrixError } from '../errors.js';
 import { parseRequest } from '../validation.js';
 import type { AxonContext } from './context.js';
-import { decodeUtf8, parseClientJson } from './json-input.js';
+import { decodeUtf8, parseClientJson, parseServerJson } from './json-input.js';
 
 let maxJsonBodySize = 1024 * 1024;
 
@@ -32,12 +32,23 @@ function assertJsonEncoding(ctx: AxonContext): void {
   }
 }
 
-/** The parsed JSON body (`{}` when the body is empty), read once and cached on the context. */
-export async function readJson(ctx: AxonContext): Promise<unknown> {
+/** How a body is read: its size limit (default `max_request_body_size`), and a server's JSON rules. */
+export interface ReadJsonOptions {
+  readonly limit?: number;
+  /** Another server's body: integers beyond canonical JSON's range kept as bigint (`parseServerJson`). */
+  readonly fromServer?: boolean;
+}
+
+/**
+ * The parsed JSON body (`{}` when the body is empty), read once and cached on the context (the first
+ * reader's options apply).
+ */
+export async function readJson(ctx: AxonContext, options: ReadJsonOptions = {}): Promise<unknown> {
   if ('jsonBody' in ctx.state) return ctx.state.jsonBody;
   assertJsonEncoding(ctx);
-  const text = decodeUtf8(await getRawBody(ctx.req, { limit: maxJsonBodySize }));
-  const value: unknown = text.trim() === '' ? {} : parseClientJson(text);
+  const text = decodeUtf8(await getRawBody(ctx.req, { limit: options.limit ?? maxJsonBodySize }));
+  const parse = options.fromServer === true ? parseServerJson : parseClientJson;
+  const value: unknown = text.trim() === '' ? {} : parse(text);
   ctx.state.jsonBody = value;
   return value;
 }

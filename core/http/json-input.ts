@@ -15,6 +15,7 @@
  * Duplicate keys are accepted with the last one winning, as Synapse's (Python's) JSON decoder does.
  */
 import { MatrixError } from '../errors.js';
+import { parseJsonLossless } from '../protocol/lossless-json.js';
 
 /** Deep enough for any real event content; far below what recursive code can handle. */
 export const MAX_JSON_DEPTH = 512;
@@ -50,12 +51,27 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
 
 /** Parses a client's JSON text under the rules above. */
 export function parseClientJson(text: string): unknown {
+  return parseJsonText(text, false);
+}
+
+/**
+ * Parses another server's JSON text (federation request bodies) under the same rules, except that integers
+ * beyond canonical JSON's range are kept exactly, as `bigint` (core/protocol/lossless-json.ts), instead of
+ * refused: events of room versions 1–5 may hold them, and their hashes and signatures cover every digit
+ * (Synapse reads them as Python integers). Whether such a value may stand where it is, is for the receiver
+ * (the room version's PDU format checks).
+ */
+export function parseServerJson(text: string): unknown {
+  return parseJsonText(text, true);
+}
+
+function parseJsonText(text: string, lossless: boolean): unknown {
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw new MatrixError(400, 'M_BAD_JSON', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = lossless ? parseJsonLossless(text) : JSON.parse(text);
   } catch {
     throw new MatrixError(400, 'M_NOT_JSON', 'Content not JSON.');
   }

@@ -3,6 +3,7 @@
  * idea kept small). Everything else is portable knex.
  */
 import type { Knex } from 'knex';
+import { canonicalJson } from '../protocol/canonical-json.js';
 
 export function isSqlite(db: Knex): boolean {
   return (db.client as { config: Knex.Config }).config.client === 'sqlite3';
@@ -10,7 +11,13 @@ export function isSqlite(db: Knex): boolean {
 
 /** JSON is stored as text on both engines so that bytes round-trip exactly (canonical JSON matters). */
 export function toJsonColumn(value: unknown): string {
-  return JSON.stringify(value);
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    // A bigint (an integer beyond 2^53 in a v1–5 event, parsed losslessly) is written with every digit.
+    if (err instanceof TypeError && typeof value === 'object') return canonicalJson(value, { strict: false });
+    throw err;
+  }
 }
 
 export function fromJsonColumn<T>(text: string | null | undefined): T | undefined {

@@ -26,7 +26,7 @@ import type {
   StateEventValidator,
 } from './services/hooks.js';
 import type { RoomEventFilter } from './services/timeline-service.js';
-import type { IncomingPdu, ReceiveOutcome } from './services/federated-event-receiver.js';
+import type { IncomingPdu, ReceiveOutcome, ReceiveResult } from './services/federated-event-receiver.js';
 import type { MissingEventsQuery } from './services/federation-history-reads.js';
 import type { RemoteRooms } from './services/missing-events.js';
 import type { JoinTemplate, StateAtEvent } from './services/federation-room-reads.js';
@@ -144,6 +144,13 @@ export interface RoomsApi {
   /** State entries that differ between stream positions `from` and `to` (their values at `to`); `withPdu` as above. */
   stateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
   stateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  /**
+   * When state resolution (forks of the DAG meeting) changed the room's current state in (`from`, `to`]:
+   * the entries at `to` that differ from `from` or whose key an event in the range set (resolution may
+   * have overruled it); else nothing — the events in the range then carry every change.
+   */
+  resolvedStateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
+  resolvedStateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
   /** The current state, or one entry of it. */
   currentState(roomId: string): Promise<ClientEvent[]>;
   currentStateEvent(roomId: string, type: string, stateKey: string): Promise<ClientEvent | undefined>;
@@ -272,6 +279,7 @@ export type RoomsApiForSync = Pick<
   | 'roomsWithEvents'
   | 'stateAt'
   | 'stateDelta'
+  | 'resolvedStateDelta'
   | 'membershipChangesOfUser'
   | 'roomsOfUser'
   | 'members'
@@ -309,7 +317,12 @@ export type RoomsApiForPlugins = Pick<RoomsApi, 'getRoomState' | 'getJoinedRooms
 
 // ---- federation ----------------------------------------------------------------------------------------
 
-export type { IncomingPdu, ReceiveOutcome, RefusalCode } from './services/federated-event-receiver.js';
+export type {
+  IncomingPdu,
+  ReceiveOutcome,
+  ReceiveResult,
+  RefusalCode,
+} from './services/federated-event-receiver.js';
 export type { RemoteEventSource, RemoteRooms } from './services/missing-events.js';
 
 /**
@@ -320,6 +333,12 @@ export type { RemoteEventSource, RemoteRooms } from './services/missing-events.j
 export interface RoomsFederationApi extends RoomsFederationMembershipApi {
   /** Runs a PDU through the receive pipeline and stores it as the checks decide. */
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome>;
+  /**
+   * Runs PDUs through the receive pipeline, those of one room in order and committed together where they
+   * extend the room's head (a transaction's PDUs): one result per input, an outcome or the transient error
+   * that kept it from one.
+   */
+  receivePdus(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]>;
   /** The id of a PDU of a room this server is in (by the room's version), when it is well formed. */
   eventIdOf(pdu: unknown): Promise<string | undefined>;
   /**

@@ -11,6 +11,7 @@ import { FederatedEventReceiver } from './services/federated-event-receiver.js';
 import { Backfiller } from './services/backfill.js';
 import { MissingEvents } from './services/missing-events.js';
 import { FederationHistoryReads } from './services/federation-history-reads.js';
+import { RoomStateResolver } from './services/state-resolver.js';
 import { FederationRoomReads } from './services/federation-room-reads.js';
 import { HistoryVisibility } from './services/history-visibility.js';
 import { RoomHooks } from './services/hooks.js';
@@ -32,6 +33,7 @@ import { roomsDagMigration } from './store/migrations/20261123130000_rooms_dag.j
 import { membershipEventsIndexMigration } from './store/migrations/20261123160000_membership_events_index.js';
 import { roomsSoftFailedEventsMigration } from './store/migrations/20261207140000_rooms_soft_failed_events.js';
 import { roomsOutliersMigration } from './store/migrations/20261207160000_rooms_outliers.js';
+import { roomsCurrentStateGroupsMigration } from './store/migrations/20261207160000_rooms_current_state_groups.js';
 import { SoftFailedStore } from './store/soft-failed-store.js';
 import { EventStore } from './store/event-store.js';
 import { MembershipStore } from './store/membership-store.js';
@@ -91,6 +93,8 @@ declare module '../../core/container.js' {
     roomsMissingEvents: MissingEvents;
     /** History before what we have of a room joined over federation, from a server in it (/messages). */
     roomsBackfill: Backfiller;
+    /** State where forks of the DAG meet (state resolution per room version). */
+    roomsStateResolver: RoomStateResolver;
     /** What other servers are answered about rooms (make_join, state, events). */
     roomsFederationReads: FederationRoomReads;
     /** Backfill, missing events and timestamps for other servers, with their history visibility. */
@@ -123,6 +127,7 @@ export default defineModule({
     roomsSoftFailedEventsMigration,
     roomsOutOfBandMembershipsMigration,
     roomsOutliersMigration,
+    roomsCurrentStateGroupsMigration,
   ],
   register({ container, config }) {
     container.register({
@@ -168,6 +173,7 @@ export default defineModule({
       roomsEvents: asClass(RoomEventsService).singleton(),
       roomsUpgrade: asClass(UpgradeService).singleton(),
       roomsApi: asClass(RoomsApiImpl).singleton(),
+      roomsStateResolver: asClass(RoomStateResolver).singleton(),
       roomsFederatedReceiver: asClass(FederatedEventReceiver).singleton(),
       roomsMissingEvents: asClass(MissingEvents).singleton(),
       roomsBackfill: asClass(Backfiller).singleton(),

@@ -5,12 +5,21 @@
  * verify with a current key of the origin (fetched through the key ring when unknown).
  */
 import { MatrixError } from '../../../core/errors.js';
-import { readJson } from '../../../core/http/body.js';
+import { readJson, type ReadJsonOptions } from '../../../core/http/body.js';
 import type { AxonContext } from '../../../core/http/context.js';
 import { isValidServerName } from '../../../core/protocol/identifiers.js';
 import type { KeyRing } from '../api.js';
 import type { DomainPolicy } from './domain-policy.js';
 import { parseXMatrix } from './x-matrix.js';
+
+/**
+ * How a federation request body is read (the first reader is this authenticator: the signature covers it).
+ * The limit is Synapse's: the largest body expected is a full `/send` transaction — 50 PDUs of at most
+ * 65,536 bytes each plus up to 100 EDUs, which the spec does not bound — so 200 × 64 KiB (12.5 MiB); the
+ * client API's `max_request_body_size` (1 MiB) holds barely 16 full PDUs. Integers beyond canonical JSON's
+ * range are kept exactly (v1–5 events may hold them; their hashes cover every digit).
+ */
+export const FEDERATION_BODY: ReadJsonOptions = { limit: 200 * 65_536, fromServer: true };
 
 const unauthorized = (message: string): MatrixError => new MatrixError(401, 'M_UNAUTHORIZED', message);
 
@@ -48,7 +57,7 @@ export class RequestAuthenticator {
       destination: this.deps.serverName,
       signatures: { [origin]: { [key]: sig } },
     };
-    if (hasBody(ctx)) json['content'] = await readJson(ctx);
+    if (hasBody(ctx)) json['content'] = await readJson(ctx, FEDERATION_BODY);
     const valid = await this.deps.keyRing.verifyServerSignature(origin, key, json, { allowOldKeys: false });
     if (!valid) throw unauthorized('Invalid signature for server ' + origin + ' with key ' + key);
     ctx.state.federationOrigin = origin;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { MatrixError } from '../../../core/errors.js';
 import type { VerifyKeyLookup } from '../../../core/protocol/pdu-signatures.js';
-import type { RemoteEventSource, RoomsFederationApi } from '../../rooms/api.js';
+import type { ReceiveResult, RemoteEventSource, RoomsFederationApi } from '../../rooms/api.js';
 import type { KeyRing } from '../api.js';
 import type { InboundTxnStore } from '../store/inbound-txn-store.js';
 import type { HandlerRegistry } from './handler-registry.js';
@@ -17,6 +17,12 @@ import { isServerAllowedByAcl } from './server-acl.js';
 
 export const MAX_PDUS = 50;
 export const MAX_EDUS = 100;
+/**
+ * How long the answer to a transaction is kept for retries, and how often old ones are pruned (Synapse:
+ * a day, checked every 30 minutes). A sender retries a transaction within minutes, not days.
+ */
+export const TXN_RETENTION_MS = 24 * 60 * 60 * 1000;
+const PRUNE_INTERVAL_MS = 30 * 60 * 1000;
 
 /** The answer: `{pdus: {event_id: {} | {error}}}`. */
 export interface TransactionResponse {
@@ -38,6 +44,7 @@ export interface TransactionReceiverDeps {
 
 export class TransactionReceiver {
   private readonly inFlight = new Map<string, Promise<TransactionResponse>>();
+  private lastPruned = 0;
   /** Signature keys for the receive pipeline: the key ring. */
   readonly keys: VerifyKeyLookup;
 
@@ -84,8 +91,7 @@ export class TransactionReceiver {
     await Promise.all(
       [...byRoom].map(async ([roomId, roomPdus]) => {
         const denied = await this.deniedByAcl(origin, roomId);
-        for (const pdu of roomPdus) {
-          const outcome = await this.receivePdu(origin, roomId, pdu, denied);
+        for (const outcome of await this.receiveRoomPdus(origin, roomId, roomPdus, denied)) {
           if (outcome.eventId !== undefined) results[outcome.eventId] = outcome.result;
         }
       }),
@@ -94,7 +100,22 @@ export class TransactionReceiver {
 
     const response: TransactionResponse = { pdus: results };
     await this.deps.store.put(origin, txnId, response);
+    await this.pruneWhenDue();
     return response;
+  }
+
+  /**
+   * Forgets answers older than TXN_RETENTION_MS, at most every PRUNE_INTERVAL_MS, on the way out of a
+   * transaction (no timer to stop; a server receiving nothing has nothing new to prune).
+   */
+  async pruneWhenDue(now = Date.now()): Promise<void> {
+    if (now - this.lastPruned < PRUNE_INTERVAL_MS) return;
+    this.lastPruned = now;
+    try {
+      await this.deps.store.deleteReceivedBefore(now - TXN_RETENTION_MS);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'old inbound transactions could not be pruned');
+    }
   }
 
   /**
@@ -114,32 +135,44 @@ export class TransactionReceiver {
     }
   }
 
-  private async receivePdu(
+  /** One room's PDUs, in order, through rooms' pipeline in one call (committed together where it can). */
+  private async receiveRoomPdus(
     origin: string,
     roomId: string,
-    pdu: unknown,
+    pdus: readonly unknown[],
     deniedByAcl: string | undefined,
-  ): Promise<{ eventId?: string; result: { error?: string } }> {
+  ): Promise<{ eventId?: string; result: { error?: string } }[]> {
     const rooms = this.deps.rooms();
-    if (!rooms) return { result: { error: 'rooms are not enabled on this server' } };
-    try {
-      if (deniedByAcl !== undefined) {
-        return { eventId: await rooms.eventIdOf(pdu), result: { error: deniedByAcl } };
-      }
-      const outcome = await rooms.receivePdu({
-        pdu,
-        keys: this.keys,
-        origin,
-        remote: this.deps.remoteOf(origin),
-      });
-      if (outcome.status === 'refused')
-        return { eventId: outcome.eventId, result: { error: outcome.reason } };
-      return { eventId: outcome.eventId, result: {} };
-    } catch (err) {
-      this.deps.logger.warn({ err, origin, roomId }, 'an inbound PDU could not be processed');
-      const eventId = await rooms.eventIdOf(pdu).catch(() => undefined);
-      return { eventId, result: { error: 'the event could not be processed, try again later' } };
+    if (!rooms) return [];
+    const idOf = (pdu: unknown): Promise<string | undefined> => rooms.eventIdOf(pdu).catch(() => undefined);
+    if (deniedByAcl !== undefined) {
+      return Promise.all(
+        pdus.map(async (pdu) => ({ eventId: await idOf(pdu), result: { error: deniedByAcl } })),
+      );
     }
+    let results: ReceiveResult[];
+    try {
+      results = await rooms.receivePdus(
+        pdus.map((pdu) => ({ pdu, keys: this.keys, origin, remote: this.deps.remoteOf(origin) })),
+      );
+    } catch (err) {
+      results = pdus.map(() => ({ error: err }));
+    }
+    return Promise.all(
+      results.map(async (r, i) => {
+        if ('outcome' in r) {
+          const { outcome } = r;
+          if (outcome.status === 'refused')
+            return { eventId: outcome.eventId, result: { error: outcome.reason } };
+          return { eventId: outcome.eventId, result: {} };
+        }
+        this.deps.logger.warn({ err: r.error, origin, roomId }, 'an inbound PDU could not be processed');
+        return {
+          eventId: await idOf(pdus[i]),
+          result: { error: 'the event could not be processed, try again later' },
+        };
+      }),
+    );
   }
 
   private async dispatchEdu(origin: string, edu: Edu): Promise<void> {

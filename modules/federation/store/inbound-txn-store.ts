@@ -14,6 +14,11 @@ export class InboundTxnStore {
     return row ? (JSON.parse(row.response_json) as unknown) : undefined;
   }
 
+  /** Forgets the answers to transactions received before `ts` (ms since the epoch); how many went. */
+  async deleteReceivedBefore(ts: number): Promise<number> {
+    return this.deps.db('federation_inbound_txns').where('received_ts', '<', ts).delete();
+  }
+
   /** Records the answer; a concurrent second record of the same transaction is ignored. */
   async put(origin: string, txnId: string, response: unknown): Promise<void> {
     await this.deps

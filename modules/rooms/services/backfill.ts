@@ -31,7 +31,7 @@ import type { ServerUnsigned, StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
-import { newEventOf } from './event-persister.js';
+import { newEventOf } from './persisted-rows.js';
 import type { FederationRoomReads } from './federation-room-reads.js';
 import type { RoomHooks } from './hooks.js';
 import type { MissingEvents, RemoteEventSource } from './missing-events.js';

@@ -13,7 +13,7 @@
  * - statement by statement (`commitPrepared`): everything else, and every event on PostgreSQL.
  */
 import type { Cradle } from '../../../core/container.js';
-import { stateKey, type PduJson, type StateKey } from '../../../core/protocol/pdu.js';
+import { splitStateKey, stateKey, type PduJson } from '../../../core/protocol/pdu.js';
 import { redactEvent } from '../../../core/protocol/redaction.js';
 import {
   sqlBatchTransaction,
@@ -21,7 +21,7 @@ import {
   type Sql,
   type SqlStatement,
 } from '../../../core/storage/sql.js';
-import type { NewEvent, ServerUnsigned, StoredEvent } from '../store/event-rows.js';
+import type { StoredEvent } from '../store/event-rows.js';
 import { isStreamMoved, type EventStore } from '../store/event-store.js';
 import type { MembershipStore } from '../store/membership-store.js';
 import { isHeadMoved, type RoomRow, type RoomStore } from '../store/room-store.js';
@@ -29,6 +29,8 @@ import type { StateStore } from '../store/state-store.js';
 import { isTxnReplayed, type TxnStore } from '../store/txn-store.js';
 import { persistedView, type RoomHooks, type TransactionWrite } from './hooks.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
+import { extremitiesAfter, newEventOf, redactsOf, refIds } from './persisted-rows.js';
+import { forkedStateStep, headStateStep, type ForkedState, type StateStep } from './persist-state.js';
 import type { StreamTracker } from './stream-tracker.js';
 
 /** An event ready to be written: built, signed and authorised by whoever hands it over. */
@@ -45,11 +47,10 @@ export interface EventToPersist {
    */
   readonly rejectedReason?: string;
   /**
-   * The full state after this (non-state) event when it is not the head's: an event whose prev_events we
-   * lack, checked against the state another server gave (missing-events.ts). Stored as the event's own
-   * state group; the head's state stays as it is.
+   * The state around an event whose prev_events are not exactly the head's forward extremities (a fork or
+   * a merge, received over federation): the state before it and the resolved current state after it.
    */
-  readonly stateAfter?: ReadonlyMap<StateKey, string>;
+  readonly forked?: ForkedState;
 }
 
 export interface PersistOptions {
@@ -212,40 +213,11 @@ export class EventPersister {
       throw new TxnReplayed();
     }
     const key = accepted && pdu.state_key !== undefined ? stateKey(pdu.type, pdu.state_key) : undefined;
-    let stateGroup = head.stateGroup;
-    let chainLength = head.chainLength;
-    let unsigned: ServerUnsigned | undefined;
-    if (key) {
-      const replaced = head.state.get(key);
-      if (replaced) {
-        unsigned = {
-          replaces_state: replaced.eventId,
-          prev_content: replaced.pdu.content,
-          prev_sender: replaced.pdu.sender,
-        };
-      }
-      const group = await this.stateStore.createStateGroup(
-        head.roomId,
-        head.stateGroup,
-        head.chainLength,
-        new Map<StateKey, string>([[key, eventId]]),
-        () => {
-          const full = new Map<StateKey, string>();
-          for (const [k, e] of head.state) full.set(k, e.eventId);
-          full.set(key, eventId);
-          return full;
-        },
-        sql,
-      );
-      stateGroup = group.id;
-      chainLength = group.chainLength;
-    }
-    let eventGroup = stateGroup;
-    if (event.stateAfter && accepted && !key) {
-      const after = event.stateAfter;
-      eventGroup = (await this.stateStore.createStateGroup(head.roomId, null, 0, after, () => after, sql)).id;
-    }
-    const newEvent = newEventOf(head.roomId, event, eventGroup, unsigned);
+    const stepInput = { head, eventId, event: { eventId, pdu }, key, accepted };
+    const step = event.forked
+      ? await forkedStateStep(this.stateStore, stepInput, event.forked, sql)
+      : await headStateStep(this.stateStore, stepInput, sql);
+    const newEvent = newEventOf(head.roomId, event, step.eventGroup, step.unsigned);
     let reserved: number | undefined;
     if (this.eventStore.reservesStreamOrdering) {
       reserved = await this.streams.reserve(() => this.eventStore.reserveStreamOrdering(sql));
@@ -253,17 +225,7 @@ export class EventPersister {
     }
     const streamOrdering = await this.eventStore.insertEvent(newEvent, sql, reserved);
     await this.eventStore.insertEdges(eventId, refIds(pdu.prev_events), refIds(pdu.auth_events), sql);
-    if (key) await this.stateStore.setCurrentState(head.roomId, pdu.type, pdu.state_key ?? '', eventId, sql);
-    if (accepted && newEvent.membership !== null && pdu.state_key !== undefined) {
-      await this.membershipStore.setMembership(
-        head.roomId,
-        pdu.state_key,
-        newEvent.membership,
-        eventId,
-        streamOrdering,
-        sql,
-      );
-    }
+    await this.applyCurrentState(head, step, streamOrdering, sql);
     const redacts = accepted ? redactsOf(pdu) : undefined;
     if (redacts !== undefined) {
       const target = await this.eventStore.getEventIn(sql, redacts);
@@ -276,10 +238,13 @@ export class EventPersister {
       lastStream: streamOrdering,
       maxDepth: Math.max(head.maxDepth, pdu.depth),
       extremities: accepted ? extremitiesAfter(head, event) : head.extremities,
-      stateGroup,
-      chainLength,
-      state: key ? new Map(head.state).set(key, { eventId, pdu, streamOrdering }) : head.state,
+      stateGroup: step.currentGroup,
+      chainLength: step.chainLength,
+      state: step.state,
     };
+    // The event in the state it made current (a fresh map, never the previous head's) learns its position.
+    if (key && step.state.get(key)?.eventId === eventId)
+      step.state.set(key, { eventId, pdu, streamOrdering });
     const advanced = await this.roomStore.advanceRoomHead(
       head.roomId,
       head.lastStream,
@@ -287,7 +252,7 @@ export class EventPersister {
         lastStream: streamOrdering,
         maxDepth: next.maxDepth,
         forwardExtremities: next.extremities,
-        stateGroup,
+        stateGroup: step.currentGroup,
       },
       sql,
     );
@@ -295,6 +260,46 @@ export class EventPersister {
     for (const write of event.writes ?? [])
       for (const [text, params] of write(streamOrdering)) await sql.run(text, params);
     return { head: next, stored: { ...newEvent, streamOrdering, redactedBy: null } };
+  }
+
+  /**
+   * Writes the current-state entries a step changed, the memberships among them (at this event's stream
+   * position, so sync sees the change), and the current state's history when its group changed.
+   */
+  private async applyCurrentState(
+    head: RoomHead,
+    step: StateStep,
+    streamOrdering: number,
+    sql: Sql,
+  ): Promise<void> {
+    for (const [key, e] of step.changes) {
+      const [type, stateKeyOf] = splitStateKey(key);
+      if (!e) {
+        await this.stateStore.deleteCurrentState(head.roomId, type, stateKeyOf, sql);
+        continue;
+      }
+      await this.stateStore.setCurrentState(head.roomId, type, stateKeyOf, e.eventId, sql);
+      const membership = e.pdu.content['membership'];
+      if (type === 'm.room.member' && typeof membership === 'string') {
+        await this.membershipStore.setMembership(
+          head.roomId,
+          stateKeyOf,
+          membership,
+          e.eventId,
+          streamOrdering,
+          sql,
+        );
+      }
+    }
+    if (step.currentGroup !== null && step.currentGroup !== head.stateGroup) {
+      await this.stateStore.recordCurrentStateGroup(
+        head.roomId,
+        streamOrdering,
+        step.currentGroup,
+        step.resolved,
+        sql,
+      );
+    }
   }
 
   // ---- the one-call batch (SQLite) -------------------------------------------------------------------
@@ -311,11 +316,11 @@ export class EventPersister {
       options.newRoom === undefined &&
       options.prelude === undefined &&
       events.every(
-        ({ pdu, rejectedReason, stateAfter }) =>
+        ({ pdu, rejectedReason, forked }) =>
           pdu.state_key === undefined &&
           pdu.type !== 'm.room.redaction' &&
           rejectedReason === undefined &&
-          stateAfter === undefined,
+          forked === undefined,
       )
     );
   }
@@ -392,60 +397,4 @@ export class EventPersister {
       throw err;
     }
   }
-}
-
-/** The forward extremities after `event`: the ones it does not reference, and itself. */
-function extremitiesAfter(head: RoomHead, event: EventToPersist): string[] {
-  const prev = refIds(event.pdu.prev_events);
-  return [...head.extremities.filter((e) => !prev.includes(e)), event.eventId];
-}
-
-/** Event ids of prev_events / auth_events (v1–2 write `[id, hashes]` pairs). */
-function refIds(refs: PduJson['prev_events']): string[] {
-  return refs.map((r) => (typeof r === 'string' ? r : r[0]));
-}
-
-/** The target of an m.room.redaction: top level before v11, `content.redacts` from v11. */
-function redactsOf(pdu: PduJson): string | undefined {
-  if (pdu.type !== 'm.room.redaction') return undefined;
-  const inContent = pdu.content['redacts'];
-  return pdu.redacts ?? (typeof inContent === 'string' ? inContent : undefined);
-}
-
-/** The row of a new event as the store writes it. */
-export function newEventOf(
-  roomId: string,
-  event: EventToPersist,
-  stateGroup: number | null,
-  unsigned: ServerUnsigned | undefined,
-): NewEvent {
-  const { pdu } = event;
-  const relatesTo = relationOf(pdu.content);
-  const membership = pdu.content['membership'];
-  return {
-    eventId: event.eventId,
-    roomId,
-    type: pdu.type,
-    stateKey: pdu.state_key ?? null,
-    sender: pdu.sender,
-    depth: pdu.depth,
-    originServerTs: pdu.origin_server_ts,
-    pdu,
-    unsigned,
-    rejectedReason: event.rejectedReason ?? null,
-    stateGroup,
-    membership: pdu.type === 'm.room.member' && typeof membership === 'string' ? membership : null,
-    relatesTo: relatesTo?.eventId ?? null,
-    relType: relatesTo?.relType ?? null,
-  };
-}
-
-/** `m.relates_to` of a content: the related event and relation type, when well formed. */
-function relationOf(content: PduJson['content']): { eventId: string; relType: string } | undefined {
-  const rel = content['m.relates_to'];
-  if (typeof rel !== 'object' || rel === null || Array.isArray(rel)) return undefined;
-  const eventId = rel['event_id'];
-  const relType = rel['rel_type'];
-  if (typeof eventId !== 'string' || typeof relType !== 'string') return undefined;
-  return { eventId, relType };
 }

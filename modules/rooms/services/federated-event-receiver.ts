@@ -7,20 +7,23 @@
  *       never imports federation), content hash (mismatch: continue with the redacted form). A failure here
  *       drops the event: nothing is stored.
  *  4.   auth against the event's own `auth_events` → stored rejected, with the rule's reason;
- *  5.   auth against the state before the event (the head's state when its prev_events are our forward
- *       extremities; the state after its one prev_event otherwise) → stored rejected;
- *  6.   auth against the current state → soft-failed: kept in `rooms_soft_failed_events`, never served to
- *       clients, never a forward extremity, never state;
- *  then `EventPersister.persistEvents` on the room head, under the room lock (a local send in the same
- *  room waits, and vice versa).
+ *  5.   auth against the state before the event → stored rejected. The state before is the head's when its
+ *       prev_events are exactly our forward extremities; else the state after its one prev_event, or the
+ *       resolution of the states after each (state-resolver.ts, the room version's algorithm);
+ *  6.   off the head, auth against the current state → soft-failed: kept in `rooms_soft_failed_events`,
+ *       never served to clients, never a forward extremity, never state;
+ *  then `EventPersister.persistEvents` under the room lock (a local send in the same room waits, and vice
+ *  versa): the PDUs of one call that extend the head commit together, in one transaction (`receiveAll`,
+ *  a transaction's PDUs). Off the head an event carries the state before and the room's current state once
+ *  it is in — the resolution of the states after the forward extremities — which the persister stores as
+ *  groups and writes to the current state, memberships and the current state's history (what sync reads).
  *
  * Missing prev_events or auth_events: refused (`missing_prev_events` / `missing_auth_events`), unless the
- * caller passes a `RemoteEventSource`: then missing-events.ts fetches them (or, for a gap, the state before
- * the event, handed back here as `RemoteStateBefore`) and the checks run again.
+ * caller passes a `RemoteEventSource`: then missing-events.ts fetches them (get_missing_events, or for a
+ * gap the state before the event, handed back here as `RemoteStateBefore` and treated as a fork's state
+ * before: the current state is then resolved with it) and the event is checked again.
  *
- * Not built yet (the event is refused, nothing stored, the caller gets a clear code): state events on a
- * fork of the DAG, or events with several prev_events that are not all forward extremities (both need
- * state resolution of the fork).
+ * Spam checkers (federated-spam-check.ts) see every event that passed steps 1–3, before the room lock.
  */
 import type { Cradle } from '../../../core/container.js';
 import {
@@ -44,11 +47,12 @@ import {
 import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { SoftFailedStore } from '../store/soft-failed-store.js';
-import type { StateStore } from '../store/state-store.js';
-import { HeadMoved, type EventPersister } from './event-persister.js';
+import { HeadMoved, type EventPersister, type EventToPersist } from './event-persister.js';
 import { federatedSpamVerdict } from './federated-spam-check.js';
 import type { MissingEvents, RemoteEventSource, RemoteStateBefore } from './missing-events.js';
+import { extremitiesAfter } from './persisted-rows.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
+import { asAuthEvent, idsOf, RoomStateResolver, type StateBefore } from './state-resolver.js';
 
 /** A PDU to run through the pipeline. */
 export interface IncomingPdu {
@@ -99,6 +103,9 @@ export type ReceiveOutcome =
       readonly reason: string;
     };
 
+/** One PDU's result: its outcome, or the error that kept it from one (transient: not a verdict). */
+export type ReceiveResult = { readonly outcome: ReceiveOutcome } | { readonly error: unknown };
+
 export type RefusalCode =
   | 'format'
   | 'signatures'
@@ -106,14 +113,13 @@ export type RefusalCode =
   | 'origin_mismatch'
   | 'missing_prev_events'
   | 'missing_auth_events'
-  | 'unsupported_fork'
   | 'dropped_by_policy';
 
 type Deps = Pick<
   Cradle,
   | 'roomsHeads'
   | 'roomsEventStore'
-  | 'roomsStateStore'
+  | 'roomsStateResolver'
   | 'roomsSoftFailedStore'
   | 'roomsEventPersister'
   | 'roomsMissingEvents'
@@ -127,28 +133,28 @@ const MAX_ATTEMPTS = 5;
 export class FederatedEventReceiver {
   private readonly heads: RoomHeads;
   private readonly eventStore: EventStore;
-  private readonly stateStore: StateStore;
+  private readonly resolver: RoomStateResolver;
   private readonly softFailed: SoftFailedStore;
   private readonly persister: EventPersister;
-  private readonly spamCheckers: Deps['spamCheckers'];
   private readonly missing: MissingEvents;
+  private readonly spamCheckers: Deps['spamCheckers'];
 
   constructor({
     roomsHeads,
     roomsEventStore,
-    roomsStateStore,
+    roomsStateResolver,
     roomsSoftFailedStore,
     roomsEventPersister,
-    spamCheckers,
     roomsMissingEvents,
+    spamCheckers,
   }: Deps) {
     this.heads = roomsHeads;
     this.eventStore = roomsEventStore;
-    this.stateStore = roomsStateStore;
+    this.resolver = roomsStateResolver;
     this.softFailed = roomsSoftFailedStore;
     this.persister = roomsEventPersister;
-    this.spamCheckers = spamCheckers;
     this.missing = roomsMissingEvents;
+    this.spamCheckers = spamCheckers;
   }
 
   /**
@@ -156,62 +162,75 @@ export class FederatedEventReceiver {
    * throws or the database fails (a transient failure is not a verdict on the event).
    */
   async receive(input: IncomingPdu): Promise<ReceiveOutcome> {
-    const raw = input.pdu;
-    const roomId = input.roomId ?? roomIdOf(raw);
-    if (roomId === undefined) return refuse('format', 'the PDU has no room_id');
-    const head = await this.heads.get(roomId);
-    if (!head) return refuse('unknown_room', `this server is not in room ${roomId}`);
-
-    if (input.origin !== undefined) {
-      const format = checkPduFormat(raw, head.version);
-      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
-        return refuse(
-          'origin_mismatch',
-          `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
-          computeEventId(format.pdu, head.version),
-        );
-      }
-    }
-    const verdict = await checkPduOnReceipt({
-      pdu: raw,
-      roomVersion: head.version,
-      keys: input.keys,
-      roomId,
-    });
-    if (!verdict.accepted) {
-      return refuse(verdict.stage === 'format' ? 'format' : 'signatures', verdict.reason, verdict.eventId);
-    }
-    const spam = await federatedSpamVerdict(this.spamCheckers, this.softFailed, roomId, verdict);
-    if (spam) return spam;
-
-    const first = await this.checkUnderLock(roomId, verdict);
-    if (first.status !== 'refused' || !input.remote) return first;
-    if (first.code !== 'missing_prev_events' && first.code !== 'missing_auth_events') return first;
-    // Fetch what is missing (outside the room lock: it talks to another server), then check again.
-    const remoteState = await this.missing.fill(roomId, verdict, input, (next) => this.receive(next));
-    return this.checkUnderLock(roomId, verdict, remoteState);
+    const [result] = await this.receiveAll([input]);
+    if (result && 'error' in result) throw result.error;
+    return result!.outcome;
   }
 
-  /** Steps 4–6 and the commit under the room lock, retried when another process moved the head. */
-  private async checkUnderLock(
-    roomId: string,
-    verdict: PduAccepted,
-    remoteState?: RemoteStateBefore,
-  ): Promise<ReceiveOutcome> {
-    let outcome: ReceiveOutcome | undefined;
-    let stored: StoredEvent | undefined;
-    await this.heads.withRoomLock(roomId, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          ({ outcome, stored } = await this.checkAndPersist(roomId, verdict, remoteState));
-          return;
-        } catch (err) {
-          if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
-        }
+  /**
+   * Runs PDUs through the pipeline, those of one room in the given order: steps 1–3 for all of them at
+   * once, then, under each room's lock, steps 4–6 for each on the head the previous ones left, the accepted
+   * (and rejected) ones of a run on the head committed together in one `persistEvents` call — one
+   * transaction instead of one per PDU. A PDU off the head (a fork) commits the run before it and goes
+   * alone. One result per input, in order: its outcome, or the error that kept it from one (a key server
+   * down, the database failing: not a verdict on the event).
+   */
+  async receiveAll(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]> {
+    const results: ReceiveResult[] = new Array<ReceiveResult>(inputs.length);
+    const byRoom = new Map<string, RunEntry[]>();
+    const checked = await Promise.allSettled(inputs.map((input) => this.checkOnReceipt(input)));
+    checked.forEach((c, index) => {
+      if (c.status === 'rejected') results[index] = { error: c.reason };
+      else if ('outcome' in c.value) results[index] = { outcome: c.value.outcome };
+      else {
+        const list = byRoom.get(c.value.roomId) ?? [];
+        list.push({ index, verdict: c.value.verdict });
+        byRoom.set(c.value.roomId, list);
       }
     });
-    if (stored) await this.persister.announce(stored);
-    return outcome!;
+    for (const [roomId, run] of byRoom) {
+      await this.runUnderLock(roomId, run, results);
+      // What a PDU lacks is fetched from the server that sent it (outside the room lock: it talks to that
+      // server), oldest PDU first; then it is checked again.
+      for (const entry of run) {
+        const input = inputs[entry.index]!;
+        const first = results[entry.index];
+        if (!input.remote || !first || !('outcome' in first) || !lacksEvents(first.outcome)) continue;
+        try {
+          const remoteState = await this.missing.fill(roomId, entry.verdict, input, (next) =>
+            this.receive(next),
+          );
+          await this.runUnderLock(roomId, [{ ...entry, remoteState }], results);
+        } catch (error) {
+          results[entry.index] = { error };
+        }
+      }
+    }
+    return results;
+  }
+
+  /** Steps 4–6 and the commit of a room's run under its lock, retried when another process moved the head. */
+  private async runUnderLock(
+    roomId: string,
+    run: readonly RunEntry[],
+    results: ReceiveResult[],
+  ): Promise<void> {
+    const stored: StoredEvent[] = [];
+    try {
+      const outcomes = await this.heads.withRoomLock(roomId, async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await this.commitRun(roomId, run, stored);
+          } catch (err) {
+            if (!(err instanceof HeadMoved) || attempt >= MAX_ATTEMPTS) throw err;
+          }
+        }
+      });
+      run.forEach(({ index }, i) => (results[index] = { outcome: outcomes[i]! }));
+    } catch (error) {
+      for (const { index } of run) results[index] = { error };
+    }
+    for (const s of stored) await this.persister.announce(s);
   }
 
   /** The id of a well-formed PDU of a room this server is in. */
@@ -223,22 +242,129 @@ export class FederatedEventReceiver {
     return format.ok ? computeEventId(format.pdu, head.version) : undefined;
   }
 
-  /** Steps 4–6 and the commit; under the room lock. */
-  private async checkAndPersist(
-    roomId: string,
-    verdict: PduAccepted,
-    remoteState: RemoteStateBefore | undefined,
-  ): Promise<{ outcome: ReceiveOutcome; stored?: StoredEvent }> {
-    const { eventId, pdu } = verdict;
+  /** Steps 1–3: the room, the origin, then format, signatures and content hash (core/protocol). */
+  private async checkOnReceipt(
+    input: IncomingPdu,
+  ): Promise<{ outcome: ReceiveOutcome } | { roomId: string; verdict: PduAccepted }> {
+    const raw = input.pdu;
+    const roomId = input.roomId ?? roomIdOf(raw);
+    if (roomId === undefined) return { outcome: refuse('format', 'the PDU has no room_id') };
     const head = await this.heads.get(roomId);
-    if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`, eventId) };
+    if (!head) return { outcome: refuse('unknown_room', `this server is not in room ${roomId}`) };
+
+    if (input.origin !== undefined) {
+      const format = checkPduFormat(raw, head.version);
+      if (format.ok && serverNameOf(format.pdu.sender) !== input.origin) {
+        return {
+          outcome: refuse(
+            'origin_mismatch',
+            `the sender ${format.pdu.sender} does not belong to the origin ${input.origin}`,
+            computeEventId(format.pdu, head.version),
+          ),
+        };
+      }
+    }
+    const verdict = await checkPduOnReceipt({
+      pdu: raw,
+      roomVersion: head.version,
+      keys: input.keys,
+      roomId,
+    });
+    if (!verdict.accepted) {
+      const code = verdict.stage === 'format' ? 'format' : 'signatures';
+      return { outcome: refuse(code, verdict.reason, verdict.eventId) };
+    }
+    const spam = await federatedSpamVerdict(this.spamCheckers, this.softFailed, roomId, verdict);
+    if (spam) return { outcome: spam };
+    return { roomId, verdict };
+  }
+
+  /**
+   * Steps 4–6 for a room's run of PDUs and their commit; under the room lock. Events on the head wait in
+   * `pending` (the head advanced in memory after each, as the persister will) and commit together; an
+   * event off the head first commits them, then is checked against the stored DAG and commits alone.
+   * Committed events are added to `stored` (for `announce`, also when a later commit fails).
+   */
+  private async commitRun(
+    roomId: string,
+    run: readonly RunEntry[],
+    stored: StoredEvent[],
+  ): Promise<ReceiveOutcome[]> {
+    const outcomes: ReceiveOutcome[] = [];
+    let head = await this.heads.get(roomId);
+    if (!head)
+      return run.map(({ verdict }) => refuse('unknown_room', `not in room ${roomId}`, verdict.eventId));
+    // One read for every event of the run (replays) and every event they reference.
+    const ids = new Set<string>();
+    for (const { verdict } of run) {
+      ids.add(verdict.eventId);
+      for (const id of referenceIds(verdict.pdu.prev_events)) ids.add(id);
+      for (const id of referenceIds(verdict.pdu.auth_events)) ids.add(id);
+    }
+    const known = new Map<string, KnownEvent>(await this.eventStore.getEvents([...ids]));
+    const softFailed = await this.softFailed.existing([...ids]);
+
+    let pending: { event: EventToPersist; redacted: boolean; index: number }[] = [];
+    let speculative = head; // the head once the pending events are in
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const persisted = await this.persister.persistEvents(
+        head!,
+        pending.map((p) => p.event),
+      );
+      persisted.forEach((p, i) => {
+        const { event, redacted, index } = pending[i]!;
+        stored.push(p.stored);
+        outcomes[index] = outcomeOf(event, redacted, p.stored);
+        known.set(event.eventId, p.stored);
+      });
+      head = persisted[persisted.length - 1]!.head;
+      speculative = head;
+      pending = [];
+    };
+
+    for (const [index, { verdict, remoteState }] of run.entries()) {
+      const prevIds = referenceIds(verdict.pdu.prev_events);
+      if (pending.length > 0 && !RoomStateResolver.extendsHead(speculative, prevIds)) await flush();
+      const decision = await this.decide(speculative, verdict, known, softFailed, remoteState);
+      if ('outcome' in decision) {
+        outcomes[index] = decision.outcome;
+        if (decision.outcome.status === 'soft_failed') softFailed.add(verdict.eventId);
+        continue;
+      }
+      const { event } = decision;
+      pending.push({ event, redacted: verdict.redacted, index });
+      known.set(event.eventId, {
+        ...event,
+        roomId,
+        stateGroup: null,
+        rejectedReason: event.rejectedReason ?? null,
+      });
+      if (event.forked)
+        await flush(); // its state is computed on the stored DAG: it goes alone
+      else speculative = advanced(speculative, event);
+    }
+    await flush();
+    return outcomes;
+  }
+
+  /**
+   * Steps 3 (what we have of it already and of what it references) to 6 for one event on `head`: an
+   * outcome, or the event to commit (rejected ones too: stored with why, changing nothing).
+   */
+  private async decide(
+    head: RoomHead,
+    verdict: PduAccepted,
+    known: ReadonlyMap<string, KnownEvent>,
+    softFailed: ReadonlySet<string>,
+    remoteState?: RemoteStateBefore,
+  ): Promise<{ outcome: ReceiveOutcome } | { event: EventToPersist }> {
+    const { eventId, pdu } = verdict;
+    const roomId = head.roomId;
+    if (known.has(eventId) || softFailed.has(eventId))
+      return { outcome: { status: 'already_known', eventId } };
     const prevIds = referenceIds(pdu.prev_events);
     const authIds = referenceIds(pdu.auth_events);
-    // One read for the event itself (a replay) and the events it references.
-    const known = await this.eventStore.getEvents([...new Set([eventId, ...prevIds, ...authIds])]);
-    if (known.has(eventId) || (await this.softFailed.get(eventId))) {
-      return { outcome: { status: 'already_known', eventId } };
-    }
     const foreign = (id: string): boolean => known.get(id)?.roomId !== roomId;
     const missingPrev = prevIds.filter(foreign);
     // A gap before the event: checked against the state another server gave (missing-events.ts).
@@ -259,94 +385,40 @@ export class FederatedEventReceiver {
     const options = this.authOptions(verdict, head);
     const authEvents = authIds.map((id) => asAuthEvent(known.get(id)!));
     const createEvent = head.state.get(stateKey('m.room.create', ''));
+    const rejected = (reason: string, before?: StateBefore) => ({
+      event: { eventId, pdu, rejectedReason: reason, ...(before ? { forked: { before } } : {}) },
+    });
+    // The state before the event: the head's when its prev_events are exactly the forward extremities;
+    // else the state after its one prev_event, or the resolution of the states after each (a fork or a
+    // merge of forks). Computed before step 4: a rejected event is stored with it too.
+    const before: StateBefore | undefined = gapState
+      ? { events: gapState.state }
+      : RoomStateResolver.extendsHead(head, prevIds)
+        ? undefined
+        : await this.resolver.stateBefore(
+            head,
+            prevIds.map((id) => known.get(id)!),
+          );
 
     // Step 4: the event's own auth events.
     const own = checkEventAgainstAuthEvents(event, authEvents, head.version, { ...options, createEvent });
-    if (!own.allowed) return this.persist(head, verdict, `auth_events: ${own.reason}`);
+    if (!own.allowed) return rejected(`auth_events: ${own.reason}`, before);
 
     // Step 5: the state before the event.
-    const before = gapState ? gapState.state : await this.stateBefore(head, prevIds, known);
-    if (before === undefined) {
-      return {
-        outcome: refuse(
-          'unsupported_fork',
-          'the prev_events fork the room DAG in a way that needs state resolution (not built yet)',
-          eventId,
-        ),
-      };
-    }
-    const onFork = before !== head.state;
-    if (onFork && pdu.state_key !== undefined) {
-      return {
-        outcome: refuse(
-          'unsupported_fork',
-          'a state event on a fork of the room DAG needs state resolution (not built yet)',
-          eventId,
-        ),
-      };
-    }
-    const atBefore = checkEventAuth(event, lookupIn(before), head.version, options);
-    if (!atBefore.allowed) return this.persist(head, verdict, `state before the event: ${atBefore.reason}`);
+    const atBefore = checkEventAuth(event, lookupIn(before?.events ?? head.state), head.version, options);
+    if (!atBefore.allowed) return rejected(`state before the event: ${atBefore.reason}`, before);
+    if (!before) return { event: { eventId, pdu } };
 
-    // Step 6: the current state (the same as the state before when the event extends our extremities).
-    if (onFork) {
-      const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
-      if (!now.allowed) {
-        await this.softFailed.insert({ eventId, roomId, pdu, reason: now.reason });
-        return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
-      }
+    // Step 6: off the head, the current state (on it, the same as the state before).
+    const now = checkEventAuth(event, lookupIn(head.state), head.version, options);
+    if (!now.allowed) {
+      await this.softFailed.insert({ eventId, roomId, pdu, reason: now.reason });
+      return { outcome: { status: 'soft_failed', eventId, reason: now.reason } };
     }
-    return this.persist(head, verdict, undefined, gapState && stateIdsAfter(gapState.state));
-  }
-
-  private async persist(
-    head: RoomHead,
-    verdict: PduAccepted,
-    rejectedReason: string | undefined,
-    stateAfter?: ReadonlyMap<StateKey, string>,
-  ): Promise<{ outcome: ReceiveOutcome; stored: StoredEvent }> {
-    const [persisted] = await this.persister.persistEvents(head, [
-      { eventId: verdict.eventId, pdu: verdict.pdu, rejectedReason, stateAfter },
-    ]);
-    const stored = persisted!.stored;
-    if (rejectedReason !== undefined) {
-      return { outcome: { status: 'rejected', eventId: verdict.eventId, reason: rejectedReason }, stored };
-    }
-    return {
-      outcome: {
-        status: 'persisted',
-        eventId: verdict.eventId,
-        redacted: verdict.redacted,
-        streamOrdering: stored.streamOrdering,
-      },
-      stored,
-    };
-  }
-
-  /**
-   * The state before an event with `prevIds` (all known, in the room): the head's when they are all
-   * forward extremities; the state after the one prev_event otherwise (a fork off an older event);
-   * undefined when that needs state resolution (several prev_events, not all extremities).
-   */
-  private async stateBefore(
-    head: RoomHead,
-    prevIds: readonly string[],
-    known: ReadonlyMap<string, StoredEvent>,
-  ): Promise<ReadonlyMap<StateKey, AuthEvent> | undefined> {
-    const extremities = new Set(head.extremities);
-    if (prevIds.length > 0 && prevIds.every((id) => extremities.has(id))) return head.state;
-    if (prevIds.length !== 1) return undefined;
-    const prev = known.get(prevIds[0]!)!;
-    if (prev.stateGroup === null) return undefined;
-    if (prev.stateGroup === head.stateGroup) return head.state;
-    const ids = await this.stateStore.stateOfGroup(prev.stateGroup);
-    const events = await this.eventStore.getEvents([...ids.values()]);
-    const state = new Map<StateKey, AuthEvent>();
-    for (const [key, id] of ids) {
-      const e = events.get(id);
-      if (e) state.set(key, asAuthEvent(e));
-    }
-    return state;
+    const after = idsOf(before.events);
+    if (pdu.state_key !== undefined) after.set(stateKey(pdu.type, pdu.state_key), eventId);
+    const current = await this.resolver.currentStateWith(head, prevIds, after, event);
+    return { event: { eventId, pdu, forked: { before, current } } };
   }
 
   /** The auth rules' signature checks for a received event and the events it is checked against. */
@@ -360,6 +432,46 @@ export class FederatedEventReceiver {
   }
 }
 
+/** A PDU of a room's run: its place in the call, its checked form and, after a gap, the remote state. */
+interface RunEntry {
+  readonly index: number;
+  readonly verdict: PduAccepted;
+  readonly remoteState?: RemoteStateBefore;
+}
+
+/** Refused for lack of prev or auth events: what missing-events.ts can fetch. */
+function lacksEvents(outcome: ReceiveOutcome): boolean {
+  return (
+    outcome.status === 'refused' &&
+    (outcome.code === 'missing_prev_events' || outcome.code === 'missing_auth_events')
+  );
+}
+
+/** What the pipeline needs of an event it has (stored, or committed with the current run). */
+type KnownEvent = Pick<StoredEvent, 'eventId' | 'roomId' | 'pdu' | 'rejectedReason' | 'stateGroup'>;
+
+/** The head after an event on it is committed (what the persister will make of it, state group aside). */
+function advanced(head: RoomHead, event: EventToPersist): RoomHead {
+  const { pdu } = event;
+  const accepted = event.rejectedReason === undefined;
+  const state =
+    accepted && pdu.state_key !== undefined
+      ? new Map(head.state).set(stateKey(pdu.type, pdu.state_key), { eventId: event.eventId, pdu })
+      : head.state;
+  return {
+    ...head,
+    maxDepth: Math.max(head.maxDepth, pdu.depth),
+    extremities: accepted ? extremitiesAfter(head, event) : head.extremities,
+    state,
+  };
+}
+
+function outcomeOf(event: EventToPersist, redacted: boolean, stored: StoredEvent): ReceiveOutcome {
+  const { eventId, rejectedReason } = event;
+  if (rejectedReason !== undefined) return { status: 'rejected', eventId, reason: rejectedReason };
+  return { status: 'persisted', eventId, redacted, streamOrdering: stored.streamOrdering };
+}
+
 function refuse(code: RefusalCode, reason: string, eventId?: string): ReceiveOutcome {
   return { status: 'refused', code, reason, ...(eventId === undefined ? {} : { eventId }) };
 }
@@ -370,15 +482,6 @@ function roomIdOf(raw: unknown): string | undefined {
   return typeof roomId === 'string' ? roomId : undefined;
 }
 
-function asAuthEvent(e: StoredEvent): AuthEvent {
-  return { eventId: e.eventId, pdu: e.pdu, rejected: e.rejectedReason !== null };
-}
-
 function lookupIn(state: ReadonlyMap<StateKey, AuthEvent>): AuthStateLookup {
   return (type, key) => state.get(stateKey(type, key));
-}
-
-/** The state after a non-state event as ids: the state before it. */
-function stateIdsAfter(state: ReadonlyMap<StateKey, AuthEvent>): Map<StateKey, string> {
-  return new Map([...state].map(([k, e]) => [k, e.eventId]));
 }

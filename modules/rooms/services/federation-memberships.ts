@@ -47,7 +47,7 @@ export function stripState(events: readonly JsonObject[]): StrippedState[] {
 }
 
 /** Refusals that say our copy of the room lacks something, not that the invite is bad. */
-const GAPS = new Set<RefusalCode>(['missing_prev_events', 'missing_auth_events', 'unsupported_fork']);
+const GAPS = new Set<RefusalCode>(['missing_prev_events', 'missing_auth_events']);
 
 type Deps = Pick<Cradle, 'roomsHeads' | 'roomsFederatedReceiver' | 'roomsFederationReads' | 'roomsOutOfBand'>;
 

@@ -29,7 +29,7 @@ import { sqlTransaction } from '../../../core/storage/sql.js';
 import type { StoredEvent } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
-import { newEventOf } from './event-persister.js';
+import { newEventOf } from './persisted-rows.js';
 import type { IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
 import type { RoomHead, RoomHeads } from './room-heads.js';
 

@@ -201,7 +201,14 @@ export class RoomsApiImpl implements RoomsApi {
     return (await this.timelineStore.eventsInStreamRange(roomIds, after, upTo, limit)).map(persistedView);
   }
 
+  /**
+   * The room's current state as of stream position `at`: the group its current-state history names (exact
+   * where forks met and state resolution chose), else — a room written before that history existed — the
+   * state after the topologically newest event at or before `at`.
+   */
   private async stateMapAt(roomId: string, at: number): Promise<Map<StateKey, string>> {
+    const group = await this.stateStore.currentStateGroupAt(roomId, at);
+    if (group !== undefined) return this.stateStore.stateOfGroup(group);
     const pos = await this.timelineStore.topoPositionAtStream(roomId, at);
     const [event] =
       pos.stream === 0 ? [] : await this.timelineStore.roomEventsTopological(roomId, pos, 'b', 1);
@@ -241,6 +248,25 @@ export class RoomsApiImpl implements RoomsApi {
   ): Promise<ClientEvent[] | EventWithPdu[]> {
     const [before, after] = await Promise.all([this.stateMapAt(roomId, from), this.stateMapAt(roomId, to)]);
     const changed = [...after].filter(([k, id]) => before.get(k) !== id).map(([, id]) => id);
+    return this.stateEvents(changed, options);
+  }
+
+  resolvedStateDelta(roomId: string, from: number, to: number, options: WithPdu): Promise<EventWithPdu[]>;
+  resolvedStateDelta(roomId: string, from: number, to: number, options?: WithoutPdu): Promise<ClientEvent[]>;
+  async resolvedStateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options?: WithPdu | WithoutPdu,
+  ): Promise<ClientEvent[] | EventWithPdu[]> {
+    if (!(await this.stateStore.resolvedBetween(roomId, from, to))) return [];
+    const [before, after, set] = await Promise.all([
+      this.stateMapAt(roomId, from),
+      this.stateMapAt(roomId, to),
+      this.stateStore.stateKeysSetBetween(roomId, from, to),
+    ]);
+    // Keys an event in the range set are included too: resolution may have overruled that event.
+    const changed = [...after].filter(([k, id]) => before.get(k) !== id || set.has(k)).map(([, id]) => id);
     return this.stateEvents(changed, options);
   }
 

@@ -5,7 +5,12 @@ import type { FederationOutboundEvent, ReceivedInvite, RoomsFederationApi } from
 import type { EventStore } from '../store/event-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { FederationMemberships } from './federation-memberships.js';
-import type { FederatedEventReceiver, IncomingPdu, ReceiveOutcome } from './federated-event-receiver.js';
+import type {
+  FederatedEventReceiver,
+  IncomingPdu,
+  ReceiveOutcome,
+  ReceiveResult,
+} from './federated-event-receiver.js';
 import type { FederationHistoryReads, MissingEventsQuery } from './federation-history-reads.js';
 import type { FederationRoomReads, JoinTemplate, StateAtEvent } from './federation-room-reads.js';
 
@@ -63,6 +68,10 @@ export class RoomsFederationApiImpl implements RoomsFederationApi {
 
   receivePdu(input: IncomingPdu): Promise<ReceiveOutcome> {
     return this.receiver.receive(input);
+  }
+
+  receivePdus(inputs: readonly IncomingPdu[]): Promise<ReceiveResult[]> {
+    return this.receiver.receiveAll(inputs);
   }
 
   eventIdOf(pdu: unknown): Promise<string | undefined> {

@@ -97,7 +97,7 @@ export function eventValues(e: NewEvent): unknown[] {
     e.sender,
     e.depth,
     e.originServerTs,
-    JSON.stringify(e.pdu),
+    toJsonColumn(e.pdu),
     e.unsigned ? toJsonColumn(e.unsigned) : null,
     e.rejectedReason,
     e.stateGroup,

@@ -154,7 +154,7 @@ export class EventStore extends RoomsTableStore {
   async redactEvent(eventId: string, redacted: PduJson, redactedBy: string, sql?: Sql): Promise<void> {
     await this.write(sql, (q) =>
       q.run('UPDATE rooms_events SET json = ?, redacted_by = ?, unsigned_json = NULL WHERE event_id = ?', [
-        JSON.stringify(redacted),
+        toJsonColumn(redacted),
         redactedBy,
         eventId,
       ]),

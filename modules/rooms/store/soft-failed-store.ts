@@ -4,6 +4,7 @@
  * forward extremity or state computation ever sees them.
  */
 import type { PduJson } from '../../../core/protocol/pdu.js';
+import { toJsonColumn } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
 import { RoomsTableStore } from './table-store.js';
 
@@ -22,12 +23,21 @@ export class SoftFailedStore extends RoomsTableStore {
       .insert({
         event_id: event.eventId,
         room_id: event.roomId,
-        json: JSON.stringify(event.pdu),
+        json: toJsonColumn(event.pdu),
         reason: event.reason,
         received_ts: Date.now(),
       })
       .onConflict('event_id')
       .ignore();
+  }
+
+  /** Which of `eventIds` are soft-failed events (one read). */
+  async existing(eventIds: readonly string[], trx: Queryable = this.db): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows: { event_id: string }[] = await trx('rooms_soft_failed_events')
+      .whereIn('event_id', eventIds)
+      .select('event_id');
+    return new Set(rows.map((r) => r.event_id));
   }
 
   async get(eventId: string, trx: Queryable = this.db): Promise<SoftFailedEvent | undefined> {

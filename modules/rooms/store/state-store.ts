@@ -19,7 +19,9 @@ const STATE_ROWS_PER_INSERT = 200;
 export class StateStore extends RoomsTableStore {
   /**
    * Stores the state after a state event as a new group: the one-entry delta off `prevGroup`, or a full
-   * snapshot (`fullState`) when the chain would pass SNAPSHOT_INTERVAL or there is no previous group.
+   * snapshot (`fullState`) when the chain would pass SNAPSHOT_INTERVAL, there is no previous group, or
+   * the caller asks (`snapshot`: the new state lacks a key of the previous one — deltas only add). A delta
+   * may hold several entries (a state resolved from forks, written off one of their groups).
    */
   async createStateGroup(
     roomId: string,
@@ -28,8 +30,10 @@ export class StateStore extends RoomsTableStore {
     delta: ReadonlyMap<StateKey, string>,
     fullState: () => ReadonlyMap<StateKey, string>,
     sql?: Sql,
+    options: { snapshot?: boolean } = {},
   ): Promise<{ id: number; chainLength: number }> {
-    const snapshot = prevGroup === null || prevChainLength + 1 >= SNAPSHOT_INTERVAL;
+    const snapshot =
+      options.snapshot === true || prevGroup === null || prevChainLength + 1 >= SNAPSHOT_INTERVAL;
     const chainLength = snapshot ? 0 : prevChainLength + 1;
     return this.write(sql, async (q) => {
       const rows = await q.all<{ id: number | string }>(
@@ -112,6 +116,88 @@ export class StateStore extends RoomsTableStore {
         [roomId, type, key, eventId],
       ),
     );
+  }
+
+  /** Drops a (type, state_key) from the current state (state resolution can leave a key out). */
+  async deleteCurrentState(roomId: string, type: string, key: string, sql?: Sql): Promise<void> {
+    await this.write(sql, (q) =>
+      q.run('DELETE FROM rooms_current_state WHERE room_id = ? AND type = ? AND state_key = ?', [
+        roomId,
+        type,
+        key,
+      ]),
+    );
+  }
+
+  /**
+   * Records that the room's current state is `stateGroup` from `streamOrdering` on (`resolved`: state
+   * resolution changed it, not only the event at that position).
+   */
+  async recordCurrentStateGroup(
+    roomId: string,
+    streamOrdering: number,
+    stateGroup: number,
+    resolved: boolean,
+    sql?: Sql,
+  ): Promise<void> {
+    await this.write(sql, (q) =>
+      q.run(
+        `INSERT INTO rooms_current_state_groups (room_id, stream_ordering, state_group, resolved)
+         VALUES (?, ?, ?, ?)`,
+        [roomId, streamOrdering, stateGroup, resolved],
+      ),
+    );
+  }
+
+  /**
+   * The group that was the room's current state at stream position `at`; undefined when no change is
+   * recorded up to there (a room written before the history existed: the caller falls back).
+   */
+  async currentStateGroupAt(
+    roomId: string,
+    at: number,
+    trx: Queryable = this.db,
+  ): Promise<number | undefined> {
+    const rows = await this.select<{ state_group: number | string }>(
+      trx,
+      `SELECT state_group FROM rooms_current_state_groups
+       WHERE room_id = ? AND stream_ordering <= ? ORDER BY stream_ordering DESC LIMIT 1`,
+      [roomId, at],
+    );
+    return rows[0] === undefined ? undefined : toNumber(rows[0].state_group);
+  }
+
+  /** Whether state resolution changed the room's current state in stream positions (`after`, `upTo`]. */
+  async resolvedBetween(
+    roomId: string,
+    after: number,
+    upTo: number,
+    trx: Queryable = this.db,
+  ): Promise<boolean> {
+    const rows = await this.select<{ one: number }>(
+      trx,
+      `SELECT 1 AS one FROM rooms_current_state_groups
+       WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ? AND resolved LIMIT 1`,
+      [roomId, after, upTo],
+    );
+    return rows.length > 0;
+  }
+
+  /** The (type, state_key)s that accepted state events in stream positions (`after`, `upTo`] set. */
+  async stateKeysSetBetween(
+    roomId: string,
+    after: number,
+    upTo: number,
+    trx: Queryable = this.db,
+  ): Promise<Set<StateKey>> {
+    const rows = await this.select<{ type: string; state_key: string }>(
+      trx,
+      `SELECT DISTINCT type, state_key FROM rooms_events
+       WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?
+         AND state_key IS NOT NULL AND rejected_reason IS NULL`,
+      [roomId, after, upTo],
+    );
+    return new Set(rows.map((r) => stateKey(r.type, r.state_key)));
   }
 
   /** The current state as (type, state_key) → event, with the events. */

@@ -197,6 +197,14 @@ export class RoomSyncBuilder {
       before = await this.rooms().stateAt(roomId, start, format);
     if (full) state = before ?? [];
     else if (gap && ctx.since) state = await this.rooms().stateDelta(roomId, ctx.since.events, start, format);
+    else if (ctx.since && timeline.events.length > 0) {
+      // Forks met in the window and state resolution changed the state: as Synapse, the changes the
+      // timeline does not carry go in `state` (state at the end that is neither known nor in the timeline).
+      const inTimeline = new Set(timeline.events.map((e) => e.event.event_id));
+      state = (await this.rooms().resolvedStateDelta(roomId, ctx.since.events, to, format)).filter(
+        (e) => !inTimeline.has(e.event.event_id),
+      );
+    }
     if (!matchesRoom(filter, roomId)) return [];
     state = state.filter((e) => matchesRoomEventFilter(filter, e.event));
     if (!lazy) return state;

@@ -55,6 +55,13 @@ export interface RoomsApiForSync {
   stateAt(roomId: string, at: number): Promise<ClientEventJson[]>;
   stateDelta(roomId: string, from: number, to: number, options: { withPdu: true }): Promise<EventWithPdu[]>;
   stateDelta(roomId: string, from: number, to: number): Promise<ClientEventJson[]>;
+  resolvedStateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options: { withPdu: true },
+  ): Promise<EventWithPdu[]>;
+  resolvedStateDelta(roomId: string, from: number, to: number): Promise<ClientEventJson[]>;
   membershipChangesOfUser(
     userId: string,
     after: number,
@@ -206,6 +213,17 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
       : (await this.api().stateDelta(roomId, from, to)).map(wrap);
   }
 
+  async resolvedStateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options?: EventFormatOption,
+  ): Promise<SyncRoomEvent[]> {
+    return options?.federationFormat
+      ? this.api().resolvedStateDelta(roomId, from, to, { withPdu: true })
+      : (await this.api().resolvedStateDelta(roomId, from, to)).map(wrap);
+  }
+
   /**
    * The invite's own `unsigned.invite_room_state` (an invite from another server carries it) or, for a room
    * this server knows, the recommended state types at the invite, plus the stripped membership event.
@@ -255,6 +273,7 @@ export const noRooms: SyncRoomsSource = {
   }),
   stateAt: async () => [],
   stateDelta: async () => [],
+  resolvedStateDelta: async () => [],
   strippedState: async () => [],
   members: async () => ({ joined: [], invited: [] }),
 };

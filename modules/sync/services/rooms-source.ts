@@ -106,6 +106,16 @@ export interface SyncRoomsSource {
   /** State entries that differ between stream positions `from` and `to` (their values at `to`). */
   stateDelta(roomId: string, from: number, to: number, options?: EventFormatOption): Promise<SyncRoomEvent[]>;
   /**
+   * When state resolution (forks of the room DAG meeting) changed the current state in `(from, to]`: the
+   * entries at `to` that differ from `from` or that overrule an event of the range; else nothing.
+   */
+  resolvedStateDelta(
+    roomId: string,
+    from: number,
+    to: number,
+    options?: EventFormatOption,
+  ): Promise<SyncRoomEvent[]>;
+  /**
    * Stripped state to show with an invite or knock (the membership event's `invite_room_state`/`knock_room_state`),
    * including the stripped membership event itself.
    */

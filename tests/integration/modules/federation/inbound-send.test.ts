@@ -6,8 +6,11 @@
 import t from 'tap';
 import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
-import { headAt, remoteEvent } from './remote-events.js';
-import { makeTestCa, startFederatedServer } from './test-federation.js';
+import { canonicalJson } from '../../../../core/protocol/canonical-json.js';
+import { signJson } from '../../../../core/protocol/signing.js';
+import { formatXMatrix } from '../../../../modules/federation/services/x-matrix.js';
+import { headAt, joinFrom, remoteEvent } from './remote-events.js';
+import { makeTestCa, rawFederationRequest, startFederatedServer } from './test-federation.js';
 
 const ca = await makeTestCa(t);
 const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
@@ -239,4 +242,82 @@ void t.test('PDUs of a server the room’s ACL denies get a per-PDU error', asyn
   const answer = (await send(txn([msg.pdu]))) as { pdus: Record<string, { error?: string }> };
   t.match(answer.pdus[msg.eventId], { error: /server ACL/ });
   t.notOk(await aCradle.roomsEventStore.getEvent(msg.eventId));
+});
+
+void t.test('an integer beyond 2^53 in a v5 room’s PDU keeps its digits (lossless /send body)', async (t) => {
+  const created5 = await a.request('POST', '/_matrix/client/v3/createRoom', {
+    token: alice.accessToken,
+    body: { preset: 'public_chat', room_version: '5' },
+  });
+  const room5 = created5.body.room_id as string;
+  await joinFrom(a, b, room5, bob);
+  const big = 12345678901234567890123n; // JSON.parse would make it 1.2345678901234568e22
+  const msg = await remoteEvent(a, b, room5, {
+    sender: bob,
+    type: 'm.room.message',
+    content: { msgtype: 'm.text', body: 'big', n: big as unknown as number },
+  });
+  // B's client writes JSON with JSON.stringify, which has no bigint: the request is made by hand.
+  const path = '/_matrix/federation/v1/send/lossless-1';
+  const content = { origin: b.serverName, origin_server_ts: Date.now(), pdus: [msg.pdu] };
+  const signed = signJson(
+    { method: 'PUT', uri: path, origin: b.serverName, destination: a.serverName, content },
+    b.serverName,
+    b.signingKey,
+  );
+  const res = await rawFederationRequest(
+    ca,
+    a.federationPort,
+    'PUT',
+    path,
+    {
+      'content-type': 'application/json',
+      authorization: formatXMatrix({
+        origin: b.serverName,
+        destination: a.serverName,
+        key: b.signingKey.keyId,
+        sig: signed.signatures[b.serverName]![b.signingKey.keyId]!,
+      }),
+    },
+    canonicalJson(content, { strict: false }),
+  );
+  t.equal(res.status, 200);
+  t.same(res.body, { pdus: { [msg.eventId]: {} } }, 'the hash and signatures check out on every digit');
+  const row = (await aCradle.db('rooms_events').where({ event_id: msg.eventId }).first()) as { json: string };
+  t.match(row.json, /"n":12345678901234567890123\b/, 'stored with every digit');
+  const sync = await a.request('GET', '/_matrix/client/v3/sync', { token: alice.accessToken });
+  t.equal(sync.status, 200, '/sync serves it');
+  const served = (sync.body.rooms.join[room5].timeline.events as { event_id: string }[]).some(
+    (e) => e.event_id === msg.eventId,
+  );
+  t.ok(served, 'in alice’s timeline');
+});
+
+void t.test('federation bodies have their own limit: a 2 MiB transaction is accepted', async (t) => {
+  const edu = { edu_type: 'org.axon.unknown', content: { filler: 'x'.repeat(2 * 1024 * 1024) } };
+  t.same(await send(txn([], [edu])), { pdus: {} }, 'above the client API’s 1 MiB');
+});
+
+void t.test('answers to old transactions are pruned after a day', async (t) => {
+  const now = Date.now();
+  await aCradle.db('federation_inbound_txns').insert({
+    origin: b.serverName,
+    txn_id: 'ancient',
+    response_json: '{"pdus":{}}',
+    received_ts: now - 25 * 3_600_000,
+  });
+  t.same(await send(txn([]), 'fresh'), { pdus: {} });
+  await aCradle.federationTransactions.pruneWhenDue(now + 3_600_000);
+  const left: { txn_id: string }[] = await aCradle
+    .db('federation_inbound_txns')
+    .where({ origin: b.serverName })
+    .select('txn_id');
+  t.notOk(
+    left.some((r) => r.txn_id === 'ancient'),
+    'the day-old answer is gone',
+  );
+  t.ok(
+    left.some((r) => r.txn_id === 'fresh'),
+    'a recent one stays',
+  );
 });

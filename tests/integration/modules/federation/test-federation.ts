@@ -15,8 +15,8 @@ import {
   generateSigningKey,
   type SigningKey,
 } from '../../../../core/protocol/signing-key.js';
-import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
+import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
 import type { EngineName } from '../../../helpers/with-all-databases.js';
 

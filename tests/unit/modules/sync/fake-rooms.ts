@@ -172,6 +172,11 @@ export class FakeRooms implements SyncRoomsSource {
       .map(([, e]) => this.clean(e, format));
   }
 
+  /** The fake has no forks: the timeline always carries every change. */
+  async resolvedStateDelta(): Promise<SyncRoomEvent[]> {
+    return [];
+  }
+
   async strippedState(roomId: string, eventId: string): Promise<StrippedStateEvent[]> {
     const member = this.events.find((e) => e.event_id === eventId);
     const state = [...this.stateMap(roomId, member?.stream ?? this.stream).values()].filter(

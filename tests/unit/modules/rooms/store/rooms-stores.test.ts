@@ -30,6 +30,7 @@ void t.test('migrations create and drop every rooms table', async (t) => {
       'rooms_state_groups',
       'rooms_state_group_entries',
       'rooms_current_state',
+      'rooms_current_state_groups',
       'rooms_memberships',
       'rooms_txns',
     ]) {
