@@ -72,6 +72,9 @@ export async function failure(p: Promise<unknown>): Promise<FederationRequestErr
 export async function mirrorRoom(from: FederatedServer, to: FederatedServer, roomId: string): Promise<void> {
   const src = from.kernel.container.cradle;
   const dst = to.kernel.container.cradle;
+  // The copy is the test's instrument: what it holds reaches `from` only when the test says so (its
+  // outbound fan-out would otherwise send its users' events on its own).
+  await dst.federationFanout.stop();
   const head = (await src.roomsHeads.get(roomId))!;
   const events = await src.roomsTimelineStore.roomEventsTopological(
     roomId,
