@@ -98,30 +98,30 @@ export class RelationsBundler {
     const parentIds = [...parents.keys()];
     let ignored = options.ignored;
     let rows = await this.timelineStore.bundleRows(parentIds, ignored);
-    if (ignored === undefined && rows.some((r) => r.event.relType !== 'm.replace')) {
+    if (ignored === undefined && (rows.references.length > 0 || rows.threads.length > 0)) {
       ignored = await this.ignoredUsers(viewer.userId);
       if (ignored.size > 0) rows = await this.timelineStore.bundleRows(parentIds, ignored);
     }
-    if (rows.length === 0) return out;
 
     const edits = new Map<string, StoredEvent>();
-    const references = new Map<string, StoredEvent[]>();
-    const threads = new Map<string, { latest: StoredEvent; count: number }>();
-    for (const { event: child, threadCount } of rows) {
-      const parent = child.relatesTo === null ? undefined : parents.get(child.relatesTo);
-      if (!parent) continue;
-      if (child.relType === 'm.replace') {
-        if (parent.redactedBy !== null || !isValidReplacement(parent, child)) continue;
-        const current = edits.get(parent.eventId);
-        if (!current || isNewer(child, current)) edits.set(parent.eventId, child);
-      } else if (child.relType === 'm.reference') {
-        const list = references.get(parent.eventId) ?? [];
-        list.push(child);
-        references.set(parent.eventId, list);
-      } else if (child.relType === 'm.thread' && !options.nested) {
-        threads.set(parent.eventId, { latest: child, count: threadCount });
-      }
+    for (const edit of rows.edits) {
+      const parent = edit.relatesTo === null ? undefined : parents.get(edit.relatesTo);
+      if (!parent || parent.redactedBy !== null || !isValidReplacement(parent, edit)) continue;
+      const current = edits.get(parent.eventId);
+      if (!current || isNewer(edit, current)) edits.set(parent.eventId, edit);
     }
+    const references = new Map<string, { eventId: string; streamOrdering: number }[]>();
+    for (const ref of rows.references) {
+      const list = references.get(ref.relatesTo) ?? [];
+      list.push(ref);
+      references.set(ref.relatesTo, list);
+    }
+    const threads = new Map<string, { latest: StoredEvent; count: number }>();
+    if (!options.nested) {
+      for (const thread of rows.threads)
+        if (thread.latest.relatesTo !== null) threads.set(thread.latest.relatesTo, thread);
+    }
+    if (edits.size === 0 && references.size === 0 && threads.size === 0) return out;
 
     if (threads.size > 0) await this.visibleLatest(threads, viewer.userId, ignored ?? new Set());
     const latest = [...threads.values()].map((t) => t.latest);
