@@ -13,8 +13,10 @@
  * throughout); otherwise the newest visible reply stands in, or the thread is not bundled.
  */
 import type { Cradle } from '../../../core/container.js';
+import type { Notifier } from '../../../core/notifier/notifier.js';
 import type { StoredEvent } from '../store/event-rows.js';
-import type { TimelineStore } from '../store/timeline-store.js';
+import type { BundleRows, TimelineStore } from '../store/timeline-store.js';
+import { BundleCache } from './bundle-cache.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { RoomReader, Viewer } from './room-reader.js';
@@ -47,6 +49,8 @@ export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' 
   readonly roomsVisibility: Pick<HistoryVisibility, 'filter'>;
   /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Announces new events per room: what keeps the bundle cache fresh (no notifier, no cache hits kept). */
+  readonly notifier?: Pick<Notifier, 'subscribe'>;
 }
 
 export interface BundleOptions {
@@ -61,12 +65,20 @@ export class RelationsBundler {
   private readonly reader: RoomReader;
   private readonly visibility: Pick<HistoryVisibility, 'filter'>;
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+  private readonly cache: BundleCache;
 
-  constructor({ roomsTimelineStore, roomsReader, roomsVisibility, ignoredUsers }: RelationsBundlerDeps) {
+  constructor({
+    roomsTimelineStore,
+    roomsReader,
+    roomsVisibility,
+    ignoredUsers,
+    notifier,
+  }: RelationsBundlerDeps) {
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
     this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
+    this.cache = new BundleCache(notifier);
   }
 
   /** `events` formatted for `viewer`, each with its bundled aggregations. */
@@ -95,12 +107,11 @@ export class RelationsBundler {
     // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation. An
     // edit has the original's sender, so the ignore list is read only when another kind of child turns up,
     // and the children re-read only when it names anyone.
-    const parentIds = [...parents.keys()];
     let ignored = options.ignored;
-    let rows = await this.timelineStore.bundleRows(parentIds, ignored);
+    let rows = await this.read([...parents.values()], ignored);
     if (ignored === undefined && (rows.references.length > 0 || rows.threads.length > 0)) {
       ignored = await this.ignoredUsers(viewer.userId);
-      if (ignored.size > 0) rows = await this.timelineStore.bundleRows(parentIds, ignored);
+      if (ignored.size > 0) rows = await this.read([...parents.values()], ignored);
     }
 
     const edits = new Map<string, StoredEvent>();
@@ -118,8 +129,9 @@ export class RelationsBundler {
     }
     const threads = new Map<string, { latest: StoredEvent; count: number }>();
     if (!options.nested) {
-      for (const thread of rows.threads)
-        if (thread.latest.relatesTo !== null) threads.set(thread.latest.relatesTo, thread);
+      // A copy: visibleLatest replaces `latest`, and the rows may be the cache's.
+      for (const { latest, count } of rows.threads)
+        if (latest.relatesTo !== null) threads.set(latest.relatesTo, { latest, count });
     }
     if (edits.size === 0 && references.size === 0 && threads.size === 0) return out;
 
@@ -159,6 +171,37 @@ export class RelationsBundler {
         };
       }
       if (Object.keys(bundle).length > 0) out.set(parent.eventId, bundle);
+    }
+    return out;
+  }
+
+  /**
+   * The children of `parents`, one read per room (a page is one room), from the cache when every parent's
+   * rows are there and nobody is ignored (an ignore list changes what the read returns).
+   */
+  private async read(parents: readonly StoredEvent[], ignored: ReadonlySet<string> | undefined) {
+    const byRoom = new Map<string, StoredEvent[]>();
+    for (const p of parents) {
+      const list = byRoom.get(p.roomId) ?? [];
+      list.push(p);
+      byRoom.set(p.roomId, list);
+    }
+    const cacheable = ignored === undefined || ignored.size === 0;
+    const out: BundleRows = { edits: [], references: [], threads: [] };
+    for (const [roomId, list] of byRoom) {
+      let rows = cacheable ? this.cache.get(list) : undefined;
+      if (!rows) {
+        const generation = this.cache.generation(roomId);
+        rows = await this.timelineStore.bundleRows(
+          roomId,
+          list.map((p) => p.eventId),
+          ignored,
+        );
+        if (cacheable) this.cache.set(list, rows, generation);
+      }
+      out.edits.push(...rows.edits);
+      out.references.push(...rows.references);
+      out.threads.push(...rows.threads);
     }
     return out;
   }

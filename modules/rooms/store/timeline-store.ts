@@ -293,8 +293,9 @@ export class TimelineStore extends RoomsTableStore {
   }
 
   /**
-   * What the bundled aggregations of `eventIds` need, in one prepared read per 100 ids (the
-   * `rooms_events_relates` index): every live (not rejected, not redacted) `m.replace` child, the ids of the
+   * What the bundled aggregations of `eventIds` (events of `roomId`) need, in one prepared read per 100 ids
+   * (the `rooms_events_relates` index), children in the same room only (relations do not cross rooms): every
+   * live (not rejected, not redacted) `m.replace` child, the ids of the
    * live `m.reference` children, and for each thread root its newest live `m.thread` reply with the number
    * of live replies. Children sent by `excludeSenders` (the viewer's ignored users) are left out, counts
    * included.
@@ -307,6 +308,7 @@ export class TimelineStore extends RoomsTableStore {
    * answers stay cheap.
    */
   async bundleRows(
+    roomId: string,
     eventIds: readonly string[],
     excludeSenders: ReadonlySet<string> = new Set(),
     trx: Queryable = this.db,
@@ -318,7 +320,7 @@ export class TimelineStore extends RoomsTableStore {
     for (let i = 0; i < eventIds.length; i += 100) {
       const chunk = eventIds.slice(i, i + 100);
       const ids = chunk.map(() => '?').join(',');
-      const live = `relates_to IN (${ids}) AND rejected_reason IS NULL AND redacted_by IS NULL${notIgnored}`;
+      const live = `relates_to IN (${ids}) AND room_id = ? AND rejected_reason IS NULL AND redacted_by IS NULL${notIgnored}`;
       const rows = await this.select<BundleDbRow>(
         trx,
         `SELECT stream_ordering, event_id, room_id, relates_to, rel_type, unsigned_json,
@@ -330,7 +332,7 @@ export class TimelineStore extends RoomsTableStore {
            SELECT MAX(stream_ordering) AS latest, COUNT(*) AS n FROM rooms_events
            WHERE ${live} AND rel_type = 'm.thread' GROUP BY relates_to
          ) s ON t.stream_ordering = s.latest`,
-        [...chunk, ...ignored, ...chunk, ...ignored],
+        [...chunk, roomId, ...ignored, ...chunk, roomId, ...ignored],
       );
       for (const r of rows) {
         if (r.rel_type === 'm.reference') {

@@ -3,7 +3,8 @@
  * events") as the bundled `m.replace` shows them, one rule per case: another room, another type, a state key
  * on either side, and an encrypted edit (valid without a visible `m.new_content`, which sits in the
  * ciphertext). Then bundling under lazy-loading filters (/messages, /sync): the bundle is the same with and
- * without. Both engines. (Same sender, no `m.new_content`, an edit of an edit, a redacted edit and a redacted
+ * without. A page served again (the bundle cache) follows new edits, redactions and thread replies. Both
+ * engines. (Same sender, no `m.new_content`, an edit of an edit, a redacted edit and a redacted
  * original are in bundled-aggregations.test.ts.)
  */
 import t from 'tap';
@@ -120,6 +121,40 @@ void t.test('validity of replacements, and bundles under lazy loading', async (t
       const bundled = await replaceSeenBy(original);
       t.equal(bundled?.event_id, encryptedEdit, 'm.new_content is in the ciphertext');
       t.equal(bundled?.content?.ciphertext, 'BBBB', 'the edit in full');
+    });
+
+    await t.test('a page served again follows new edits, redactions and thread replies', async (t) => {
+      const original = await server.send(alice, roomId, 'cached original');
+      const root = await server.send(alice, roomId, 'cached root');
+      const page = async (): Promise<Json[]> => {
+        const res = await server.call(bob, 'GET', server.room(roomId, '/messages?dir=b&limit=20'));
+        t.equal(res.status, 200);
+        return res.body.chunk as Json[];
+      };
+      const bundleOf = async (id: string): Promise<Json> =>
+        (await page()).find((e) => e.event_id === id)?.unsigned?.['m.relations'];
+      t.notOk(await bundleOf(original), 'nothing yet (and now remembered)');
+      t.notOk(await bundleOf(original), 'nothing, again');
+      const first = await sendContent(server, alice, roomId, edit(original, 'first'));
+      t.equal((await bundleOf(original))?.['m.replace']?.event_id, first, 'a new edit shows');
+      const second = await sendContent(server, alice, roomId, edit(original, 'second'));
+      await new Promise((r) => setTimeout(r, 2));
+      t.equal((await bundleOf(original))?.['m.replace']?.event_id, second, 'and the next');
+      const red = await server.call(alice, 'PUT', server.room(roomId, `/redact/${second}/evr${++txn}`), {});
+      t.equal(red.status, 200);
+      t.equal((await bundleOf(original))?.['m.replace']?.event_id, first, 'a redacted edit falls back');
+      await sendContent(server, bob, roomId, {
+        msgtype: 'm.text',
+        body: 'in thread',
+        'm.relates_to': { rel_type: 'm.thread', event_id: root },
+      });
+      t.equal((await bundleOf(root))?.['m.thread']?.count, 1, 'a thread reply shows');
+      await sendContent(server, bob, roomId, {
+        msgtype: 'm.text',
+        body: 'in thread again',
+        'm.relates_to': { rel_type: 'm.thread', event_id: root },
+      });
+      t.equal((await bundleOf(root))?.['m.thread']?.count, 2, 'and counts');
     });
 
     await t.test('lazy-loading filters keep the bundles', async (t) => {

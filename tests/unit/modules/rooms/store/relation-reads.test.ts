@@ -32,11 +32,12 @@ function message(
   eventId: string,
   sender: string,
   content: JsonObject,
-  options: { type?: string; rejected?: string } = {},
+  options: { type?: string; rejected?: string; room?: string } = {},
 ): NewEvent {
+  const roomId = options.room ?? ROOM;
   const rel = content['m.relates_to'] as { event_id?: string; rel_type?: string } | undefined;
   const pdu: PduJson = {
-    room_id: ROOM,
+    room_id: roomId,
     sender,
     type: options.type ?? 'm.room.message',
     content,
@@ -49,7 +50,7 @@ function message(
   };
   return {
     eventId,
-    roomId: ROOM,
+    roomId,
     type: pdu.type,
     stateKey: null,
     sender,
@@ -102,10 +103,17 @@ void t.test('bundleRows and relatedBy', async (t) => {
     await put(message('$t1', '@b:x', child('m.thread', root)));
     const t2 = await put(message('$t2', '@c:x', child('m.thread', root)));
     const lonely = await put(message('$lonely', '@a:x', { body: 'no children' }));
+    // Relations do not cross rooms: children sent in another room are not read.
+    await put(message('$elsewhere-edit', '@a:x', child('m.replace', original, 'x'), { room: '!other:x' }));
+    await put(message('$elsewhere-reply', '@b:x', child('m.thread', root), { room: '!other:x' }));
 
     await t.test('edits whole, references as ids, a thread as its latest reply and count', async (t) => {
-      const rows = await timeline.bundleRows([original, root, lonely]);
-      t.same(rows.edits.map((e) => e.eventId).sort(), [edit1, edit2], 'live edits only (not rejected)');
+      const rows = await timeline.bundleRows(ROOM, [original, root, lonely]);
+      t.same(
+        rows.edits.map((e) => e.eventId).sort(),
+        [edit1, edit2],
+        'live edits of the same room only (not rejected, not from another room)',
+      );
       const e2 = rows.edits.find((e) => e.eventId === edit2)!;
       t.equal(e2.pdu.content['body'], 'two');
       t.match(e2, {
@@ -129,17 +137,17 @@ void t.test('bundleRows and relatedBy', async (t) => {
     });
 
     await t.test('ignored senders leave the rows and the counts', async (t) => {
-      const rows = await timeline.bundleRows([original, root], new Set(['@b:x']));
+      const rows = await timeline.bundleRows(ROOM, [original, root], new Set(['@b:x']));
       t.same(rows.references, []);
       t.equal(rows.threads[0]?.count, 1);
       t.equal(rows.threads[0]?.latest.eventId, t2);
-      const none = await timeline.bundleRows([root], new Set(['@b:x', '@c:x']));
+      const none = await timeline.bundleRows(ROOM, [root], new Set(['@b:x', '@c:x']));
       t.same(none.threads, [], 'a thread of ignored replies only is no thread');
     });
 
     await t.test('no children, no ids', async (t) => {
-      t.same(await timeline.bundleRows([lonely]), { edits: [], references: [], threads: [] });
-      t.same(await timeline.bundleRows([]), { edits: [], references: [], threads: [] });
+      t.same(await timeline.bundleRows(ROOM, [lonely]), { edits: [], references: [], threads: [] });
+      t.same(await timeline.bundleRows(ROOM, []), { edits: [], references: [], threads: [] });
     });
 
     await t.test('more than one chunk of parents', async (t) => {
@@ -147,7 +155,7 @@ void t.test('bundleRows and relatedBy', async (t) => {
       for (let i = 0; i < 230; i++) many.push(`$none${i}`);
       many.splice(150, 0, original);
       many.splice(220, 0, root);
-      const rows = await timeline.bundleRows(many);
+      const rows = await timeline.bundleRows(ROOM, many);
       t.equal(rows.edits.length, 2);
       t.equal(rows.threads.length, 1);
       const related = await timeline.relatedBy([...many, ...many, ...many], { relTypes: ['m.thread'] });
