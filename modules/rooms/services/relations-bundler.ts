@@ -4,7 +4,8 @@
  * referencing event ids) and `m.thread` (latest reply, with its own bundled edit, reply count and whether the
  * viewer took part).
  *
- * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids),
+ * Cost: one indexed read per page of events and room (`TimelineStore.bundleRows`, batched by the page's event
+ * ids; none when `BundleCache` holds every event's rows),
  * plus, only when the page has children other than edits, the viewer's `m.ignored_user_list` (one
  * primary-key read; sync passes the set it holds);
  * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
@@ -49,7 +50,7 @@ export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' 
   readonly roomsVisibility: Pick<HistoryVisibility, 'filter'>;
   /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
-  /** Announces new events per room: what keeps the bundle cache fresh (no notifier, no cache hits kept). */
+  /** Announces new events per room: what keeps the bundle cache fresh (without it, nothing is cached). */
   readonly notifier?: Pick<Notifier, 'subscribe'>;
 }
 
