@@ -13,8 +13,11 @@
  * room's generation, and an entry read under an older generation is a miss. The generation is taken before
  * the read, so a change committed during the read leaves an entry that is already stale, never a stale
  * entry under the new generation. Children are read from their parent's room only (relations do not cross
- * rooms), so a change in another room cannot make an entry wrong. Only reads without ignored users are cached (an ignore
- * list changes what the read returns).
+ * rooms), so a change in another room cannot make an entry wrong. Only reads without ignored users are
+ * cached (an ignore list changes what the read returns).
+ *
+ * Another process writing to the same database is not heard while the notifier is in-process, so an entry
+ * also expires after MAX_AGE_MS: an edit made through another process shows within that time.
  */
 import type { Notifier } from '../../../core/notifier/notifier.js';
 import { growingLru } from '../../../core/lru.js';
@@ -25,10 +28,14 @@ import type { BundleRows } from '../store/timeline-store.js';
 interface ParentRows {
   readonly roomId: string;
   readonly generation: number;
+  readonly storedAt: number;
   readonly edits: StoredEvent[];
   readonly references: BundleRows['references'];
   readonly thread: BundleRows['threads'][number] | undefined;
 }
+
+/** How long an entry is trusted without news from the notifier (other processes' writes; see above). */
+const MAX_AGE_MS = 10_000;
 
 /** Parents remembered; an entry with no children is a few dozen bytes, one with an edit about 2 KiB. */
 const ENTRIES = 20_000;
@@ -40,7 +47,10 @@ export class BundleCache {
   /** Without a notifier nothing would make an entry stale: then nothing is kept. */
   private readonly enabled: boolean;
 
-  constructor(notifier: Pick<Notifier, 'subscribe'> | undefined) {
+  constructor(
+    notifier: Pick<Notifier, 'subscribe'> | undefined,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.enabled = notifier !== undefined;
     notifier?.subscribe({ all: true }, (change) => {
       if (change.stream !== 'events') return;
@@ -56,10 +66,16 @@ export class BundleCache {
   /** The rows of every one of `parents`, or undefined when any is missing or stale (then read them all). */
   get(parents: readonly StoredEvent[]): BundleRows | undefined {
     if (!this.enabled) return undefined;
+    const now = this.clock();
     const out: BundleRows = { edits: [], references: [], threads: [] };
     for (const parent of parents) {
       const entry = this.entries.get(parent.eventId);
-      if (!entry || entry.roomId !== parent.roomId || entry.generation !== this.generation(parent.roomId))
+      if (
+        !entry ||
+        entry.roomId !== parent.roomId ||
+        entry.generation !== this.generation(parent.roomId) ||
+        now - entry.storedAt > MAX_AGE_MS
+      )
         return undefined;
       out.edits.push(...entry.edits);
       out.references.push(...entry.references);
@@ -80,11 +96,13 @@ export class BundleCache {
     for (const e of rows.edits) if (e.relatesTo !== null) share(e.relatesTo).edits.push(e);
     for (const r of rows.references) share(r.relatesTo).references.push(r);
     const threads = new Map(rows.threads.map((t) => [t.latest.relatesTo, t]));
+    const storedAt = this.clock();
     for (const parent of parents) {
       const s = byParent.get(parent.eventId);
       this.entries.set(parent.eventId, {
         roomId: parent.roomId,
         generation,
+        storedAt,
         edits: s?.edits ?? [],
         references: s?.references ?? [],
         thread: threads.get(parent.eventId),

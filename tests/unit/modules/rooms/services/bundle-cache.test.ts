@@ -1,7 +1,7 @@
 /**
  * BundleCache: rows come back per parent only while nothing new happened in the parent's room (the notifier's
  * `events` changes), a page is a hit only when every parent is, and a read that raced a change is stored
- * already stale.
+ * already stale; an entry expires after a while (writes by another process are not heard).
  */
 import t from 'tap';
 import type { ChangeListener, StreamChange } from '../../../../../core/notifier/notifier.js';
@@ -95,4 +95,15 @@ void t.test('without a notifier nothing is kept (nothing would make it stale)', 
   const a = event('$a', '!r');
   cache.set([a], { edits: [], references: [], threads: [] }, cache.generation('!r'));
   t.equal(cache.get([a]), undefined);
+});
+
+void t.test('an entry expires (another process may have written)', async (t) => {
+  let now = 1_000;
+  const cache = new BundleCache(notifier(), () => now);
+  const a = event('$a', '!r');
+  cache.set([a], { edits: [], references: [], threads: [] }, cache.generation('!r'));
+  now += 9_000;
+  t.ok(cache.get([a]), 'fresh enough');
+  now += 2_000;
+  t.equal(cache.get([a]), undefined, 'too old');
 });
