@@ -10,11 +10,11 @@
  *   npx tsx scripts/bench/relations-bench.ts [--pages 300] [--engine sqlite|pg|all]
  *                                            [--pg-url postgres://postgres@127.0.0.1:5432/test]
  *
- * Measured (2-core machine shared with other work, load average 9-10; 300 pages each, interleaved):
- *   sqlite  repeat views: plain p50 4.91 ms, edits p50 5.65 ms (×1.15); 30 KiB and 77 KiB pages
- *           first views:  plain p50 5.20 ms, edits p50 6.79 ms (×1.31)
- *   pg      repeat views: plain p50 4.74 ms, edits p50 5.41 ms (×1.14)
- *           first views:  plain p50 6.47 ms, edits p50 8.42 ms (×1.30)
+ * Measured (2-core machine shared with other work, load average 4-10; 300 pages each, interleaved), two runs:
+ *   sqlite  repeat views: plain p50 4.91 / 3.46 ms, edits p50 5.65 / 4.10 ms (×1.15 / ×1.19); 30 and 77 KiB
+ *           first views:  plain p50 5.20 / 5.37 ms, edits p50 6.79 / 6.76 ms (×1.31 / ×1.26)
+ *   pg      repeat views: plain p50 4.74 / 4.33 ms, edits p50 5.41 / 4.99 ms (×1.14 / ×1.15)
+ *           first views:  plain p50 6.47 / 5.80 ms, edits p50 8.42 / 8.09 ms (×1.30 / ×1.40)
  * Before the prepared 8-column read and the cache (same machine, same hour, interleaved pairs): ×1.28-1.85
  * SQLite, ×1.52-1.64 PostgreSQL. A repeat view costs the edited page only its size: the spec bundles each edit
  * in full, 2.5 times the bytes to format, serialise and parse. A first view adds reading 100 edit rows, most

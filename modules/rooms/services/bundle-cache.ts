@@ -5,8 +5,8 @@
  * when a relation or a redaction is persisted.
  *
  * Why: reading and parsing 100 edits is most of what bundling costs a page (scripts/bench/relations-bench.ts:
- * a /messages page of 100 edited events at p50 ×1.30–1.31 of a plain page when the edits are read, ×1.14–1.15
- * when they come from here, on SQLite and PostgreSQL alike).
+ * a /messages page of 100 edited events at p50 ×1.26–1.40 of a plain page when the edits are read, ×1.14–1.19
+ * when they come from here, on SQLite and PostgreSQL).
  *
  * Invalidation is by room: every `events` change the notifier announces for a room (a new event there,
  * including a redaction, from this process or — once the notifier crosses processes — another) bumps the
