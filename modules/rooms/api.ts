@@ -195,6 +195,15 @@ export interface RoomsApi {
    * sees them, by id (unknown ids left out); one batch, no visibility check.
    */
   clientEventsFor(userId: string, eventIds: readonly string[]): Promise<Map<string, ClientEvent>>;
+  /**
+   * Which of `eventIds` some live relation points to whose sender is in `match.senders` and whose rel_type
+   * is in `match.relTypes` (an absent list does not restrict): a filter's `related_by_senders` /
+   * `related_by_rel_types`.
+   */
+  eventsRelatedBy(
+    eventIds: readonly string[],
+    match: { senders?: readonly string[]; relTypes?: readonly string[] },
+  ): Promise<Set<string>>;
   /** Which of `eventIds` (of one room) `userId` may see. */
   visibleEventIds(userId: string, roomId: string, eventIds: readonly string[]): Promise<Set<string>>;
   /** Joins `userId` to a room (id or alias), as POST /join does. */
@@ -284,6 +293,7 @@ export type RoomsApiForSync = Pick<
   | 'roomsOfUser'
   | 'members'
   | 'getEvent'
+  | 'eventsRelatedBy'
 >;
 /** The directory: aliases, the room list, publicRooms, hierarchy, summaries. */
 export type RoomsApiForDirectory = Pick<

@@ -159,6 +159,7 @@ export default defineModule({
             roomsTimelineStore: c.roomsTimelineStore,
             roomsReader: c.roomsReader,
             roomsVisibility: c.roomsVisibility,
+            notifier: c.notifier,
             ignoredUsers: async (userId) =>
               (container.hasRegistration('accountDataApi')
                 ? await container

@@ -4,7 +4,8 @@
  * referencing event ids) and `m.thread` (latest reply, with its own bundled edit, reply count and whether the
  * viewer took part).
  *
- * Cost: one indexed read per page of events (`TimelineStore.bundleRows`, batched by the page's event ids),
+ * Cost: one indexed read per page of events and room (`TimelineStore.bundleRows`, batched by the page's event
+ * ids; none when `BundleCache` holds every event's rows),
  * plus, only when the page has children other than edits, the viewer's `m.ignored_user_list` (one
  * primary-key read; sync passes the set it holds);
  * when the page holds thread roots, one more for the viewer's participation and one for the latest replies'
@@ -13,8 +14,10 @@
  * throughout); otherwise the newest visible reply stands in, or the thread is not bundled.
  */
 import type { Cradle } from '../../../core/container.js';
+import type { Notifier } from '../../../core/notifier/notifier.js';
 import type { StoredEvent } from '../store/event-rows.js';
-import type { TimelineStore } from '../store/timeline-store.js';
+import type { BundleRows, TimelineStore } from '../store/timeline-store.js';
+import { BundleCache } from './bundle-cache.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
 import type { RoomReader, Viewer } from './room-reader.js';
@@ -47,6 +50,8 @@ export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' 
   readonly roomsVisibility: Pick<HistoryVisibility, 'filter'>;
   /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
   readonly ignoredUsers?: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Announces new events per room: what keeps the bundle cache fresh (without it, nothing is cached). */
+  readonly notifier?: Pick<Notifier, 'subscribe'>;
 }
 
 export interface BundleOptions {
@@ -61,12 +66,20 @@ export class RelationsBundler {
   private readonly reader: RoomReader;
   private readonly visibility: Pick<HistoryVisibility, 'filter'>;
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
+  private readonly cache: BundleCache;
 
-  constructor({ roomsTimelineStore, roomsReader, roomsVisibility, ignoredUsers }: RelationsBundlerDeps) {
+  constructor({
+    roomsTimelineStore,
+    roomsReader,
+    roomsVisibility,
+    ignoredUsers,
+    notifier,
+  }: RelationsBundlerDeps) {
     this.timelineStore = roomsTimelineStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
     this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
+    this.cache = new BundleCache(notifier);
   }
 
   /** `events` formatted for `viewer`, each with its bundled aggregations. */
@@ -95,33 +108,33 @@ export class RelationsBundler {
     // Spec "Aggregations of child events": events from ignored users do not appear in the aggregation. An
     // edit has the original's sender, so the ignore list is read only when another kind of child turns up,
     // and the children re-read only when it names anyone.
-    const parentIds = [...parents.keys()];
     let ignored = options.ignored;
-    let rows = await this.timelineStore.bundleRows(parentIds, ignored);
-    if (ignored === undefined && rows.some((r) => r.event.relType !== 'm.replace')) {
+    let rows = await this.read([...parents.values()], ignored);
+    if (ignored === undefined && (rows.references.length > 0 || rows.threads.length > 0)) {
       ignored = await this.ignoredUsers(viewer.userId);
-      if (ignored.size > 0) rows = await this.timelineStore.bundleRows(parentIds, ignored);
+      if (ignored.size > 0) rows = await this.read([...parents.values()], ignored);
     }
-    if (rows.length === 0) return out;
 
     const edits = new Map<string, StoredEvent>();
-    const references = new Map<string, StoredEvent[]>();
-    const threads = new Map<string, { latest: StoredEvent; count: number }>();
-    for (const { event: child, threadCount } of rows) {
-      const parent = child.relatesTo === null ? undefined : parents.get(child.relatesTo);
-      if (!parent) continue;
-      if (child.relType === 'm.replace') {
-        if (parent.redactedBy !== null || !isValidReplacement(parent, child)) continue;
-        const current = edits.get(parent.eventId);
-        if (!current || isNewer(child, current)) edits.set(parent.eventId, child);
-      } else if (child.relType === 'm.reference') {
-        const list = references.get(parent.eventId) ?? [];
-        list.push(child);
-        references.set(parent.eventId, list);
-      } else if (child.relType === 'm.thread' && !options.nested) {
-        threads.set(parent.eventId, { latest: child, count: threadCount });
-      }
+    for (const edit of rows.edits) {
+      const parent = edit.relatesTo === null ? undefined : parents.get(edit.relatesTo);
+      if (!parent || parent.redactedBy !== null || !isValidReplacement(parent, edit)) continue;
+      const current = edits.get(parent.eventId);
+      if (!current || isNewer(edit, current)) edits.set(parent.eventId, edit);
     }
+    const references = new Map<string, { eventId: string; streamOrdering: number }[]>();
+    for (const ref of rows.references) {
+      const list = references.get(ref.relatesTo) ?? [];
+      list.push(ref);
+      references.set(ref.relatesTo, list);
+    }
+    const threads = new Map<string, { latest: StoredEvent; count: number }>();
+    if (!options.nested) {
+      // A copy: visibleLatest replaces `latest`, and the rows may be the cache's.
+      for (const { latest, count } of rows.threads)
+        if (latest.relatesTo !== null) threads.set(latest.relatesTo, { latest, count });
+    }
+    if (edits.size === 0 && references.size === 0 && threads.size === 0) return out;
 
     if (threads.size > 0) await this.visibleLatest(threads, viewer.userId, ignored ?? new Set());
     const latest = [...threads.values()].map((t) => t.latest);
@@ -159,6 +172,37 @@ export class RelationsBundler {
         };
       }
       if (Object.keys(bundle).length > 0) out.set(parent.eventId, bundle);
+    }
+    return out;
+  }
+
+  /**
+   * The children of `parents`, one read per room (a page is one room), from the cache when every parent's
+   * rows are there and nobody is ignored (an ignore list changes what the read returns).
+   */
+  private async read(parents: readonly StoredEvent[], ignored: ReadonlySet<string> | undefined) {
+    const byRoom = new Map<string, StoredEvent[]>();
+    for (const p of parents) {
+      const list = byRoom.get(p.roomId) ?? [];
+      list.push(p);
+      byRoom.set(p.roomId, list);
+    }
+    const cacheable = ignored === undefined || ignored.size === 0;
+    const out: BundleRows = { edits: [], references: [], threads: [] };
+    for (const [roomId, list] of byRoom) {
+      let rows = cacheable ? this.cache.get(list) : undefined;
+      if (!rows) {
+        const generation = this.cache.generation(roomId);
+        rows = await this.timelineStore.bundleRows(
+          roomId,
+          list.map((p) => p.eventId),
+          ignored,
+        );
+        if (cacheable) this.cache.set(list, rows, generation);
+      }
+      out.edits.push(...rows.edits);
+      out.references.push(...rows.references);
+      out.threads.push(...rows.threads);
     }
     return out;
   }

@@ -270,6 +270,13 @@ export class RoomsApiImpl implements RoomsApi {
     return this.stateEvents(changed, options);
   }
 
+  eventsRelatedBy(
+    eventIds: readonly string[],
+    match: { senders?: readonly string[]; relTypes?: readonly string[] },
+  ): Promise<Set<string>> {
+    return this.timelineStore.relatedBy(eventIds, match);
+  }
+
   async currentState(roomId: string): Promise<ClientEvent[]> {
     return this.reader.format(await this.stateStore.currentStateEvents(roomId));
   }

@@ -266,7 +266,12 @@ export class TimelineService {
         : { events: [] as StoredEvent[], next: at };
     const last = after.events[after.events.length - 1] ?? event;
     const stateIds = [...(await this.reader.stateAfter(last)).values()];
-    let stateEvents = [...(await this.eventStore.getEvents(stateIds)).values()];
+    // As Synapse, the filter applies to the state too (its event fields and related_by_*).
+    let stateEvents = await filterByRelations(
+      this.timelineStore,
+      [...(await this.eventStore.getEvents(stateIds)).values()].filter((e) => matchesFilter(e, filter)),
+      filter,
+    );
     if (filter?.lazy_load_members) {
       const senders = new Set([event, ...before.events, ...after.events].map((e) => e.sender));
       stateEvents = stateEvents.filter((e) => e.type !== 'm.room.member' || senders.has(e.stateKey ?? ''));

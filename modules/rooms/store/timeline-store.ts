@@ -4,29 +4,17 @@
  * relation and thread, by timestamp, and the history of one state entry or of memberships. The hot ones
  * (a sync's per-room timeline, a user's membership changes) are plain SQL through `select`.
  */
-import { toNumber } from '../../../core/storage/dialect.js';
+import type { PduJson } from '../../../core/protocol/pdu.js';
+import { fromJsonColumn, toNumber } from '../../../core/storage/dialect.js';
 import type { Queryable } from '../../../core/storage/transaction.js';
-import { eventFromRow, type EventDbRow, type StoredEvent, type TopoPosition } from './event-rows.js';
+import {
+  eventFromRow,
+  type EventDbRow,
+  type ServerUnsigned,
+  type StoredEvent,
+  type TopoPosition,
+} from './event-rows.js';
 import { RoomsTableStore } from './table-store.js';
-
-/** The columns of an event row but `json`, in the order both branches of `bundleRows` select them. */
-const BUNDLE_COLUMNS = [
-  'stream_ordering',
-  'event_id',
-  'room_id',
-  'type',
-  'state_key',
-  'sender',
-  'depth',
-  'origin_server_ts',
-  'unsigned_json',
-  'redacted_by',
-  'rejected_reason',
-  'state_group',
-  'membership',
-  'relates_to',
-  'rel_type',
-] as const;
 
 export class TimelineStore extends RoomsTableStore {
   /**
@@ -284,16 +272,19 @@ export class TimelineStore extends RoomsTableStore {
     match: { relTypes?: readonly string[]; senders?: readonly string[] },
     trx: Queryable = this.db,
   ): Promise<Set<string>> {
-    if (parentIds.length === 0) return new Set();
-    const q = trx('rooms_events')
-      .distinct('relates_to')
-      .whereIn('relates_to', parentIds)
-      .whereNull('rejected_reason')
-      .whereNull('redacted_by');
-    if (match.relTypes) q.whereIn('rel_type', match.relTypes);
-    if (match.senders) q.whereIn('sender', match.senders);
-    const rows = (await q) as { relates_to: string }[];
-    return new Set(rows.map((r) => r.relates_to));
+    const out = new Set<string>();
+    // Batches of 500 stay under every engine's limit on bound parameters (a room's whole state may come).
+    for (let i = 0; i < parentIds.length; i += 500) {
+      const q = trx('rooms_events')
+        .distinct('relates_to')
+        .whereIn('relates_to', parentIds.slice(i, i + 500))
+        .whereNull('rejected_reason')
+        .whereNull('redacted_by');
+      if (match.relTypes) q.whereIn('rel_type', match.relTypes);
+      if (match.senders) q.whereIn('sender', match.senders);
+      for (const r of (await q) as { relates_to: string }[]) out.add(r.relates_to);
+    }
+    return out;
   }
 
   /** Live children of any of `parentIds` (one level of a recursive /relations), oldest first, up to `limit`. */
@@ -362,71 +353,62 @@ export class TimelineStore extends RoomsTableStore {
   }
 
   /**
-   * What the bundled aggregations of `eventIds` need, in one indexed read (`rooms_events_relates`): every
-   * live (not rejected, not redacted) `m.replace` and `m.reference` child of them, and for each that is a
-   * thread root its newest live `m.thread` reply, whose `threadCount` is the number of live replies.
-   * Children sent by `excludeSenders` (the viewer's ignored users) are left out, count included. A
-   * reference comes without its content (`pdu` is `{}`): only its id is bundled.
+   * What the bundled aggregations of `eventIds` (events of `roomId`) need, in one prepared read per 100 ids
+   * (the `rooms_events_relates` index), children in the same room only (relations do not cross rooms): every
+   * live (not rejected, not redacted) `m.replace` child, the ids of the
+   * live `m.reference` children, and for each thread root its newest live `m.thread` reply with the number
+   * of live replies. Children sent by `excludeSenders` (the viewer's ignored users) are left out, counts
+   * included.
+   *
+   * Why plain SQL and so few columns (scripts/bench/relations-bench.ts): node-sqlite3 pays per value it
+   * hands over, so a row of 8 columns (the rest is in the PDU) costs about half a full row; a prepared
+   * statement skips knex's query building and SQLite's compiling; and the same statement answers "no child
+   * at all" as cheaply as a probe would, so a page without relations (nearly every incremental sync) costs
+   * this one read. A reference comes without its JSON (only its id is bundled): a poll's thousands of
+   * answers stay cheap.
    */
   async bundleRows(
+    roomId: string,
     eventIds: readonly string[],
     excludeSenders: ReadonlySet<string> = new Set(),
     trx: Queryable = this.db,
-  ): Promise<{ event: StoredEvent; threadCount: number }[]> {
-    if (eventIds.length === 0) return [];
-    if (!(await this.anyRelatesTo(eventIds, trx))) return [];
+  ): Promise<BundleRows> {
+    const out: BundleRows = { edits: [], references: [], threads: [] };
     const ignored = [...excludeSenders];
-    // A reference's JSON is not needed (only its id is bundled): a poll's thousands of answers stay cheap.
-    const children = trx('rooms_events')
-      .select(
-        ...BUNDLE_COLUMNS,
-        trx.raw(`CASE WHEN rel_type = 'm.replace' THEN json ELSE '{}' END as json`),
-        trx.raw('1 as n'),
-      )
-      .whereIn('relates_to', eventIds)
-      .whereIn('rel_type', ['m.replace', 'm.reference'])
-      .whereNull('rejected_reason')
-      .whereNull('redacted_by');
-    if (ignored.length > 0) children.whereNotIn('sender', ignored);
-    const threads = trx('rooms_events')
-      .select('relates_to')
-      .count('* as n')
-      .max('stream_ordering as latest')
-      .whereIn('relates_to', eventIds)
-      .andWhere({ rel_type: 'm.thread' })
-      .whereNull('rejected_reason')
-      .whereNull('redacted_by')
-      .modify((q) => {
-        if (ignored.length > 0) q.whereNotIn('sender', ignored);
-      })
-      .groupBy('relates_to')
-      .as('s');
-    const latest = trx('rooms_events as t')
-      .select(...BUNDLE_COLUMNS.map((c) => `t.${c}`), 't.json', 's.n')
-      .join(threads, 't.stream_ordering', 's.latest');
-    const rows = (await children.unionAll(latest)) as (EventDbRow & { n: number | string })[];
-    return rows.map((r) => ({ event: eventFromRow(r), threadCount: toNumber(r.n) }));
-  }
-
-  /**
-   * Whether any event relates to one of `eventIds`: most pages (and nearly every incremental sync) have no
-   * child at all, and this prepared probe costs a fraction of building the bundle query through knex
-   * (scripts/bench/sync-bench.ts, SQLite, incremental sync with one new message: p50 2.7-2.8 ms with the
-   * bundle query alone, 1.7 ms with this probe first, as before bundling).
-   */
-  private async anyRelatesTo(eventIds: readonly string[], trx: Queryable): Promise<boolean> {
+    const notIgnored = ignored.length > 0 ? ` AND sender NOT IN (${ignored.map(() => '?').join(',')})` : '';
     // Chunks of up to 100 ids keep the statement texts (and so the prepared-statement cache) few.
     for (let i = 0; i < eventIds.length; i += 100) {
       const chunk = eventIds.slice(i, i + 100);
-      const marks = chunk.map(() => '?').join(',');
-      const rows = await this.select<{ one: number }>(
+      const ids = chunk.map(() => '?').join(',');
+      const live = `relates_to IN (${ids}) AND room_id = ? AND rejected_reason IS NULL AND redacted_by IS NULL${notIgnored}`;
+      const rows = await this.select<BundleDbRow>(
         trx,
-        `SELECT 1 AS one FROM rooms_events WHERE relates_to IN (${marks}) LIMIT 1`,
-        chunk,
+        `SELECT stream_ordering, event_id, room_id, relates_to, rel_type, unsigned_json,
+           CASE WHEN rel_type = 'm.replace' THEN json ELSE NULL END AS json, 1 AS n
+         FROM rooms_events WHERE ${live} AND rel_type IN ('m.replace', 'm.reference')
+         UNION ALL
+         SELECT t.stream_ordering, t.event_id, t.room_id, t.relates_to, t.rel_type, t.unsigned_json, t.json, s.n
+         FROM rooms_events t JOIN (
+           SELECT MAX(stream_ordering) AS latest, COUNT(*) AS n FROM rooms_events
+           WHERE ${live} AND rel_type = 'm.thread' GROUP BY relates_to
+         ) s ON t.stream_ordering = s.latest`,
+        [...chunk, roomId, ...ignored, ...chunk, roomId, ...ignored],
       );
-      if (rows.length > 0) return true;
+      for (const r of rows) {
+        if (r.rel_type === 'm.reference') {
+          out.references.push({
+            eventId: r.event_id,
+            relatesTo: r.relates_to,
+            streamOrdering: toNumber(r.stream_ordering),
+          });
+        } else if (r.json !== null) {
+          const event = liveEventFromBundleRow(r, r.json);
+          if (r.rel_type === 'm.replace') out.edits.push(event);
+          else out.threads.push({ latest: event, count: toNumber(r.n) });
+        }
+      }
     }
-    return false;
+    return out;
   }
 
   /** Which of `rootIds` have an m.thread reply from `userId`. */
@@ -492,4 +474,52 @@ export class TimelineStore extends RoomsTableStore {
       .orderBy('stream_ordering', 'asc')) as EventDbRow[];
     return rows.map(eventFromRow);
   }
+}
+
+/** What `bundleRows` finds for a page of events. */
+export interface BundleRows {
+  /** Live `m.replace` children, each whole but for its state group (an edit has no use for one). */
+  readonly edits: StoredEvent[];
+  /** Live `m.reference` children: only what the bundle shows. */
+  readonly references: { eventId: string; relatesTo: string; streamOrdering: number }[];
+  /** Per thread root, its newest live reply (as `edits`) and the number of live replies. */
+  readonly threads: { latest: StoredEvent; count: number }[];
+}
+
+interface BundleDbRow {
+  stream_ordering: number | string;
+  event_id: string;
+  room_id: string;
+  relates_to: string;
+  rel_type: string;
+  unsigned_json: string | null;
+  json: string | null;
+  n: number | string;
+}
+
+/**
+ * A live child event from its bundle row: the columns the PDU does not hold, the rest read from the PDU as
+ * the persister derived them (event-persister.ts `newEventOf`). The read selects live events only.
+ */
+function liveEventFromBundleRow(r: BundleDbRow, json: string): StoredEvent {
+  const pdu = JSON.parse(json) as PduJson;
+  const membership = pdu.content['membership'];
+  return {
+    streamOrdering: toNumber(r.stream_ordering),
+    eventId: r.event_id,
+    roomId: r.room_id,
+    type: pdu.type,
+    stateKey: pdu.state_key ?? null,
+    sender: pdu.sender,
+    depth: Number(pdu.depth),
+    originServerTs: pdu.origin_server_ts,
+    pdu,
+    unsigned: fromJsonColumn<ServerUnsigned>(r.unsigned_json),
+    redactedBy: null,
+    rejectedReason: null,
+    stateGroup: null,
+    membership: pdu.type === 'm.room.member' && typeof membership === 'string' ? membership : null,
+    relatesTo: r.relates_to,
+    relType: r.rel_type,
+  };
 }

@@ -10,6 +10,7 @@ import {
   limitEvents,
   matchesRoom,
   matchesRoomEventFilter,
+  type RoomEventFilter,
   type SyncFilter,
 } from './filter.js';
 import type {
@@ -207,7 +208,7 @@ export class RoomSyncBuilder {
     }
     if (!matchesRoom(filter, roomId)) return [];
     state = state.filter((e) => matchesRoomEventFilter(filter, e.event));
-    if (!lazy) return state;
+    if (!lazy) return this.relatedOnly(filter, state);
 
     const senders = new Set(timeline.events.map((e) => e.event.sender));
     if (full) senders.add(ctx.userId);
@@ -220,7 +221,27 @@ export class RoomSyncBuilder {
       if (e.event.type !== 'm.room.member' || inState.has(e.event.event_id)) continue;
       if (senders.has(e.event.state_key ?? '') && matchesRoomEventFilter(filter, e.event)) kept.push(e);
     }
-    return this.dropRedundant(ctx, roomId, kept, filter?.include_redundant_members === true, full);
+    const related = await this.relatedOnly(filter, kept);
+    return this.dropRedundant(ctx, roomId, related, filter?.include_redundant_members === true, full);
+  }
+
+  /**
+   * The filter's `related_by_senders` / `related_by_rel_types` on state: not in the spec (MSC3440); Synapse
+   * applies its whole state filter, these included, to the state it sends (`filter_room_state`), so a state
+   * event is kept only when a matching relation points to it. One read, and none without either list.
+   */
+  private async relatedOnly(
+    filter: RoomEventFilter | undefined,
+    events: SyncRoomEvent[],
+  ): Promise<SyncRoomEvent[]> {
+    const senders = filter?.related_by_senders?.length ? filter.related_by_senders : undefined;
+    const relTypes = filter?.related_by_rel_types?.length ? filter.related_by_rel_types : undefined;
+    if ((!senders && !relTypes) || events.length === 0) return events;
+    const related = await this.rooms().relatedBy(
+      events.map((e) => e.event.event_id),
+      { ...(senders ? { senders } : {}), ...(relTypes ? { relTypes } : {}) },
+    );
+    return events.filter((e) => related.has(e.event.event_id));
   }
 
   /** Lazy loading without include_redundant_members: skip member events this device already has. */
@@ -260,7 +281,11 @@ export class RoomSyncBuilder {
         ? await this.rooms().stateAt(roomId, to, format)
         : await this.rooms().stateDelta(roomId, ctx.since.events, to, format);
     const filter = ctx.filter.room?.state;
-    return changed.filter((e) => matchesRoomEventFilter(filter, e.event)).map((e) => this.shape(ctx, e));
+    const kept = await this.relatedOnly(
+      filter,
+      changed.filter((e) => matchesRoomEventFilter(filter, e.event)),
+    );
+    return kept.map((e) => this.shape(ctx, e));
   }
 
   private timelineJson(ctx: RoomSyncContext, timeline: Timeline): JsonRecord {

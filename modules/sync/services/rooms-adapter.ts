@@ -7,6 +7,7 @@ import type {
   EventFormatOption,
   Membership,
   MembershipAt,
+  RelationMatch,
   StrippedStateEvent,
   SyncRoomEvent,
   SyncRoomsSource,
@@ -82,6 +83,7 @@ export interface RoomsApiForSync {
   ): Promise<{ roomId: string; membership: string; eventId: string; streamOrdering: number }[]>;
   members(roomId: string, membership?: string): Promise<string[]>;
   getEvent(eventId: string): Promise<ClientEventJson | undefined>;
+  eventsRelatedBy(eventIds: readonly string[], match: RelationMatch): Promise<Set<string>>;
 }
 
 /** How many events one range read may return before sync stops asking which rooms they belong to. */
@@ -240,6 +242,10 @@ export class RoomsApiSyncSource implements SyncRoomsSource {
     return [...state.filter((e) => STRIPPED_TYPES.has(e.type)).map(strip), own];
   }
 
+  relatedBy(eventIds: readonly string[], match: RelationMatch): Promise<Set<string>> {
+    return eventIds.length === 0 ? Promise.resolve(new Set()) : this.api().eventsRelatedBy(eventIds, match);
+  }
+
   async members(roomId: string): Promise<{ joined: string[]; invited: string[] }> {
     const [joined, invited] = await Promise.all([
       this.api().members(roomId, 'join'),
@@ -275,5 +281,6 @@ export const noRooms: SyncRoomsSource = {
   stateDelta: async () => [],
   resolvedStateDelta: async () => [],
   strippedState: async () => [],
+  relatedBy: async () => new Set(),
   members: async () => ({ joined: [], invited: [] }),
 };

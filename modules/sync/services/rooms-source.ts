@@ -52,6 +52,12 @@ export interface TimelineFilter {
   readonly related_by_rel_types?: string[];
 }
 
+/** What `related_by_senders` / `related_by_rel_types` ask of an event's children. */
+export interface RelationMatch {
+  readonly senders?: readonly string[];
+  readonly relTypes?: readonly string[];
+}
+
 export type Membership = 'join' | 'invite' | 'knock' | 'leave' | 'ban';
 
 export interface MembershipAt {
@@ -120,6 +126,12 @@ export interface SyncRoomsSource {
    * including the stripped membership event itself.
    */
   strippedState(roomId: string, membershipEventId: string): Promise<StrippedStateEvent[]>;
+  /**
+   * Which of `eventIds` some live relation points to whose sender is in `match.senders` and whose rel_type is
+   * in `match.relTypes` (an absent list does not restrict): a filter's `related_by_senders` /
+   * `related_by_rel_types`.
+   */
+  relatedBy(eventIds: readonly string[], match: RelationMatch): Promise<Set<string>>;
   /** Joined and invited member counts and the user ids of joined + invited members, in membership order. */
   members(roomId: string): Promise<{ joined: string[]; invited: string[] }>;
 }

@@ -1,7 +1,8 @@
 /**
  * The RoomEventFilter's `related_by_senders` / `related_by_rel_types` over HTTP (MSC3440; the spec's filter
- * schema does not list them, Synapse serves them): /messages, /context and the /sync timeline keep only the
- * events that a live relation of the given types and/or from the given senders points to. Both engines.
+ * schema does not list them, Synapse serves them): /messages, /context (its events and, as Synapse, its state)
+ * and /sync (timeline, and as Synapse's `filter_room_state` the state sections) keep only the events that a live
+ * relation of the given types and/or from the given senders points to. Both engines.
  */
 import t from 'tap';
 import { withAllDatabases } from '../../../helpers/with-all-databases.js';
@@ -140,6 +141,78 @@ void t.test('related_by_senders / related_by_rel_types', async (t) => {
         },
       );
       t.equal(uploaded.status, 400, 'a malformed list is refused at upload');
+    });
+
+    await t.test('state: /sync state and state_after, /context state', async (t) => {
+      // A state event some relation points to: a reference from bob to the room's topic.
+      const setTopic = await server.call(alice, 'PUT', server.room(roomId, '/state/m.room.topic/'), {
+        topic: 'hello',
+      });
+      t.equal(setTopic.status, 200);
+      const topic = setTopic.body.event_id as string;
+      const topicRef = await sendContent(server, bob, roomId, relates('m.reference', topic));
+      const sync = async (filter: Record<string, unknown>, extra = ''): Promise<Json> => {
+        const res = await server.call(
+          alice,
+          'GET',
+          `/_matrix/client/v3/sync?filter=${enc(JSON.stringify(filter))}${extra}`,
+        );
+        t.equal(res.status, 200);
+        return res.body.rooms.join[roomId];
+      };
+      const stateIds = (room: Json, key = 'state'): string[] =>
+        (room[key].events as Json[]).map((e) => e.event_id as string).sort();
+
+      const unfiltered = await sync({ room: { timeline: { limit: 1 } } });
+      t.ok(stateIds(unfiltered).length > 3, 'the whole state without the keys');
+      const byType = await sync({
+        room: { timeline: { limit: 1 }, state: { related_by_rel_types: ['m.reference'] } },
+      });
+      t.same(stateIds(byType), [topic], 'only the state event a reference points to');
+      const bySender = await sync({
+        room: { timeline: { limit: 1 }, state: { related_by_senders: [alice.userId] } },
+      });
+      t.same(stateIds(bySender), [], 'no state event has a relation from alice');
+      const lazy = await sync({
+        room: {
+          timeline: { limit: 1 },
+          state: { lazy_load_members: true, related_by_senders: [bob.userId] },
+        },
+      });
+      t.same(stateIds(lazy), [topic], 'lazy-loaded members pass the same filter');
+      const after = await sync(
+        { room: { timeline: { limit: 1 }, state: { related_by_rel_types: ['m.reference'] } } },
+        '&use_state_after=true',
+      );
+      t.same(stateIds(after, 'state_after'), [topic], 'state_after too');
+
+      const ctx = await server.call(
+        alice,
+        'GET',
+        server.room(
+          roomId,
+          `/context/${topicRef}?limit=0&filter=${enc(JSON.stringify({ related_by_rel_types: ['m.reference'] }))}`,
+        ),
+      );
+      t.equal(ctx.status, 200);
+      t.same(
+        (ctx.body.state as Json[]).map((e) => e.event_id),
+        [topic],
+        '/context state: the filter applies to it, as in Synapse',
+      );
+      const ctxTypes = await server.call(
+        alice,
+        'GET',
+        server.room(
+          roomId,
+          `/context/${topicRef}?limit=0&filter=${enc(JSON.stringify({ types: ['m.room.create'] }))}`,
+        ),
+      );
+      t.same(
+        (ctxTypes.body.state as Json[]).map((e) => e.type),
+        ['m.room.create'],
+        '/context state: the event fields too',
+      );
     });
   });
 });

@@ -8,6 +8,7 @@ import type {
   EventFormatOption,
   Membership,
   MembershipAt,
+  RelationMatch,
   StrippedStateEvent,
   SyncRoomEvent,
   SyncRoomsSource,
@@ -190,6 +191,18 @@ export class FakeRooms implements SyncRoomsSource {
       sender: e.sender,
       content: e.content,
     }));
+  }
+
+  async relatedBy(eventIds: readonly string[], match: RelationMatch): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const e of this.events) {
+      const rel = e.content['m.relates_to'] as { event_id?: string; rel_type?: string } | undefined;
+      if (!rel?.event_id || !rel.rel_type || !eventIds.includes(rel.event_id)) continue;
+      if (match.senders && !match.senders.includes(e.sender)) continue;
+      if (match.relTypes && !match.relTypes.includes(rel.rel_type)) continue;
+      out.add(rel.event_id);
+    }
+    return out;
   }
 
   async members(roomId: string): Promise<{ joined: string[]; invited: string[] }> {
