@@ -14,8 +14,7 @@
  * receive pipeline (`roomsFederationApi.receivePdu`, as if they came back over federation), which skips
  * the per-event push-rule evaluation of local sends; only B's join is measured.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { Kernel } from '../../core/kernel.js';
 import { authEventsSelection } from '../../core/protocol/auth-events-selection.js';
 import { buildEvent } from '../../core/protocol/event-builder.js';
 import { builtinModules } from '../../modules/index.js';
+import { writeTestCa } from '../../tests/helpers/test-ca.js';
 import { DEFAULT_PG_URL, forEachEngine, startBenchServer, type Json } from './lib.js';
 
 const { values } = parseArgs({
@@ -50,29 +50,8 @@ async function freePort(): Promise<number> {
 
 /** A CA and a certificate for localhost / 127.0.0.1, in `dir`. */
 async function makeCa(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=bench CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-  run('req', ...ec, '-subj', '/CN=localhost', '-keyout', 'tls.key', '-out', 'tls.csr');
-  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'tls.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-    '-out',
-    'tls.crt',
-  );
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+  const files = await writeTestCa(dir, 'bench CA');
+  return { ca: files.caPath, cert: files.certPath, key: files.keyPath };
 }
 
 function federationConfig(tls: { ca: string; cert: string; key: string }, name: string): Json {

@@ -3,8 +3,7 @@
  * 127.0.0.1 signed by it, and Axon servers named `localhost:PORT` whose federation listener serves HTTPS on
  * that port (their client listener stays plain HTTP on a random port).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import {
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
+import { writeTestCa } from '../../../helpers/test-ca.js';
 import type { EngineName } from '../../../helpers/with-all-databases.js';
 
 export interface TestCa {
@@ -32,64 +32,8 @@ export interface TestCa {
 export async function makeTestCa(t: Test): Promise<TestCa> {
   const dir = await mkdtemp(join(tmpdir(), 'axon-ca-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Axon test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-  );
-  run(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    'tls.key',
-    '-out',
-    'tls.csr',
-  );
-  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'tls.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-    '-out',
-    'tls.crt',
-  );
-  const { readFile } = await import('node:fs/promises');
-  return {
-    dir,
-    caPath: join(dir, 'ca.crt'),
-    certPath: join(dir, 'tls.crt'),
-    keyPath: join(dir, 'tls.key'),
-    ca: await readFile(join(dir, 'ca.crt')),
-  };
+  const files = await writeTestCa(dir);
+  return { dir, ...files, ca: await readFile(files.caPath) };
 }
 
 export async function freePort(): Promise<number> {
