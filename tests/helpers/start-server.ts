@@ -12,7 +12,8 @@ import type { AnyModuleDefinition } from '../../core/define-module.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
 import { builtinModules } from '../../modules/index.js';
-import { freshDatabase, type EngineName } from './with-all-databases.js';
+import { copySqliteTemplate, modulesToMigrate } from './template-database.js';
+import { freshDatabase, isFreshSqliteDatabase, type EngineName } from './with-all-databases.js';
 
 /**
  * Synapse's per-action limits (rc_message, rc_joins, …) raised out of reach, so that suites sending many
@@ -74,7 +75,9 @@ export interface TestResponse {
 export async function startServer(t: Test, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'axon-test-'));
   const serverName = options.serverName ?? 'test.local';
+  const modules = options.modules ?? builtinModules;
   const database = options.database ?? (await freshDatabase(t, options.engine ?? 'sqlite'));
+  await startFromTemplate(database, modules, options.config);
   const kernel = await Kernel.boot({
     config: {
       server_name: serverName,
@@ -90,7 +93,7 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
       password_config: withCheapHashing(options.config?.['password_config']),
     },
     configDir: dataDir,
-    modules: options.modules ?? builtinModules,
+    modules,
     logger: options.logger ?? createLogger(process.env['AXON_TEST_LOG'] ?? 'silent'),
   });
   const baseUrl = kernel.baseUrl();
@@ -111,6 +114,25 @@ export async function startServer(t: Test, options: StartOptions = {}): Promise<
     request: (method, path, opts = {}) => request(baseUrl, method, path, opts),
   };
 }
+
+/**
+ * Creates a server's SQLite database as a copy of the template that already holds its modules' migrations
+ * (template-database.ts), when the database is one freshDatabase made and nothing has created its file yet,
+ * the config names no other database, and every module with migrations is a built-in one (a test's own
+ * module may record that its migration ran). Otherwise the kernel migrates at boot, as it always does.
+ */
+async function startFromTemplate(
+  database: DatabaseConfig,
+  modules: readonly AnyModuleDefinition[],
+  config: Record<string, unknown> | undefined,
+): Promise<void> {
+  if (!isFreshSqliteDatabase(database) || config?.['database'] !== undefined) return;
+  if (!modules.every((m) => !m.migrations?.length || BUILTIN.has(m))) return;
+  const toMigrate = modulesToMigrate(modules, config?.['modules']);
+  if (toMigrate) await copySqliteTemplate(toMigrate, database.args.database!);
+}
+
+const BUILTIN: ReadonlySet<AnyModuleDefinition> = new Set(builtinModules);
 
 /**
  * Argon2id at its minimum cost (1 pass, 8 KiB) unless a test sets its own: hashing at production cost was

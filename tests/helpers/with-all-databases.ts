@@ -47,15 +47,24 @@ export function pgUnavailableReason(): Promise<string | undefined> {
 export const TEST_SQLITE_SYNCHRONOUS = 'normal';
 export const TEST_PG_OPTIONS = '-c synchronous_commit=off';
 
+/** The SQLite configs freshDatabase made: startServer may create their file from a migrated template. */
+const freshSqliteDatabases = new WeakSet<DatabaseConfig>();
+
+export function isFreshSqliteDatabase(database: DatabaseConfig): boolean {
+  return freshSqliteDatabases.has(database);
+}
+
 /** A database config for a fresh, empty database on `engine`, removed when `t` ends. */
 export async function freshDatabase(t: Test, engine: EngineName): Promise<DatabaseConfig> {
   if (engine === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'axon-db-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
-    return {
+    const database: DatabaseConfig = {
       name: 'sqlite3',
       args: { database: join(dir, 'homeserver.db'), synchronous: TEST_SQLITE_SYNCHRONOUS },
     };
+    freshSqliteDatabases.add(database);
+    return database;
   }
   const schema = `axon_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const base = databaseFromUrl(PG_URL) as DatabaseConfig;
