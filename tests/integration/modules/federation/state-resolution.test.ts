@@ -298,13 +298,9 @@ async function story(
 const pgUnavailable = await pgUnavailableReason();
 for (const engine of ['sqlite', 'pg'] as EngineName[]) {
   void t.test(engine, { skip: (engine === 'pg' && pgUnavailable) || false }, async (t) => {
-    const a = await startFederatedServer(
-      t,
-      ca,
-      { ...openRegistrationConfig },
-      'localhost',
-      { database: await freshDatabase(t, engine) },
-    );
+    const a = await startFederatedServer(t, ca, { ...openRegistrationConfig }, 'localhost', {
+      database: await freshDatabase(t, engine),
+    });
     const alice = await makeUser(a, { localpart: 'alice' });
     for (const roomVersion of ['1', '10', '12']) {
       const carol = await makeUser(a, { localpart: `carol${roomVersion}` });
