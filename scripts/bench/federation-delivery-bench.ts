@@ -6,7 +6,8 @@
  * make_join / send_join). Reports, per engine of A:
  *   - end to end (issue 13's figure): bob on B waits in a long-poll `/sync` (with `since`); alice on A sends
  *     one message at a time; from A's answer to her `PUT /send` until bob's `/sync` returns the message,
- *     and, from the same runs, until the transaction holding it reaches B's `/send` handler (p50/p95);
+ *     and, from the same runs, until the transaction holding it reaches B's `/send` handler (p50/p95), and
+ *     where B's part of it goes (to rooms' receive pipeline, to the notifier's wake-up, to the /sync answer);
  *   - burst: `--burst` messages sent 20 at a time; the time until B has them all, and how they were batched.
  *
  * Run: npx tsx scripts/bench/federation-delivery-bench.ts [--messages 200] [--burst 500] [--engine sqlite|pg|all]
