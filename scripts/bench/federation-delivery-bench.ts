@@ -2,31 +2,29 @@
  * Federation delivery benchmark: two Axon servers over TLS on loopback (a test CA made with openssl).
  * A runs in its own process as `npm start` runs it; B runs in this process (a real kernel, its federation
  * listener on TLS) so the moment a transaction reaches B's `/send` handler — after TLS and B's X-Matrix
- * check — can be timed. B's user joins A's room through make_join/send_join (driven from here, signed with
- * B's key). Reports, per engine of A:
- *   - latency: alice on A sends one message at a time; from A's answer to her `PUT /send` until the
- *     transaction holding it reaches B, and from the start of the send (p50/p95);
+ * check — can be timed. B's user joins A's room through B's client API (`POST /join/{roomId}?via=A`: B's
+ * make_join / send_join). Reports, per engine of A:
+ *   - end to end (issue 13's figure): bob on B waits in a long-poll `/sync` (with `since`); alice on A sends
+ *     one message at a time; from A's answer to her `PUT /send` until bob's `/sync` returns the message,
+ *     and, from the same runs, until the transaction holding it reaches B's `/send` handler (p50/p95), and
+ *     where B's part of it goes (to rooms' receive pipeline, to the notifier's wake-up, to the /sync answer);
  *   - burst: `--burst` messages sent 20 at a time; the time until B has them all, and how they were batched.
- * (Once remote joins exist, the end-to-end figure of issue 13 is A's send answer → B's user's /sync.)
  *
  * Run: npx tsx scripts/bench/federation-delivery-bench.ts [--messages 200] [--burst 500] [--engine sqlite|pg|all]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
 import type { DatabaseConfig } from '../../core/config/schema.js';
 import { Kernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
-import { computeEventId } from '../../core/protocol/event-id.js';
 import type { PduJson } from '../../core/protocol/pdu.js';
-import { getRoomVersion, ROOM_VERSIONS } from '../../core/protocol/room-versions.js';
 import { formatSigningKeyFile, generateSigningKey } from '../../core/protocol/signing-key.js';
-import { hashAndSignEvent } from '../../core/protocol/signing.js';
 import { builtinModules } from '../../modules/index.js';
-import { DEFAULT_PG_URL, forEachEngine, percentile, startBenchServer, type Json } from './lib.js';
+import { BenchClient, DEFAULT_PG_URL, forEachEngine, percentile, startBenchServer } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +36,11 @@ const { values: args } = parseArgs({
 });
 const MESSAGES = Number(args.messages);
 const BURST = Number(args.burst);
+const lifted = { per_second: 1e6, burst_count: 1e6 };
+type Sync = {
+  next_batch: string;
+  rooms?: { join?: Record<string, { timeline: { events: { content?: Record<string, unknown> }[] } }> };
+};
 const pct = (values: readonly number[], p: number): string => percentile(values, p).toFixed(2);
 
 async function freePort(): Promise<number> {
@@ -111,40 +114,42 @@ async function bench(engine: string, database: DatabaseConfig): Promise<void> {
       signing_key_path: join(dir, 'b.key'),
       media_store_path: join(dir, 'media'),
       log_level: 'warn',
+      enable_registration: true,
+      enable_registration_without_verification: true,
+      rc_registration: lifted,
+      rc_joins: { local: lifted, remote: lifted },
+      rc_joins_per_room: lifted,
       ...federation,
     },
     configDir: dir,
     modules: builtinModules,
     logger: createLogger('warn'),
   });
+  const closers: (() => void)[] = [];
   try {
     const http = a.client;
     const alice = await http.register('alice');
     const roomId = await http.createRoom(alice);
 
-    // B's user joins A's room: make_join → sign with B's key → send_join.
-    const bob = `@bob:localhost:${bPort}`;
-    const client = b.container.cradle.federationClient;
+    // B's user joins A's room through B's client API (B's make_join / send_join).
+    const bHttp = new BenchClient(b.baseUrl());
+    closers.push(() => bHttp.close());
+    const bob = await bHttp.register('bob');
     const enc = encodeURIComponent;
-    const template = (await client.request({
-      method: 'GET',
-      destination: `localhost:${aPort}`,
-      path: `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(bob)}`,
-      query: { ver: [...ROOM_VERSIONS.keys()] },
-    })) as Json;
-    const version = getRoomVersion(String(template['room_version']))!;
-    const join = hashAndSignEvent(
-      { ...(template['event'] as PduJson), origin_server_ts: Date.now() },
-      version,
-      `localhost:${bPort}`,
-      bKey,
+    await bHttp.call(
+      'POST',
+      `/_matrix/client/v3/join/${enc(roomId)}?via=${enc(`localhost:${aPort}`)}`,
+      bob.token,
+      {},
     );
-    await client.request({
-      method: 'PUT',
-      destination: `localhost:${aPort}`,
-      path: `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(computeEventId(join, version))}`,
-      body: join,
-    });
+    const sync = (since?: string, timeout = 0): Promise<Sync> =>
+      bHttp.call(
+        'GET',
+        `/_matrix/client/v3/sync?timeout=${timeout}${since ? `&since=${enc(since)}` : ''}`,
+        bob.token,
+      ) as Promise<Sync>;
+    const bodiesIn = (res: Sync): string[] =>
+      (res.rooms?.join?.[roomId]?.timeline.events ?? []).map((e) => String(e.content?.['body']));
 
     // Arrival times at B's /send, by message body.
     const arrived = new Map<string, number>();
@@ -163,28 +168,76 @@ async function bench(engine: string, database: DatabaseConfig): Promise<void> {
       }
       return original(origin, txnId, body);
     };
+    // Where the time goes at B, for the one-at-a-time runs (one message in flight at a time): when rooms'
+    // receive pipeline starts, and when the notifier first wakes the room's waiters after that (the
+    // pipeline announces the committed event before it returns).
+    const marks: { pipelineStart?: number; published?: number } = {};
+    const roomsApi = b.container.cradle.roomsFederationApi;
+    const receivePdus = roomsApi.receivePdus.bind(roomsApi);
+    roomsApi.receivePdus = async (items) => {
+      marks.pipelineStart ??= performance.now();
+      return receivePdus(items);
+    };
+    const notifier = b.container.cradle.notifier;
+    const publish = notifier.publish.bind(notifier);
+    notifier.publish = (change) => {
+      if (marks.pipelineStart !== undefined && change.roomIds?.includes(roomId))
+        marks.published ??= performance.now();
+      publish(change);
+    };
     const arrival = (text: string): Promise<number> =>
       arrived.has(text)
         ? Promise.resolve(arrived.get(text)!)
         : new Promise((resolve) => waiting.set(text, () => resolve(arrived.get(text)!)));
 
-    const fromAnswer: number[] = [];
+    // bob's long poll waits; alice sends; the poll returns with the message.
+    let since = (await sync()).next_batch;
+    const toSync: number[] = [];
+    const toSend: number[] = [];
     const fromStart: number[] = [];
+    const stages = { toPipeline: [] as number[], pipeline: [] as number[], toReturn: [] as number[] };
     for (let i = 0; i < MESSAGES + 5; i++) {
       const text = `one ${i}`;
+      delete marks.pipelineStart;
+      delete marks.published;
+      let poll = sync(since, 30_000).then((res) => ({ res, at: performance.now() }));
+      await new Promise((r) => setTimeout(r, 3)); // let the poll reach its wait
       const t0 = performance.now();
       await http.sendText(alice, roomId, `one-${i}`, text);
       const t1 = performance.now();
+      let got = await poll;
+      while (!bodiesIn(got.res).includes(text)) {
+        since = got.res.next_batch;
+        poll = sync(since, 30_000).then((res) => ({ res, at: performance.now() }));
+        got = await poll;
+      }
+      since = got.res.next_batch;
       const at = await arrival(text);
       if (i >= 5) {
-        fromAnswer.push(at - t1);
-        fromStart.push(at - t0);
+        toSync.push(got.at - t1);
+        toSend.push(at - t1);
+        fromStart.push(got.at - t0);
+        const { pipelineStart = NaN, published = NaN } = marks;
+        stages.toPipeline.push(pipelineStart - at);
+        stages.pipeline.push(published - pipelineStart);
+        stages.toReturn.push(got.at - published);
       }
     }
     console.log(
-      `${engine}: A's send answer → transaction at B, ${MESSAGES} messages one at a time: ` +
-        `p50 ${pct(fromAnswer, 50)} ms, p95 ${pct(fromAnswer, 95)} ms ` +
-        `(from the start of the send: p50 ${pct(fromStart, 50)} ms, p95 ${pct(fromStart, 95)} ms)`,
+      `${engine}: A's send answer → bob's long-poll /sync on B returns it, ${MESSAGES} messages one at a time: ` +
+        `p50 ${pct(toSync, 50)} ms, p95 ${pct(toSync, 95)} ms (from the start of the send: ` +
+        `p50 ${pct(fromStart, 50)} ms, p95 ${pct(fromStart, 95)} ms; load average ${loadavg()[0]!.toFixed(1)})`,
+    );
+    console.log(
+      `${engine}: A's send answer → transaction at B's /send handler (same runs): ` +
+        `p50 ${pct(toSend, 50)} ms, p95 ${pct(toSend, 95)} ms`,
+    );
+    console.log(
+      `${engine}: at B (p50 / p95): /send handler → rooms' receive pipeline ${pct(stages.toPipeline, 50)} / ` +
+        `${pct(stages.toPipeline, 95)} ms; the pipeline (checks, commit) → the notifier's wake-up ` +
+        `${pct(stages.pipeline, 50)} / ${pct(stages.pipeline, 95)} ms; wake-up → bob's /sync answer received ` +
+        `${pct(stages.toReturn, 50)} / ` +
+        `${pct(stages.toReturn, 95)} ms`,
     );
 
     txnSizes.length = 0;
@@ -205,6 +258,7 @@ async function bench(engine: string, database: DatabaseConfig): Promise<void> {
         `after the last answer), ${txnSizes.length} transactions, largest ${Math.max(...txnSizes)} PDUs`,
     );
   } finally {
+    for (const close of closers) close();
     await b.stop(1000);
     await a.stop();
     await rm(dir, { recursive: true, force: true });
