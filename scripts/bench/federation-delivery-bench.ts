@@ -12,7 +12,6 @@
  *
  * Run: npx tsx scripts/bench/federation-delivery-bench.ts [--messages 200] [--burst 500] [--engine sqlite|pg|all]
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { createLogger } from '../../core/logger.js';
 import type { PduJson } from '../../core/protocol/pdu.js';
 import { formatSigningKeyFile, generateSigningKey } from '../../core/protocol/signing-key.js';
 import { builtinModules } from '../../modules/index.js';
+import { writeTestCa } from '../../tests/helpers/test-ca.js';
 import { BenchClient, DEFAULT_PG_URL, forEachEngine, percentile, startBenchServer } from './lib.js';
 
 const { values: args } = parseArgs({
@@ -54,36 +54,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A CA and a certificate for localhost / 127.0.0.1 signed by it. */
-function makeCa(dir: string): { ca: string; cert: string; key: string } {
-  const run = (...a: string[]): void => void execFileSync('openssl', a, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=bench CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-  run('req', ...ec, '-subj', '/CN=localhost', '-keyout', 'tls.key', '-out', 'tls.csr');
-  execFileSync('sh', ['-c', "echo 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext.cnf"], { cwd: dir });
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'tls.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-    '-out',
-    'tls.crt',
-  );
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
-}
-
 async function bench(engine: string, database: DatabaseConfig): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'axon-fed-bench-'));
-  const tls = makeCa(dir);
+  const files = await writeTestCa(dir, 'bench CA');
+  const tls = { ca: files.caPath, cert: files.certPath, key: files.keyPath };
   const federation = {
     tls_certificate_path: tls.cert,
     tls_private_key_path: tls.key,
