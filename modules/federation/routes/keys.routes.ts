@@ -29,6 +29,11 @@ export function keysRoutes(router: ModuleRouter, cradle: Cradle): void {
   router.get('/_matrix/key/v2/server', async (ctx) => {
     ctx.body = cradle.federationOwnKeys.response();
   });
+  // The `{keyId}` form, removed in spec v1.6, is what servers before it (Synapse up to 1.75) still ask for;
+  // the answer is the same whole set, as Synapse serves it.
+  router.get('/_matrix/key/v2/server/:keyId', async (ctx) => {
+    ctx.body = cradle.federationOwnKeys.response();
+  });
 
   router.get('/_matrix/key/v2/query/:serverName', async (ctx) => {
     const serverName = ctx.params['serverName'] ?? '';

@@ -152,7 +152,12 @@ export function membershipRoutes(router: ModuleRouter, cradle: Cradle): void {
     });
   router.put(
     '/_matrix/federation/v1/send_knock/:roomId/:eventId',
-    sendRoute('knock', async (roomId) => ({ knock_room_state: await rooms().prejoinState(roomId) })),
+    sendRoute('knock', async (roomId) => {
+      const state = await rooms().prejoinState(roomId);
+      // Synapse 1.37–1.69 read the state only under `knock_state_events` (its name before the spec's), and
+      // fail the knock without it; Synapse 1.70–1.94 sent both names, as here.
+      return { knock_room_state: state, knock_state_events: state };
+    }),
   );
   // ---- the resident side of leaves: the same endpoints as branch remotejoin's (rooms.routes.ts); at the
   // merge keep one set (these three registrations and makeLeaveTemplate's 'leave' branch above).

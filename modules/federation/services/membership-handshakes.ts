@@ -120,7 +120,10 @@ export class MembershipHandshakes implements FederationInvitesPort {
           ? `/_matrix/federation/v1/send_knock/${enc(roomId)}/${enc(eventId)}`
           : `/_matrix/federation/v2/send_leave/${enc(roomId)}/${enc(eventId)}`;
       const answer = await this.call(server, { method: 'PUT', path, body: pdu });
-      const state = isObject(answer) ? answer['knock_room_state'] : undefined;
+      // `knock_state_events`: the name Synapse 1.37–1.69 answer with (before the spec's `knock_room_state`).
+      const state = isObject(answer)
+        ? (answer['knock_room_state'] ?? answer['knock_state_events'])
+        : undefined;
       return {
         eventId,
         pdu,

@@ -169,11 +169,13 @@ export class RemoteMemberships {
 
 /**
  * `built` with the signatures of `returned` when that is the same event (same id, same fields but
- * `signatures`, our own signature unchanged); a 502 otherwise — the other server altered it.
+ * `signatures` and `unsigned`, our own signature unchanged); a 502 otherwise — the other server altered it.
+ * `unsigned` is no part of the event (neither hashed nor signed), and Synapse answers with its own there
+ * (`invite_room_state`, `age`); ours is kept.
  */
 function countersigned(built: BuiltEvent, returned: PduJson, version: RoomVersion): BuiltEvent {
-  const { signatures: ours, ...mine } = built.pdu;
-  const { signatures: theirs, ...other } = returned;
+  const { signatures: ours, unsigned: _ourUnsigned, ...mine } = built.pdu;
+  const { signatures: theirs, unsigned: _theirUnsigned, ...other } = returned;
   const same =
     computeEventId(returned, version) === built.eventId &&
     sameJson(mine, other) &&

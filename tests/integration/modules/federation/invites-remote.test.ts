@@ -202,3 +202,59 @@ void t.test('the invitee’s server refuses bad invites', async (t) => {
   t.notOk(after.body.rooms?.invite?.[roomId], 'the invite is gone');
   t.match(after.body.rooms.leave[roomId]?.timeline.events, [{ content: { membership: 'leave' } }]);
 });
+
+void t.test(
+  'an invitee’s server answering in Synapse’s shape (its own `unsigned`) is accepted',
+  async (t) => {
+    const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
+    const b = await startFederatedServer(t, ca, { ...openRegistrationConfig });
+    const alice = await makeUser(a, { localpart: 'alice' });
+    const bob = await makeUser(b, { localpart: 'bob' });
+    const created = await a.request('POST', '/_matrix/client/v3/createRoom', {
+      token: alice.accessToken,
+      body: { preset: 'private_chat', room_version: '10' },
+    });
+    const roomId = created.body.room_id as string;
+
+    // Synapse (1.67 and today) answers /v2/invite with the event plus `unsigned.invite_room_state` and
+    // `unsigned.age`, which are not signed: B's answer is given that shape on its way into A.
+    const client = a.kernel.container.cradle.federationClient;
+    const request = client.request.bind(client);
+    client.request = async (req) => {
+      const answer = (await request(req)) as Json;
+      if (req.path.startsWith('/_matrix/federation/v2/invite/')) {
+        answer.event.unsigned = { age: 3, invite_room_state: (req.body as Json).invite_room_state };
+      }
+      return answer;
+    };
+    t.teardown(() => {
+      client.request = request;
+    });
+
+    const invited = await a.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, {
+      token: alice.accessToken,
+      body: { user_id: bob.userId },
+    });
+    t.equal(invited.status, 200, JSON.stringify(invited.body));
+    t.same(await a.kernel.container.cradle.roomsApi.members(roomId, 'invite'), [bob.userId]);
+    const inviteId = (await a.kernel.container.cradle.roomsHeads.get(roomId))!.state.get(
+      `m.room.member\u0000${bob.userId}`,
+    )!.eventId;
+    const stored = await a.kernel.container.cradle.roomsEventStore.getEvent(inviteId);
+    t.ok(stored?.pdu.signatures[b.serverName], 'stored with B’s signature');
+    t.notOk((stored?.pdu.unsigned as Json)?.invite_room_state, 'B’s `unsigned` is not taken over');
+
+    // A changed signed field is still refused.
+    client.request = async (req) => {
+      const answer = (await request(req)) as Json;
+      if (req.path.startsWith('/_matrix/federation/v2/invite/')) answer.event.origin_server_ts += 1;
+      return answer;
+    };
+    const carol = await makeUser(b, { localpart: 'carol' });
+    const refused = await a.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, {
+      token: alice.accessToken,
+      body: { user_id: carol.userId },
+    });
+    t.equal(refused.status, 502, JSON.stringify(refused.body));
+  },
+);

@@ -45,6 +45,28 @@ void t.test("B's published keys are signed and valid for key_refresh_interval", 
   t.ok(verifyJsonSignature(res.body, b.serverName, b.signingKey.keyId, b.signingKey.publicKey));
 });
 
+void t.test(
+  'the legacy /key/v2/server/{keyId} path (Synapse < 1.76 asks it) serves the same keys',
+  async (t) => {
+    const path = `/_matrix/key/v2/server/${encodeURIComponent(b.signingKey.keyId)}`;
+    const res = await rawFederationRequest(ca, b.federationPort, 'GET', path);
+    t.equal(res.status, 200);
+    t.same(Object.keys(res.body.verify_keys), [b.signingKey.keyId]);
+    t.ok(verifyJsonSignature(res.body, b.serverName, b.signingKey.keyId, b.signingKey.publicKey));
+    const other = await rawFederationRequest(
+      ca,
+      b.federationPort,
+      'GET',
+      '/_matrix/key/v2/server/ed25519%3Aold',
+    );
+    t.same(
+      Object.keys(other.body.verify_keys),
+      [b.signingKey.keyId],
+      'the key id is ignored, as Synapse does',
+    );
+  },
+);
+
 void t.test('B fetches A’s keys directly and caches them', async (t) => {
   const key = await bCradle.federationKeyRing.getKey(a.serverName, a.signingKey.keyId);
   t.ok(key);

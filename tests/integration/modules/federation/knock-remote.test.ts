@@ -149,3 +149,45 @@ void t.test('knocks the room does not allow', async (t) => {
   );
   t.equal(notKnock.errcode, 'M_BAD_JSON');
 });
+
+void t.test('send_knock answers under both names; a Synapse 1.37–1.69 answer is understood', async (t) => {
+  // Synapse before 1.70 reads (and sends) the knock's room state only as `knock_state_events`.
+  const client = b.kernel.container.cradle.federationClient;
+  const request = client.request.bind(client);
+  const answers: Json[] = [];
+  client.request = async (req) => {
+    const answer = (await request(req)) as Json;
+    if (!req.path.includes('/send_knock/')) return answer;
+    answers.push(structuredClone(answer));
+    const { knock_room_state: state, ...rest } = answer;
+    return { ...rest, knock_state_events: state };
+  };
+  t.teardown(() => {
+    client.request = request;
+  });
+
+  const roomId = await knockableRoom('10');
+  const carol = await makeUser(b, { localpart: 'carol' });
+  const knocked = await b.request(
+    'POST',
+    `/_matrix/client/v3/knock/${enc(roomId)}?via=${enc(a.serverName)}`,
+    {
+      token: carol.accessToken,
+      body: {},
+    },
+  );
+  t.equal(knocked.status, 200, JSON.stringify(knocked.body));
+  t.equal(answers.length, 1);
+  t.ok(
+    answers[0].knock_room_state.some((e: Json) => e.type === 'm.room.create'),
+    'A: knock_room_state',
+  );
+  t.same(answers[0].knock_state_events, answers[0].knock_room_state, 'A: the same under the old name');
+
+  const sync = await b.request('GET', '/_matrix/client/v3/sync', { token: carol.accessToken });
+  const state = sync.body.rooms.knock[roomId]?.knock_state.events as Json[];
+  t.ok(
+    state?.some((e) => e.type === 'm.room.name' && e.content.name === 'Knock here'),
+    'B kept the state',
+  );
+});
