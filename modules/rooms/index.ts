@@ -41,6 +41,7 @@ import { RemoteRoomStore } from './store/remote-room-store.js';
 import { RoomStore } from './store/room-store.js';
 import { StateStore } from './store/state-store.js';
 import { TimelineStore } from './store/timeline-store.js';
+import { RelationStore } from './store/relation-store.js';
 import { TxnStore } from './store/txn-store.js';
 import { OutOfBandStore } from './store/out-of-band-store.js';
 import { roomsOutOfBandMembershipsMigration } from './store/migrations/20261207160000_rooms_out_of_band_memberships.js';
@@ -57,6 +58,8 @@ declare module '../../core/container.js' {
     roomsRoomStore: RoomStore;
     roomsEventStore: EventStore;
     roomsTimelineStore: TimelineStore;
+    /** Reads by relation: children, threads, bundles, related_by_* matches. */
+    roomsRelationStore: RelationStore;
     roomsStateStore: StateStore;
     roomsMembershipStore: MembershipStore;
     roomsTxnStore: TxnStore;
@@ -135,6 +138,7 @@ export default defineModule({
       roomsRoomStore: asClass(RoomStore).singleton(),
       roomsEventStore: asClass(EventStore).singleton(),
       roomsTimelineStore: asClass(TimelineStore).singleton(),
+      roomsRelationStore: asClass(RelationStore).singleton(),
       roomsStateStore: asClass(StateStore).singleton(),
       roomsMembershipStore: asClass(MembershipStore).singleton(),
       roomsTxnStore: asClass(TxnStore).singleton(),
@@ -156,7 +160,7 @@ export default defineModule({
       roomsRelations: asFunction(
         (c: Cradle) =>
           new RelationsBundler({
-            roomsTimelineStore: c.roomsTimelineStore,
+            roomsRelationStore: c.roomsRelationStore,
             roomsReader: c.roomsReader,
             roomsVisibility: c.roomsVisibility,
             notifier: c.notifier,

@@ -22,7 +22,7 @@
 import type { Notifier } from '../../../core/notifier/notifier.js';
 import { growingLru } from '../../../core/lru.js';
 import type { StoredEvent } from '../store/event-rows.js';
-import type { BundleRows } from '../store/timeline-store.js';
+import type { BundleRows } from '../store/relation-store.js';
 
 /** One parent's share of `BundleRows`. */
 interface ParentRows {

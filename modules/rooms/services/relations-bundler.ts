@@ -16,7 +16,7 @@
 import type { Cradle } from '../../../core/container.js';
 import type { Notifier } from '../../../core/notifier/notifier.js';
 import type { StoredEvent } from '../store/event-rows.js';
-import type { BundleRows, TimelineStore } from '../store/timeline-store.js';
+import type { BundleRows, RelationStore } from '../store/relation-store.js';
 import { BundleCache } from './bundle-cache.js';
 import type { ClientEvent } from './client-events.js';
 import type { HistoryVisibility } from './history-visibility.js';
@@ -45,7 +45,7 @@ function isNewer(a: StoredEvent, b: StoredEvent): boolean {
   return a.originServerTs !== b.originServerTs ? a.originServerTs > b.originServerTs : a.eventId > b.eventId;
 }
 
-export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsTimelineStore' | 'roomsReader'> {
+export interface RelationsBundlerDeps extends Pick<Cradle, 'roomsRelationStore' | 'roomsReader'> {
   /** Which thread replies the viewer may see (a thread's `latest_event` must be one of them). */
   readonly roomsVisibility: Pick<HistoryVisibility, 'filter'>;
   /** The users `userId` ignores (`m.ignored_user_list`); none when the account-data module is off. */
@@ -62,20 +62,20 @@ export interface BundleOptions {
 }
 
 export class RelationsBundler {
-  private readonly timelineStore: TimelineStore;
+  private readonly relationStore: RelationStore;
   private readonly reader: RoomReader;
   private readonly visibility: Pick<HistoryVisibility, 'filter'>;
   private readonly ignoredUsers: (userId: string) => Promise<ReadonlySet<string>>;
   private readonly cache: BundleCache;
 
   constructor({
-    roomsTimelineStore,
+    roomsRelationStore,
     roomsReader,
     roomsVisibility,
     ignoredUsers,
     notifier,
   }: RelationsBundlerDeps) {
-    this.timelineStore = roomsTimelineStore;
+    this.relationStore = roomsRelationStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
     this.ignoredUsers = ignoredUsers ?? (async () => new Set<string>());
@@ -140,7 +140,7 @@ export class RelationsBundler {
     const latest = [...threads.values()].map((t) => t.latest);
     const [participated, latestBundles, formattedChildren] = await Promise.all([
       threads.size > 0
-        ? this.timelineStore.threadParticipants([...threads.keys()], viewer.userId)
+        ? this.relationStore.threadParticipants([...threads.keys()], viewer.userId)
         : new Set<string>(),
       latest.length > 0
         ? this.aggregations(latest, viewer, { ignored, nested: true })
@@ -193,7 +193,7 @@ export class RelationsBundler {
       let rows = cacheable ? this.cache.get(list) : undefined;
       if (!rows) {
         const generation = this.cache.generation(roomId);
-        rows = await this.timelineStore.bundleRows(
+        rows = await this.relationStore.bundleRows(
           roomId,
           list.map((p) => p.eventId),
           ignored,
@@ -247,7 +247,7 @@ export class RelationsBundler {
     if (hidden.relatesTo === null) return undefined;
     let from = { depth: hidden.depth, stream: hidden.streamOrdering };
     for (let page = 0; page < FALLBACK_PAGES; page++) {
-      const replies = await this.timelineStore.relations(hidden.relatesTo, {
+      const replies = await this.relationStore.relations(hidden.relatesTo, {
         relType: 'm.thread',
         dir: 'b',
         from,

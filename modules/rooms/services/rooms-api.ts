@@ -20,6 +20,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { MembershipStore } from '../store/membership-store.js';
 import type { RoomStore } from '../store/room-store.js';
 import type { StateStore } from '../store/state-store.js';
+import type { RelationStore } from '../store/relation-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { ClientEvent, EventWithPdu } from './client-events.js';
 import type { EventSender } from './event-sender.js';
@@ -38,6 +39,7 @@ export class RoomsApiImpl implements RoomsApi {
   private readonly roomStore: RoomStore;
   private readonly eventStore: EventStore;
   private readonly timelineStore: TimelineStore;
+  private readonly relationStore: RelationStore;
   private readonly stateStore: StateStore;
   private readonly membershipStore: MembershipStore;
   private readonly heads: RoomHeads;
@@ -54,6 +56,7 @@ export class RoomsApiImpl implements RoomsApi {
     roomsRoomStore,
     roomsEventStore,
     roomsTimelineStore,
+    roomsRelationStore,
     roomsStateStore,
     roomsMembershipStore,
     roomsHeads,
@@ -70,6 +73,7 @@ export class RoomsApiImpl implements RoomsApi {
     | 'roomsRoomStore'
     | 'roomsEventStore'
     | 'roomsTimelineStore'
+    | 'roomsRelationStore'
     | 'roomsStateStore'
     | 'roomsMembershipStore'
     | 'roomsHeads'
@@ -85,6 +89,7 @@ export class RoomsApiImpl implements RoomsApi {
     this.roomStore = roomsRoomStore;
     this.eventStore = roomsEventStore;
     this.timelineStore = roomsTimelineStore;
+    this.relationStore = roomsRelationStore;
     this.stateStore = roomsStateStore;
     this.membershipStore = roomsMembershipStore;
     this.heads = roomsHeads;
@@ -129,7 +134,7 @@ export class RoomsApiImpl implements RoomsApi {
         userId,
         roomId,
         await filterByRelations(
-          this.timelineStore,
+          this.relationStore,
           batch.filter((e) => matchesFilter(e, range.filter)),
           range.filter,
         ),
@@ -274,7 +279,7 @@ export class RoomsApiImpl implements RoomsApi {
     eventIds: readonly string[],
     match: { senders?: readonly string[]; relTypes?: readonly string[] },
   ): Promise<Set<string>> {
-    return this.timelineStore.relatedBy(eventIds, match);
+    return this.relationStore.relatedBy(eventIds, match);
   }
 
   async currentState(roomId: string): Promise<ClientEvent[]> {

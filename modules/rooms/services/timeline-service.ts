@@ -7,6 +7,7 @@ import { MatrixError } from '../../../core/errors.js';
 import { stateKey } from '../../../core/protocol/pdu.js';
 import type { StoredEvent, TopoPosition } from '../store/event-rows.js';
 import type { EventStore } from '../store/event-store.js';
+import type { RelationStore } from '../store/relation-store.js';
 import type { TimelineStore } from '../store/timeline-store.js';
 import type { Backfiller } from './backfill.js';
 import type { ClientEvent } from './client-events.js';
@@ -93,7 +94,7 @@ function relationList(f: RoomEventFilter, name: 'related_by_senders' | 'related_
  * read per batch; without either list, `events` come back as they are.
  */
 export async function filterByRelations(
-  timelineStore: Pick<TimelineStore, 'relatedBy'>,
+  relationStore: Pick<RelationStore, 'relatedBy'>,
   events: StoredEvent[],
   f: RoomEventFilter | undefined,
 ): Promise<StoredEvent[]> {
@@ -101,7 +102,7 @@ export async function filterByRelations(
   const senders = relationList(f, 'related_by_senders');
   const relTypes = relationList(f, 'related_by_rel_types');
   if (!senders && !relTypes) return events;
-  const related = await timelineStore.relatedBy(
+  const related = await relationStore.relatedBy(
     events.map((e) => e.eventId),
     { ...(senders ? { senders } : {}), ...(relTypes ? { relTypes } : {}) },
   );
@@ -111,6 +112,7 @@ export async function filterByRelations(
 export class TimelineService {
   private readonly eventStore: EventStore;
   private readonly timelineStore: TimelineStore;
+  private readonly relationStore: RelationStore;
   private readonly reader: RoomReader;
   private readonly visibility: HistoryVisibility;
   private readonly bundler: RelationsBundler;
@@ -119,6 +121,7 @@ export class TimelineService {
   constructor({
     roomsEventStore,
     roomsTimelineStore,
+    roomsRelationStore,
     roomsReader,
     roomsVisibility,
     roomsRelations,
@@ -127,6 +130,7 @@ export class TimelineService {
     Cradle,
     | 'roomsEventStore'
     | 'roomsTimelineStore'
+    | 'roomsRelationStore'
     | 'roomsReader'
     | 'roomsVisibility'
     | 'roomsRelations'
@@ -134,6 +138,7 @@ export class TimelineService {
   >) {
     this.eventStore = roomsEventStore;
     this.timelineStore = roomsTimelineStore;
+    this.relationStore = roomsRelationStore;
     this.reader = roomsReader;
     this.visibility = roomsVisibility;
     this.bundler = roomsRelations;
@@ -176,7 +181,7 @@ export class TimelineService {
             userId,
             roomId,
             await filterByRelations(
-              this.timelineStore,
+              this.relationStore,
               fetched.filter((e) => matchesFilter(e, filter)),
               filter,
             ),
@@ -268,7 +273,7 @@ export class TimelineService {
     const stateIds = [...(await this.reader.stateAfter(last)).values()];
     // As Synapse, the filter applies to the state too (its event fields and related_by_*).
     let stateEvents = await filterByRelations(
-      this.timelineStore,
+      this.relationStore,
       [...(await this.eventStore.getEvents(stateIds)).values()].filter((e) => matchesFilter(e, filter)),
       filter,
     );
@@ -311,7 +316,7 @@ export class TimelineService {
     let candidates: StoredEvent[];
     let depthReached = 1;
     if (!q.recurse) {
-      candidates = await this.timelineStore.relations(eventId, {
+      candidates = await this.relationStore.relations(eventId, {
         relType: q.relType,
         eventType: q.eventType,
         dir: q.dir,
@@ -326,7 +331,7 @@ export class TimelineService {
       let frontier = [eventId];
       for (let level = 1; level <= 3 && frontier.length > 0; level++) {
         const next: string[] = [];
-        const children = await this.timelineStore.childrenOf(frontier, RECURSE_MAX);
+        const children = await this.relationStore.childrenOf(frontier, RECURSE_MAX);
         for (const c of children) {
           if (seen.has(c.eventId)) continue;
           seen.add(c.eventId);
@@ -380,12 +385,12 @@ export class TimelineService {
     const chunk: StoredEvent[] = [];
     let next: number | undefined;
     for (let rounds = 0; rounds < 20 && chunk.length < limit; rounds++) {
-      const roots = await this.timelineStore.threadRoots(roomId, { beforeStream: before, limit: limit + 1 });
+      const roots = await this.relationStore.threadRoots(roomId, { beforeStream: before, limit: limit + 1 });
       if (roots.length === 0) break;
       const events = await this.eventStore.getEvents(roots.map((r) => r.rootId));
       const participated =
         q.include === 'participated'
-          ? await this.timelineStore.threadParticipants(
+          ? await this.relationStore.threadParticipants(
               roots.map((r) => r.rootId),
               actor.userId,
             )

@@ -1,5 +1,5 @@
 /**
- * TimelineStore's relation reads on both engines: `bundleRows` (what bundled aggregations need, one
+ * RelationStore's relation reads on both engines: `bundleRows` (what bundled aggregations need, one
  * prepared read per 100 parents) and `relatedBy` (the filters' related_by_*), against rows written as the
  * persister writes them — live, redacted, rejected and ignored children, threads, and more than one chunk of
  * parents.
@@ -14,7 +14,7 @@ import { migrateToLatest } from '../../../../../core/storage/migrate.js';
 import rooms from '../../../../../modules/rooms/index.js';
 import type { NewEvent } from '../../../../../modules/rooms/store/event-rows.js';
 import { EventStore } from '../../../../../modules/rooms/store/event-store.js';
-import { TimelineStore } from '../../../../../modules/rooms/store/timeline-store.js';
+import { RelationStore } from '../../../../../modules/rooms/store/relation-store.js';
 import { withAllDatabases } from '../../../../helpers/with-all-databases.js';
 
 const ROOM = '!room:x';
@@ -76,7 +76,7 @@ void t.test('bundleRows and relatedBy', async (t) => {
   await withAllDatabases(t, async (t, database) => {
     const db = await migrated(t, database);
     const events = new EventStore({ db });
-    const timeline = new TimelineStore({ db });
+    const timeline = new RelationStore({ db });
     const put = async (e: NewEvent) => {
       await events.insertEvent(e);
       return e.eventId;
