@@ -5,7 +5,8 @@
  *
  *   room-store.ts        rooms_rooms: the room row and its head (last_stream, extremities, state group)
  *   event-store.ts       rooms_events + rooms_event_edges: writing events, reading them by id
- *   timeline-store.ts    rooms_events read in stream / topological order, relations, threads, history
+ *   timeline-store.ts    rooms_events read in stream / topological order, state history
+ *   relation-store.ts    rooms_events read by relation: children, threads, bundles
  *   state-store.ts       rooms_state_groups(+_entries), rooms_current_state
  *   membership-store.ts  rooms_memberships
  *   txn-store.ts         rooms_txns
