@@ -19,6 +19,8 @@ export interface ReceiptUpdate {
   readonly eventStreamOrdering: number;
   /** undefined: unthreaded; `main` or a thread root's event id otherwise. */
   readonly threadId: string | undefined;
+  /** When it was made (ms; the sending server's clock for a remote user's receipt). */
+  readonly ts: number;
 }
 
 /** Awaited after a receipt is stored and before sync is woken (push rules clear unread counts here). */

@@ -5,6 +5,7 @@ import type { ReceiptsFeed } from '../sync/api.js';
 import type { ReceiptsApi } from './api.js';
 import { receiptsRoutes } from './routes/receipts.routes.js';
 import { ReceiptsSyncFeed } from './services/receipts-feed.js';
+import { ReceiptsFederation } from './services/receipts-federation.js';
 import { ReceiptsService, type FullyReadMarkers, type ReceiptRooms } from './services/receipts-service.js';
 import { receiptsMigration } from './store/migrations/20261123100000_receipts.js';
 import { ReceiptsStore } from './store/receipts-store.js';
@@ -19,6 +20,7 @@ declare module '../../core/container.js' {
     fullyReadMarkers: FullyReadMarkers;
     receiptsApi: ReceiptsApi;
     receiptsFeed: ReceiptsFeed;
+    receiptsFederation: ReceiptsFederation;
   }
 }
 
@@ -49,6 +51,7 @@ export default defineModule({
         onReceipt: (listener) => receiptsService.onReceipt(listener),
       })).singleton(),
       receiptsFeed: asClass(ReceiptsSyncFeed).singleton(),
+      receiptsFederation: asClass(ReceiptsFederation).singleton(),
     });
   },
   routes(router, { cradle }) {
@@ -57,5 +60,7 @@ export default defineModule({
   async start(cradle) {
     const adapter = cradle.receiptRoomsAdapter;
     cradle.roomsHooks.onEventPersisted((event) => adapter.remember(event));
+    // m.receipt EDUs both ways; without federation, receipts stay on this server.
+    if (cradle.enabledModules.includes('federation')) cradle.receiptsFederation.start();
   },
 });

@@ -3,6 +3,7 @@ import type { Cradle } from '../../core/container.js';
 import { defineModule } from '../../core/define-module.js';
 import type { TypingFeed } from '../sync/api.js';
 import { typingRoutes } from './routes/typing.routes.js';
+import { TypingFederation } from './services/typing-federation.js';
 import { TypingSyncFeed } from './services/typing-feed.js';
 import { TypingService, type TypingRooms } from './services/typing-service.js';
 
@@ -11,6 +12,7 @@ declare module '../../core/container.js' {
     typingService: TypingService;
     typingRooms: TypingRooms;
     typingFeed: TypingFeed;
+    typingFederation: TypingFederation;
   }
 }
 
@@ -29,6 +31,7 @@ export default defineModule({
           'join',
       })).singleton(),
       typingFeed: asClass(TypingSyncFeed).singleton(),
+      typingFederation: asClass(TypingFederation).singleton(),
     });
   },
   routes(router, { cradle }) {
@@ -42,6 +45,8 @@ export default defineModule({
         typing.stopTyping(event.roomId, event.stateKey);
       }
     });
+    // m.typing EDUs both ways; without federation, typing stays on this server.
+    if (cradle.enabledModules.includes('federation')) cradle.typingFederation.start();
   },
   async stop(cradle) {
     cradle.typingService.clear();

@@ -78,12 +78,33 @@ export class ReceiptsService {
       await this.store(userId, roomId, 'm.read.private', markers.readPrivate, undefined);
   }
 
+  /**
+   * A public read receipt another server sent (`m.receipt` EDU), already checked to be of its user in a room
+   * it is in. False (nothing stored) when the event is unknown here or not in the named thread.
+   */
+  async storeRemote(
+    userId: string,
+    roomId: string,
+    eventId: string,
+    threadId: string | undefined,
+    ts: number,
+  ): Promise<boolean> {
+    try {
+      await this.store(userId, roomId, 'm.read', eventId, threadId, ts);
+      return true;
+    } catch (err) {
+      if (err instanceof MatrixError) return false;
+      throw err;
+    }
+  }
+
   private async store(
     userId: string,
     roomId: string,
     receiptType: string,
     eventId: string,
     threadId: string | undefined,
+    ts = Date.now(),
   ): Promise<void> {
     const info = await this.requireEvent(roomId, eventId);
     if (
@@ -100,7 +121,7 @@ export class ReceiptsService {
       threadId: threadId ?? UNTHREADED,
       eventId,
       eventStreamOrdering: info.streamOrdering,
-      ts: Date.now(),
+      ts,
     });
     if (position === undefined) return; // not ahead of the stored receipt: nothing changes
     const update: ReceiptUpdate = {
@@ -110,6 +131,7 @@ export class ReceiptsService {
       eventId,
       eventStreamOrdering: info.streamOrdering,
       threadId,
+      ts,
     };
     for (const listener of this.listeners) await listener(update);
     this.deps.notifier.publish(

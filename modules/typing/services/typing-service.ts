@@ -21,6 +21,9 @@ interface Typist {
   readonly timer: NodeJS.Timeout;
 }
 
+/** Told of every start (refreshes included) and stop; federation sends local users' typing out from it. */
+export type TypingListener = (roomId: string, userId: string, typing: boolean) => void;
+
 type Deps = Pick<Cradle, 'notifier'> & { typingRooms: TypingRooms };
 
 export class TypingService {
@@ -28,6 +31,7 @@ export class TypingService {
   private readonly rooms = new Map<string, Map<string, Typist>>();
   /** The position at which each room's typing list last changed. */
   private readonly changedAt = new Map<string, number>();
+  private readonly listeners: TypingListener[] = [];
 
   constructor(private readonly deps: Deps) {}
 
@@ -52,6 +56,10 @@ export class TypingService {
     else this.stopTyping(roomId, userId);
   }
 
+  onTyping(listener: TypingListener): void {
+    this.listeners.push(listener);
+  }
+
   /** Marks `userId` typing in `roomId` for `timeoutMs` (replacing an earlier timeout). */
   start(roomId: string, userId: string, timeoutMs: number): void {
     let typists = this.rooms.get(roomId);
@@ -63,6 +71,8 @@ export class TypingService {
     typists.set(userId, { timer });
     // A refresh of someone already typing changes nothing a client sees: no new position, no wake-up.
     if (!existing) this.changed(roomId);
+    // A refresh still goes to listeners: other servers expire typists on their own clocks.
+    for (const listener of this.listeners) listener(roomId, userId, true);
   }
 
   /** Marks `userId` as no longer typing (explicitly, on timeout, or when they leave). */
@@ -74,6 +84,7 @@ export class TypingService {
     typists.delete(userId);
     if (typists.size === 0) this.rooms.delete(roomId);
     this.changed(roomId);
+    for (const listener of this.listeners) listener(roomId, userId, false);
   }
 
   typingIn(roomId: string): string[] {
