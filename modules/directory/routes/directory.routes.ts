@@ -87,9 +87,8 @@ export function directoryRoutes(router: ModuleRouter, cradle: Cradle): void {
     const server = query(ctx, 'server');
     if (server !== undefined && server !== cradle.serverName && !ctx.state.requester)
       throw new MatrixError(401, 'M_MISSING_TOKEN', 'An access token is needed to list another server');
-    const limit = queryInt(ctx, 'limit');
     ctx.body = await directory.publicRooms({
-      limit,
+      limit: queryInt(ctx, 'limit'),
       since: query(ctx, 'since'),
       server,
       thirdPartyInstanceId: query(ctx, 'third_party_instance_id'),
