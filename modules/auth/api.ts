@@ -39,6 +39,15 @@ export interface ProfileChange {
   readonly profile: Profile;
 }
 
+/**
+ * Profiles of users of other servers (`GET /_matrix/federation/v1/query/profile`), provided by the federation
+ * module: auth never imports it. `fetch` answers the remote profile, or only `field` when given, and throws a
+ * `MatrixError` the client should see (404 `M_NOT_FOUND` relayed, 502 when the server cannot be asked).
+ */
+export interface RemoteProfileSource {
+  fetch(userId: string, field?: string): Promise<Profile>;
+}
+
 /** A UIA flow: the stages a client completes in order, e.g. `['m.login.password']`. */
 export type UiaFlow = readonly string[];
 
@@ -181,6 +190,11 @@ export interface AuthApi {
    * `limit_profile_requests_to_users_who_share_rooms`; without one, no profile of another user is served then.
    */
   registerSharedRoomsCheck(check: (a: string, b: string) => Promise<boolean>): void;
+  /**
+   * Connects profiles of other servers' users (one provider: the federation module, in its start()); without
+   * one, GET /profile of a remote user is 404 `M_NOT_FOUND`.
+   */
+  setRemoteProfileSource(source: RemoteProfileSource): void;
   /** Called after POST /register created a user (identity-proxy binds the email its UIA validated). */
   onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void;
 }

@@ -19,6 +19,11 @@ export const directoryConfigSchema = Type.Object({
   room_list_publication_rules: Type.Optional(Type.Array(DirectoryRule)),
   /** false: the room directory lists nothing and no room can be published to it (Synapse's key). */
   enable_room_list_search: Type.Boolean({ default: true }),
+  /**
+   * true: other servers may read the room directory (`/_matrix/federation/v1/publicRooms`); false answers them
+   * 403 M_FORBIDDEN (Synapse's key and default).
+   */
+  allow_public_rooms_over_federation: Type.Boolean({ default: false }),
   /** false: users may create aliases for rooms they are not in (Synapse's key; admins never need to be). */
   require_membership_for_aliases: Type.Boolean({ default: true }),
 });

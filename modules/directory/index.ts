@@ -6,6 +6,7 @@ import { defineModule } from '../../core/define-module.js';
 import { directoryRoutes } from './routes/directory.routes.js';
 import { AliasService } from './services/alias-service.js';
 import { PublicRoomsService } from './services/public-rooms-service.js';
+import { RemotePublicRoomsService } from './services/remote-public-rooms.js';
 import { RoomFacts } from './services/room-facts.js';
 import { SpacesService } from './services/spaces-service.js';
 import { AliasStore } from './store/alias-store.js';
@@ -17,6 +18,7 @@ declare module '../../core/container.js' {
     directoryRoomFacts: RoomFacts;
     directoryAliasService: AliasService;
     directoryPublicRooms: PublicRoomsService;
+    directoryRemotePublicRooms: RemotePublicRoomsService;
     directorySpaces: SpacesService;
     directoryRules: DirectoryRules;
   }
@@ -37,6 +39,7 @@ export default defineModule({
       directoryRoomFacts: asClass(RoomFacts).singleton(),
       directoryAliasService: asClass(AliasService).singleton(),
       directoryPublicRooms: asClass(PublicRoomsService).singleton(),
+      directoryRemotePublicRooms: asClass(RemotePublicRoomsService).singleton(),
       directorySpaces: asClass(SpacesService).singleton(),
     });
   },

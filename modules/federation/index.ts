@@ -26,6 +26,7 @@ import { KeyRingImpl } from './services/key-ring.js';
 import { NotaryService } from './services/notary.js';
 import { OwnServerKeys } from './services/own-server-keys.js';
 import { profileQueryHandler } from './services/profile-query.js';
+import { RemoteProfiles } from './services/remote-profiles.js';
 import { RemoteMembershipTransport } from './services/remote-membership.js';
 import { RequestAuthenticator } from './services/request-authenticator.js';
 import { ServerNameResolver } from './services/server-name-resolver.js';
@@ -271,6 +272,8 @@ export default defineModule({
         'profile',
         profileQueryHandler(cradle.serverName, () => cradle.authApi),
       );
+      // GET /profile of another server's user: auth asks through this (it never imports us).
+      cradle.authApi.setRemoteProfileSource(new RemoteProfiles(cradle.federationClient));
     }
   },
   async stop(cradle) {

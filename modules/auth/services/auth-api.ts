@@ -6,6 +6,7 @@ import type {
   AuthUser,
   Profile,
   ProfileChange,
+  RemoteProfileSource,
   ThreepidSupport,
   UiaService,
   UiaStageHandler,
@@ -135,6 +136,10 @@ export class AuthApiImpl implements AuthApi {
 
   registerSharedRoomsCheck(check: (a: string, b: string) => Promise<boolean>): void {
     this.extensions.sharesRoom = check;
+  }
+
+  setRemoteProfileSource(source: RemoteProfileSource): void {
+    this.extensions.remoteProfiles = source;
   }
 
   onUserRegistered(listener: (event: UserRegistered) => Promise<void>): void {

@@ -5,7 +5,7 @@
  * (the rooms module sends new m.room.member events for displayname/avatar_url).
  */
 import type { Cradle } from '../../../core/container.js';
-import { isValidUserId } from '../../../core/protocol/identifiers.js';
+import { isValidUserId, serverNameOf } from '../../../core/protocol/identifiers.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { Requester } from '../../../core/http/context.js';
 import type { Profile } from '../api.js';
@@ -24,7 +24,7 @@ export class ProfileService {
     Cradle['authConfig'],
     'limit_profile_requests_to_users_who_share_rooms' | 'enable_set_displayname' | 'enable_set_avatar_url'
   >;
-  private readonly extensions: Pick<Cradle['authExtensions'], 'sharesRoom'>;
+  private readonly extensions: Pick<Cradle['authExtensions'], 'sharesRoom' | 'remoteProfiles'>;
 
   constructor(c: Pick<Cradle, 'authStore' | 'authEvents' | 'serverName' | 'authConfig' | 'authExtensions'>) {
     this.store = c.authStore;
@@ -40,12 +40,28 @@ export class ProfileService {
    * Synapse, an unauthenticated request is not limited; require_auth_for_profile_requests closes that).
    */
   async getFor(requester: string | undefined, userId: string): Promise<Profile> {
+    await this.checkMayRead(requester, userId);
+    const remote = this.remoteSource(userId);
+    return remote ? remote.fetch(userId) : this.get(userId);
+  }
+
+  /**
+   * The limit applies to remote users as to local ones (Synapse compares the rooms both are joined to, which
+   * this server knows for remote members of its rooms).
+   */
+  private async checkMayRead(requester: string | undefined, userId: string): Promise<void> {
+    if (!isValidUserId(userId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid user id');
     if (this.config.limit_profile_requests_to_users_who_share_rooms && requester && requester !== userId) {
       if (!(await this.extensions.sharesRoom?.(requester, userId))) {
         throw new MatrixError(403, 'M_FORBIDDEN', "You don't share a room with this user");
       }
     }
-    return this.get(userId);
+  }
+
+  /** The source to ask for a user of another server; undefined for ours (or without federation: 404). */
+  private remoteSource(userId: string): Cradle['authExtensions']['remoteProfiles'] {
+    if (serverNameOf(userId) === this.serverName) return undefined;
+    return this.extensions.remoteProfiles;
   }
 
   /** The profile of a local user; undefined when no such user was ever registered. */
@@ -67,7 +83,9 @@ export class ProfileService {
     key: string,
   ): Promise<Record<string, unknown>> {
     checkKey(key);
-    const profile = await this.getFor(requester, userId);
+    await this.checkMayRead(requester, userId);
+    const remote = this.remoteSource(userId);
+    const profile = remote ? await remote.fetch(userId, key) : await this.get(userId);
     if (!Object.hasOwn(profile, key))
       throw new MatrixError(404, 'M_NOT_FOUND', 'Profile field was not found');
     return { [key]: profile[key] };

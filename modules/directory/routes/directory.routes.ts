@@ -6,9 +6,12 @@ import { readBody } from '../../../core/http/body.js';
 import { requesterOf, type AxonContext } from '../../../core/http/context.js';
 import type { ModuleRouter } from '../../../core/http/router-registry.js';
 import { isValidRoomId } from '../../../core/protocol/identifiers.js';
+import { federationAuthenticated } from '../../federation/api.js';
+import type { PublicRoomsQuery } from '../services/public-rooms-service.js';
 
 const C = '/_matrix/client/v3';
 const V1 = '/_matrix/client/v1';
+const F = '/_matrix/federation/v1';
 
 const AliasBody = Type.Object({ room_id: Type.String() });
 const VisibilityBody = Type.Object({
@@ -49,10 +52,7 @@ function roomIdParam(ctx: AxonContext): string {
   return roomId;
 }
 
-export function directoryRoutes(
-  router: ModuleRouter,
-  cradle: Pick<Cradle, 'directoryAliasService' | 'directoryPublicRooms' | 'directorySpaces'>,
-): void {
+export function directoryRoutes(router: ModuleRouter, cradle: Cradle): void {
   const aliases = cradle.directoryAliasService;
   const directory = cradle.directoryPublicRooms;
   const spaces = cradle.directorySpaces;
@@ -82,11 +82,15 @@ export function directoryRoutes(
     ctx.body = {};
   });
 
-  router.get(`${C}/publicRooms`, { auth: 'none' }, async (ctx) => {
+  // Synapse lets anyone read our own list, but asking another server needs an access token.
+  router.get(`${C}/publicRooms`, { auth: 'optional' }, async (ctx) => {
+    const server = query(ctx, 'server');
+    if (server !== undefined && server !== cradle.serverName && !ctx.state.requester)
+      throw new MatrixError(401, 'M_MISSING_TOKEN', 'An access token is needed to list another server');
     ctx.body = await directory.publicRooms({
       limit: queryInt(ctx, 'limit'),
       since: query(ctx, 'since'),
-      server: query(ctx, 'server'),
+      server,
       thirdPartyInstanceId: query(ctx, 'third_party_instance_id'),
     });
   });
@@ -99,8 +103,49 @@ export function directoryRoutes(
       searchTerm: body.filter?.generic_search_term,
       roomTypes: body.filter?.room_types,
       thirdPartyInstanceId: body.include_all_networks ? undefined : body.third_party_instance_id,
+      includeAllNetworks: body.include_all_networks,
     });
   });
+
+  // Server-server "Public Room Directory", for servers when allow_public_rooms_over_federation is set.
+  const federationDirectory = async (ctx: AxonContext, request: PublicRoomsQuery): Promise<void> => {
+    const origin = ctx.state.federationOrigin ?? '';
+    if (!cradle.directoryRules.listedOverFederation)
+      throw new MatrixError(403, 'M_FORBIDDEN', `Federation denied with ${origin}.`);
+    // limit 0 means no limit (Synapse); rooms that do not federate stay off the list.
+    const limit = request.limit === 0 ? undefined : request.limit;
+    ctx.body = await directory.publicRooms({ ...request, limit, federatableOnly: true });
+  };
+  router.get(
+    `${F}/publicRooms`,
+    federationAuthenticated(cradle, async (ctx) => {
+      const all = query(ctx, 'include_all_networks') === 'true';
+      await federationDirectory(ctx, {
+        limit: queryInt(ctx, 'limit'),
+        since: query(ctx, 'since'),
+        thirdPartyInstanceId: all ? undefined : query(ctx, 'third_party_instance_id'),
+      });
+    }),
+  );
+  router.post(
+    `${F}/publicRooms`,
+    federationAuthenticated(cradle, async (ctx) => {
+      const body = await readBody(ctx, PublicRoomsBody);
+      if (body.include_all_networks && body.third_party_instance_id !== undefined)
+        throw new MatrixError(
+          400,
+          'M_INVALID_PARAM',
+          "Can't use include_all_networks with an explicit network",
+        );
+      await federationDirectory(ctx, {
+        limit: body.limit ?? 100,
+        since: body.since,
+        searchTerm: body.filter?.generic_search_term,
+        roomTypes: body.filter?.room_types,
+        thirdPartyInstanceId: body.include_all_networks ? undefined : body.third_party_instance_id,
+      });
+    }),
+  );
 
   router.get(`${V1}/rooms/:roomId/hierarchy`, { auth: 'required', allowGuests: true }, async (ctx) => {
     const suggested = query(ctx, 'suggested_only');

@@ -41,7 +41,7 @@ function decide(rules: readonly Rule[], userId: string, roomId: string, aliases:
   return false;
 }
 
-/** The operator's directory policy: the two rule lists and Synapse's two switches beside them. */
+/** The operator's directory policy: the two rule lists and Synapse's switches beside them. */
 export class DirectoryRules {
   private readonly aliasCreation: readonly Rule[];
   private readonly publication: readonly Rule[];
@@ -49,17 +49,21 @@ export class DirectoryRules {
   readonly roomListEnabled: boolean;
   /** `require_membership_for_aliases`. */
   readonly aliasesNeedMembership: boolean;
+  /** `allow_public_rooms_over_federation`: other servers may read the directory. */
+  readonly listedOverFederation: boolean;
 
   constructor(config: {
     alias_creation_rules?: readonly DirectoryRuleConfig[] | undefined;
     room_list_publication_rules?: readonly DirectoryRuleConfig[] | undefined;
     enable_room_list_search?: boolean | undefined;
     require_membership_for_aliases?: boolean | undefined;
+    allow_public_rooms_over_federation?: boolean | undefined;
   }) {
     this.aliasCreation = compile(config.alias_creation_rules);
     this.publication = compile(config.room_list_publication_rules);
     this.roomListEnabled = config.enable_room_list_search !== false;
     this.aliasesNeedMembership = config.require_membership_for_aliases !== false;
+    this.listedOverFederation = config.allow_public_rooms_over_federation === true;
   }
 
   mayCreateAlias(userId: string, roomId: string, alias: string): boolean {

@@ -6,9 +6,11 @@ import type { Cradle } from '../../../core/container.js';
 import { MatrixError } from '../../../core/errors.js';
 import type { AliasStore } from '../store/alias-store.js';
 import type { DirectoryRules } from './directory-rules.js';
+import type { RemotePublicRooms, RemotePublicRoomsService } from './remote-public-rooms.js';
 import type { RoomChunk, RoomFacts } from './room-facts.js';
 
-type Deps = Pick<Cradle, 'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi'> & {
+type Deps = Pick<Cradle, 'serverName' | 'spamCheckers' | 'roomsApi' | 'authApi' | 'enabledModules'> & {
+  directoryRemotePublicRooms: RemotePublicRoomsService;
   directoryAliasStore: AliasStore;
   directoryRoomFacts: RoomFacts;
   directoryRules: DirectoryRules;
@@ -22,6 +24,10 @@ export interface PublicRoomsQuery {
   /** Room types to keep; `null` stands for rooms without a type. */
   readonly roomTypes?: readonly (string | null)[];
   readonly thirdPartyInstanceId?: string;
+  /** Asked of another server: include every network (only sent on, no bridges here). */
+  readonly includeAllNetworks?: boolean;
+  /** For another server: leave out rooms created with `m.federate: false` (as Synapse). */
+  readonly federatableOnly?: boolean;
 }
 
 export interface PublicRoomsPage {
@@ -82,10 +88,13 @@ export class PublicRoomsService {
   }
 
   /** GET/POST /publicRooms: the most joined first, then by room id. */
-  async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage> {
-    if (!this.deps.directoryRules.roomListEnabled) return { chunk: [], total_room_count_estimate: 0 };
-    if (query.server !== undefined && query.server !== this.deps.serverName)
+  async publicRooms(query: PublicRoomsQuery): Promise<PublicRoomsPage | RemotePublicRooms> {
+    if (query.server !== undefined && query.server !== this.deps.serverName) {
+      if (this.deps.enabledModules.includes('federation'))
+        return this.deps.directoryRemotePublicRooms.list(query.server, { ...query, server: undefined });
       throw new MatrixError(400, 'M_INVALID_PARAM', `Cannot list the rooms of ${query.server}`);
+    }
+    if (!this.deps.directoryRules.roomListEnabled) return { chunk: [], total_room_count_estimate: 0 };
     if (query.limit !== undefined && query.limit < 0)
       throw new MatrixError(400, 'M_INVALID_PARAM', 'limit must not be negative');
     const offset = query.since ? decodeOffset(query.since) : 0;
@@ -99,6 +108,7 @@ export class PublicRoomsService {
     for (const row of rows) {
       const state = await this.deps.directoryRoomFacts.state(row.roomId);
       if (!state) continue;
+      if (query.federatableOnly && state.get('m.room.create')?.content['m.federate'] === false) continue;
       all.push(await this.deps.directoryRoomFacts.chunk(state, counts.get(row.roomId) ?? 0));
     }
     const term = query.searchTerm?.toLowerCase();
