@@ -69,7 +69,33 @@ export async function startFederatedServer(
     engine?: EngineName;
   } = {},
 ): Promise<FederatedServer> {
-  const federationPort = options.federationPort ?? (await freePort());
+  // A port picked free can be taken by another test process before we bind it: pick another then.
+  for (let attempt = 1; options.federationPort === undefined; attempt++) {
+    try {
+      return await startFederatedServerOn(t, ca, config, host, {
+        ...options,
+        federationPort: await freePort(),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'AXON_ERR_PORT_IN_USE' || attempt >= 5) throw err;
+    }
+  }
+  return startFederatedServerOn(t, ca, config, host, { ...options, federationPort: options.federationPort });
+}
+
+async function startFederatedServerOn(
+  t: Test,
+  ca: TestCa,
+  config: Record<string, unknown>,
+  host: 'localhost' | '127.0.0.1',
+  options: {
+    federationPort: number;
+    signingKey?: SigningKey;
+    database?: DatabaseConfig;
+    engine?: EngineName;
+  },
+): Promise<FederatedServer> {
+  const federationPort = options.federationPort;
   const signingKey = options.signingKey ?? generateSigningKey();
   const keyDir = await mkdtemp(join(tmpdir(), 'axon-key-'));
   t.teardown(() => rm(keyDir, { recursive: true, force: true }));
