@@ -7,6 +7,7 @@
 import t from 'tap';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
 import { remoteEvent } from './remote-events.js';
+import { SyncStream } from './sync-stream.js';
 import { makeTestCa, startFederatedServer, type FederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -18,30 +19,6 @@ const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
 const b = await startFederatedServer(t, ca, { ...openRegistrationConfig });
 const alice = await makeUser(a, { localpart: 'alice' });
 const bob = await makeUser(b, { localpart: 'bob' });
-
-/** A user's /sync stream: `next` long-polls until `find` finds something, or fails. */
-class SyncStream {
-  private since: string | undefined;
-  constructor(
-    private readonly server: FederatedServer,
-    private readonly user: TestUser,
-  ) {}
-
-  async next<T>(find: (body: Json) => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const query = this.since ? `?since=${enc(this.since)}&timeout=2000` : '?timeout=0';
-      const res = await this.server.request('GET', `/_matrix/client/v3/sync${query}`, {
-        token: this.user.accessToken,
-      });
-      if (res.status !== 200) throw new Error(`/sync answered ${res.status}: ${JSON.stringify(res.body)}`);
-      this.since = res.body.next_batch as string;
-      const found = find(res.body);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    }
-  }
-}
 
 function ephemeral(body: Json, roomId: string, type: string): Json[] {
   const events: Json[] = body.rooms?.join?.[roomId]?.ephemeral?.events ?? [];
@@ -76,8 +53,8 @@ async function call(
 
 const created = await call(a, alice, 'POST', '/_matrix/client/v3/createRoom', { preset: 'public_chat' });
 const roomId = created.room_id as string;
-const aliceSync = new SyncStream(a, alice);
-const bobSync = new SyncStream(b, bob);
+const aliceSync = new SyncStream(a, alice, { timeoutMs: 15_000 });
+const bobSync = new SyncStream(b, bob, { timeoutMs: 15_000 });
 await aliceSync.next((body) => body.rooms?.join?.[roomId], 'the new room in alice’s sync');
 await call(b, bob, 'POST', `/_matrix/client/v3/join/${enc(roomId)}?via=${enc(a.serverName)}`, {});
 await bobSync.next((body) => body.rooms?.join?.[roomId], 'the room in bob’s sync');

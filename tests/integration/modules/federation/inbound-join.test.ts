@@ -9,10 +9,9 @@ import { computeEventId } from '../../../../core/protocol/event-id.js';
 import type { PduJson } from '../../../../core/protocol/pdu.js';
 import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
 import { hashAndSignEvent } from '../../../../core/protocol/signing.js';
-import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 import { remoteEvent } from './remote-events.js';
-import { makeTestCa, startFederatedServer } from './test-federation.js';
+import { failure, makeTestCa, startFederatedServer } from './test-federation.js';
 
 const ca = await makeTestCa(t);
 const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
@@ -35,14 +34,6 @@ function fromB(
     path,
     ...options,
   });
-}
-async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FederationRequestError;
-  }
-  throw new Error('the request succeeded');
 }
 const enc = encodeURIComponent;
 

@@ -8,24 +8,14 @@ import t from 'tap';
 import { buildEvent } from '../../../../core/protocol/event-builder.js';
 import { generateSigningKey } from '../../../../core/protocol/signing-key.js';
 import { getRoomVersion } from '../../../../core/protocol/room-versions.js';
-import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
 import { pgUnavailableReason } from '../../../helpers/with-all-databases.js';
-import { makeTestCa, startFederatedServer } from './test-federation.js';
+import { failure, makeTestCa, startFederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const enc = encodeURIComponent;
 const ca = await makeTestCa(t);
-
-async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FederationRequestError;
-  }
-  throw new Error('the request succeeded');
-}
 
 const pgSkip = (await pgUnavailableReason()) ?? false;
 for (const engine of ['sqlite', 'pg'] as const) {

@@ -4,9 +4,8 @@
  * /sync; a knock retracted by leaving; the resident side's refusals.
  */
 import t from 'tap';
-import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
-import { makeTestCa, startFederatedServer } from './test-federation.js';
+import { failure, makeTestCa, startFederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -35,15 +34,6 @@ const knock = (roomId: string) =>
     token: bob.accessToken,
     body: { reason: 'let me in' },
   });
-
-async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FederationRequestError;
-  }
-  throw new Error('the request succeeded');
-}
 
 void t.test('B’s user knocks, A’s user sees it and invites', async (t) => {
   const roomId = await knockableRoom();

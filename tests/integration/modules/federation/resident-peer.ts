@@ -6,7 +6,6 @@ import { computeEventId } from '../../../../core/protocol/event-id.js';
 import { stateKey, type PduJson, type StateKey } from '../../../../core/protocol/pdu.js';
 import { getRoomVersion, ROOM_VERSIONS } from '../../../../core/protocol/room-versions.js';
 import { hashAndSignEvent } from '../../../../core/protocol/signing.js';
-import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import type { FederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,16 +52,6 @@ export function residentPeer(a: FederatedServer, b: FederatedServer): ResidentPe
       return { eventId, answer };
     },
   };
-}
-
-/** The FederationRequestError a request fails with (the test fails if it succeeds). */
-export async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FederationRequestError;
-  }
-  throw new Error('the request succeeded');
 }
 
 /**
@@ -174,3 +163,5 @@ export async function seedRemoteJoin(
   c.roomsHeads.invalidate(roomId);
   return eventId;
 }
+
+export { failure } from './test-federation.js';

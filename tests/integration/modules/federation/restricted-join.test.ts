@@ -10,9 +10,8 @@ import { computeEventId } from '../../../../core/protocol/event-id.js';
 import type { PduJson } from '../../../../core/protocol/pdu.js';
 import { getRoomVersion } from '../../../../core/protocol/room-versions.js';
 import { hashAndSignEvent } from '../../../../core/protocol/signing.js';
-import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { makeUser, openRegistrationConfig } from '../../../helpers/fixtures.js';
-import { makeTestCa, startFederatedServer } from './test-federation.js';
+import { failure, makeTestCa, startFederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -35,14 +34,6 @@ function fromB(
     path,
     ...options,
   });
-}
-async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as FederationRequestError;
-  }
-  throw new Error('the request succeeded');
 }
 async function createRoom(body: Record<string, unknown>): Promise<string> {
   const res = await a.request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body });

@@ -16,6 +16,7 @@ import {
 } from '../../../../core/protocol/signing-key.js';
 import type { DatabaseConfig } from '../../../../core/config/schema.js';
 import { encodeBase64 } from '../../../../core/protocol/base64.js';
+import type { FederationRequestError } from '../../../../modules/federation/api.js';
 import { startServer, type TestServer } from '../../../helpers/start-server.js';
 import { writeTestCa } from '../../../helpers/test-ca.js';
 import type { EngineName } from '../../../helpers/with-all-databases.js';
@@ -169,4 +170,14 @@ export function rawFederationRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** The FederationRequestError a request fails with (the test fails if it succeeds). */
+export async function failure(p: Promise<unknown>): Promise<FederationRequestError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as FederationRequestError;
+  }
+  throw new Error('the request succeeded');
 }

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { makeUser, openRegistrationConfig, type TestUser } from '../../../helpers/fixtures.js';
+import { SyncStream } from './sync-stream.js';
 import { makeTestCa, startFederatedServer, type FederatedServer } from './test-federation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,31 +18,6 @@ const a = await startFederatedServer(t, ca, { ...openRegistrationConfig });
 const b = await startFederatedServer(t, ca, { ...openRegistrationConfig });
 const alice = await makeUser(a, { localpart: 'alice' });
 const bob = await makeUser(b, { localpart: 'bob' });
-
-/** A user's /sync stream: `next` long-polls until `match` finds something in the room, or fails. */
-class SyncStream {
-  private since: string | undefined;
-  constructor(
-    private readonly server: FederatedServer,
-    private readonly user: TestUser,
-  ) {}
-
-  async next<T>(find: (body: Json) => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const filter = `filter=${enc(JSON.stringify({ room: { timeline: { limit: 100 } } }))}`;
-      const query = this.since ? `?since=${enc(this.since)}&timeout=2000&${filter}` : `?timeout=0&${filter}`;
-      const res = await this.server.request('GET', `/_matrix/client/v3/sync${query}`, {
-        token: this.user.accessToken,
-      });
-      if (res.status !== 200) throw new Error(`/sync answered ${res.status}: ${JSON.stringify(res.body)}`);
-      this.since = res.body.next_batch as string;
-      const found = find(res.body);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    }
-  }
-}
 
 function timeline(body: Json, section: 'join' | 'leave', roomId: string): Json[] {
   return body.rooms?.[section]?.[roomId]?.timeline?.events ?? [];
@@ -79,8 +55,8 @@ const created = await a.request('POST', '/_matrix/client/v3/createRoom', {
   body: { preset: 'public_chat', name: 'Two servers' },
 });
 const roomId = created.body.room_id as string;
-const aliceSync = new SyncStream(a, alice);
-const bobSync = new SyncStream(b, bob);
+const aliceSync = new SyncStream(a, alice, { timelineLimit: 100 });
+const bobSync = new SyncStream(b, bob, { timelineLimit: 100 });
 await aliceSync.next((body) => body.rooms?.join?.[roomId], 'the new room in alice’s sync');
 
 void t.test('B’s user joins A’s room and both sides talk', async (t) => {
@@ -117,7 +93,7 @@ void t.test('B’s user joins A’s room and both sides talk', async (t) => {
 
 void t.test('an invite of a remote user, accepted with a join over federation', async (t) => {
   const carol = await makeUser(b, { localpart: 'carol' });
-  const carolSync = new SyncStream(b, carol);
+  const carolSync = new SyncStream(b, carol, { timelineLimit: 100 });
   await carolSync.next(() => true, 'carol’s initial sync');
   const invited = await a.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, {
     token: alice.accessToken,
