@@ -55,24 +55,6 @@ export interface TrustedKeyServer {
   readonly verifyKeys: ReadonlyMap<string, Uint8Array> | undefined;
 }
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-  y: 365 * 86_400_000,
-};
-
-/** Synapse's `parse_duration`: an integer is milliseconds; "30s", "5m", "1h", "2d", "1w", "1y". */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)(ms|[smhdwy])?$/.exec(value);
-  if (!match?.[1]) throw new Error(`invalid duration "${value}"`);
-  return Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1);
-}
-
 /**
  * Synapse's checks at boot, every problem at once: a trusted key server other than matrix.org without
  * `verify_keys` is refused unless `accept_keys_insecurely` (a compromised notary could otherwise forge every

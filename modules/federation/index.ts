@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { asFunction, asValue } from 'awilix';
 import type { Cradle } from '../../core/container.js';
+import { parseDuration } from '../../core/config/units.js';
 import { defineModule } from '../../core/define-module.js';
 import { BootError } from '../../core/errors.js';
 import { resolvePathAgainst } from './services/paths.js';
@@ -11,7 +12,6 @@ import {
   checkFederationConfig,
   FederationConfigSchema,
   ipRangeFilter,
-  parseDuration,
   type FederationConfig,
   type TrustedKeyServer,
 } from './config.js';

@@ -3,6 +3,7 @@
  * section (how Axon sends validation mail itself), `account_threepid_delegates`, `registrations_require_3pid`,
  * `allowed_local_3pids`, `enable_3pid_changes` and `request_token_inhibit_3pid_errors`.
  */
+import { parseDuration } from '../../core/config/units.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { BootError } from '../../core/errors.js';
 import { rateLimitSchema } from '../../core/http/rate-limit.js';
@@ -135,22 +136,4 @@ export function identityProxySettings(config: IdentityProxyConfig): IdentityProx
     changesEnabled: config.enable_3pid_changes,
     inhibitErrors: config.request_token_inhibit_3pid_errors,
   };
-}
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-  y: 365 * 86_400_000,
-};
-
-/** Synapse's `parse_duration`: an integer is milliseconds; "30s", "5m", "1h", "2d". */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)(ms|[smhdwy])?$/.exec(value);
-  if (!match?.[1]) throw new Error(`invalid duration "${value}"`);
-  return Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1);
 }

@@ -1,13 +1,9 @@
 import { asClass, asValue } from 'awilix';
 import nodemailer from 'nodemailer';
+import { parseDuration } from '../../core/config/units.js';
 import { defineModule } from '../../core/define-module.js';
 import { RateLimiter } from '../../core/http/rate-limit.js';
-import {
-  IdentityProxyConfigSchema,
-  identityProxySettings,
-  parseDuration,
-  type IdentityProxySettings,
-} from './config.js';
+import { IdentityProxyConfigSchema, identityProxySettings, type IdentityProxySettings } from './config.js';
 import { threepidRoutes } from './routes/threepid.routes.js';
 import { validationRoutes } from './routes/validation.routes.js';
 import { IdServerBindings } from './services/id-server-bindings.js';
